@@ -1,0 +1,131 @@
+/**
+ * Every setting the server reads, parsed and validated in one place at start-up.
+ * A bad value stops the start with a message naming the variable (ConfigError).
+ */
+
+export type DatabaseConfig =
+  | { kind: 'mysql'; url: string }
+  | { kind: 'sqlite'; path: string };
+
+export interface WechatConfig {
+  appId: string;
+  secret: string;
+  /** Base URL of WeChat's API; `null` in dev mode until the built-in fake is started. */
+  apiBase: string | null;
+  timeoutMs: number;
+  /** True when no credentials were given outside production: logins go to the built-in fake. */
+  devLogin: boolean;
+}
+
+export interface Config {
+  env: string;
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  wechat: WechatConfig;
+  redisUrl: string | null;
+  /** Lifetime of a session token (SESSION_TTL_DAYS, in ms). */
+  sessionTtlMs: number;
+  logLevel: string;
+  heartbeatMs: number;
+  /** How many changes `changes?since=` replays before answering `reset` with a snapshot. */
+  changesReplayLimit: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`invalid configuration: ${variable} ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const WECHAT_DEFAULT_API_BASE = 'https://api.weixin.qq.com';
+export const DEV_WECHAT_APPID = 'wxdevappid0000000';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL, got "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+export function parseDatabaseUrl(raw: string | undefined, name = 'DATABASE_URL'): DatabaseConfig {
+  const value = raw?.trim() || 'file:./data/scancode.db';
+  if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError(name, 'is not a valid mysql:// URL');
+    }
+    if (parsed.pathname.replace(/^\//, '') === '') throw new ConfigError(name, 'must name a database, e.g. mysql://user@host:3306/scancode');
+    return { kind: 'mysql', url: value.replace(/^mariadb:/, 'mysql:') };
+  }
+  const match = /^(?:file|sqlite):(.+)$/.exec(value);
+  if (match) return { kind: 'sqlite', path: match[1].replace(/^\/\/(?=\/)/, '') };
+  throw new ConfigError(name, 'must start with mysql://, file: or sqlite:');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
+  const appId = text(env, 'WECHAT_APPID');
+  const secret = text(env, 'WECHAT_SECRET');
+  if ((appId === undefined) !== (secret === undefined)) {
+    throw new ConfigError(appId === undefined ? 'WECHAT_APPID' : 'WECHAT_SECRET', 'must be set together with the other WeChat credential');
+  }
+  const devLogin = appId === undefined;
+  if (devLogin && nodeEnv === 'production') {
+    throw new ConfigError('WECHAT_APPID', 'and WECHAT_SECRET are required when NODE_ENV=production (the dev login is refused there)');
+  }
+  const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const redisUrl = text(env, 'REDIS_URL') ?? null;
+  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+
+  return {
+    env: nodeEnv,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: text(env, 'HOST') ?? '0.0.0.0',
+    database: parseDatabaseUrl(env.DATABASE_URL),
+    wechat: {
+      appId: appId ?? DEV_WECHAT_APPID,
+      secret: secret ?? 'dev-secret',
+      apiBase: httpUrl(env, 'WECHAT_API_BASE') ?? (devLogin ? null : WECHAT_DEFAULT_API_BASE),
+      timeoutMs: integer(env, 'WECHAT_TIMEOUT_MS', 5000, 100, 60000),
+      devLogin,
+    },
+    redisUrl,
+    sessionTtlMs: integer(env, 'SESSION_TTL_DAYS', 30, 1, 3650) * 24 * 3600 * 1000,
+    logLevel,
+    heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),
+    changesReplayLimit: integer(env, 'CHANGES_REPLAY_LIMIT', 1000, 1, 100000),
+  };
+}
