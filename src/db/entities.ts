@@ -1,0 +1,5 @@
+import { SessionSchema, UserSchema } from '../modules/auth/entities';
+import { DirectorySchema, EventOutcomeSchema, GoodsSchema, LogEntrySchema } from '../modules/inventory/entities';
+
+/** Every entity of the product, registered with MikroORM in one list. */
+export const entities = [UserSchema, SessionSchema, DirectorySchema, GoodsSchema, LogEntrySchema, EventOutcomeSchema];

@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261124000000Initial } from './Migration20261124000000Initial';
+
+/** Applied in this order at start-up; a new migration is appended here. */
+export const mysqlMigrations: MigrationObject[] = [
+  { name: 'Migration20261124000000Initial', class: Migration20261124000000Initial },
+];
