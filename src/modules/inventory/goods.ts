@@ -1,0 +1,63 @@
+import { goodsNotFound, goodsView, lockGoods, lockLiveDirectory, publishChange, recordChange, type InventoryContext } from './context';
+import { findDirectory } from './directories';
+import { Goods } from './entities';
+import { inTransaction } from './transaction';
+import type { Em } from '../../db/orm';
+import type { Actor, DirectoryView, GoodsView } from './views';
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/** A directory with its goods in the order they were first scanned; `q` keeps those whose code or name contains it. */
+export async function directoryWithGoods(em: Em, ownerId: number, directoryId: number, q?: string): Promise<{ directory: DirectoryView; goods: GoodsView[] }> {
+  const directory = await findDirectory(em, ownerId, directoryId);
+  const qb = em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where({ directory: directoryId }).orderBy({ id: 'asc' });
+  if (q !== undefined && q !== '') {
+    // lower() on both sides: MySQL's utf8mb4_bin and SQLite's LIKE would otherwise disagree on case.
+    const pattern = `%${escapeLike(q.toLowerCase())}%`;
+    qb.andWhere("(lower(code) like ? escape '\\\\' or lower(name) like ? escape '\\\\')", [pattern, pattern]);
+  }
+  const goods = await qb.execute<GoodsView[]>('all');
+  return { directory, goods: goods.map(goodsView) };
+}
+
+/** The goods with that code, or null (the directory must be the owner's and live). */
+export async function lookupGoods(em: Em, ownerId: number, directoryId: number, code: string): Promise<GoodsView | null> {
+  await findDirectory(em, ownerId, directoryId);
+  const row = await em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where({ directory: directoryId, code }).execute<GoodsView | undefined>('get');
+  return row ? goodsView(row) : null;
+}
+
+export async function getGoods(em: Em, ownerId: number, directoryId: number, code: string): Promise<GoodsView> {
+  const goods = await lookupGoods(em, ownerId, directoryId, code);
+  if (!goods) throw goodsNotFound(code);
+  return goods;
+}
+
+/** Changes name and/or remarks; a change like any other (a revision, a log entry, a push). */
+export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, code: string, edit: { name?: string; remarks?: string }): Promise<GoodsView> {
+  const { goods, change } = await inTransaction(ctx.em, async (tx) => {
+    const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
+    const existing = await lockGoods(tx, directoryId, code);
+    if (!existing) throw goodsNotFound(code);
+    const at = ctx.now();
+    const goods = goodsView({ ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks });
+    await tx.createQueryBuilder(Goods).update({ name: goods.name, remarks: goods.remarks, updatedAt: at }).where({ id: existing.id }).execute('run');
+    return { goods, change: await recordChange(tx, actor, directory, { type: 'edit', goods }, at) };
+  });
+  await publishChange(ctx, actor.userId, directoryId, change);
+  return goods;
+}
+
+/** Removes the goods; the log keeps what it was (its last count, as a negative delta). */
+export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, code: string): Promise<void> {
+  const change = await inTransaction(ctx.em, async (tx) => {
+    const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
+    const existing = await lockGoods(tx, directoryId, code);
+    if (!existing) throw goodsNotFound(code);
+    await tx.createQueryBuilder(Goods).delete({ id: existing.id }).execute('run');
+    return recordChange(tx, actor, directory, { type: 'remove', goods: goodsView(existing), delta: -existing.count }, ctx.now());
+  });
+  await publishChange(ctx, actor.userId, directoryId, change);
+}

@@ -1,0 +1,83 @@
+import { changeFromLog, type LogRow } from './context';
+import { findDirectory } from './directories';
+import { directoryWithGoods } from './goods';
+import { LogEntry } from './entities';
+import type { Em } from '../../db/orm';
+import type { Change, GoodsView } from './views';
+
+export type ChangesAnswer =
+  | { revision: number; changes: Change[] }
+  | { revision: number; reset: true; goods: GoodsView[] };
+
+const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'countAfter', 'delta', 'dirName', 'eventId', 'user', 'deviceId', 'at', 'directory'] as const;
+
+/**
+ * Every change after revision `since`, in order, from the log. When the client is further behind than
+ * `replayLimit` changes (or claims a revision the directory never had), a snapshot is cheaper and
+ * safer: the answer is `reset` with the current goods.
+ */
+export async function changesSince(em: Em, ownerId: number, directoryId: number, since: number, replayLimit: number): Promise<ChangesAnswer> {
+  const directory = await findDirectory(em, ownerId, directoryId);
+  if (since > directory.revision || directory.revision - since > replayLimit) {
+    const snapshot = await directoryWithGoods(em, ownerId, directoryId);
+    return { revision: snapshot.directory.revision, reset: true, goods: snapshot.goods };
+  }
+  const changes = await logChanges(em, directoryId, since, directory.revision);
+  return { revision: directory.revision, changes };
+}
+
+/** The changes with revisions in (after, upTo], in order. */
+export async function logChanges(em: Em, directoryId: number, after: number, upTo: number): Promise<Change[]> {
+  const rows = await em
+    .createQueryBuilder(LogEntry)
+    .select([...LOG_FIELDS])
+    .where({ directory: directoryId, revision: { $gt: after, $lte: upTo } })
+    .orderBy({ revision: 'asc' })
+    .execute<LogRow[]>('all');
+  return rows.map(changeFromLog);
+}
+
+export interface LogView {
+  id: number;
+  revision: number;
+  type: string;
+  userId: number;
+  deviceId: string | null;
+  code: string | null;
+  name: string | null;
+  delta: number | null;
+  countAfter: number | null;
+  directoryName: string | null;
+  eventId: string | null;
+  at: string;
+}
+
+/** The history of a directory, newest first, `limit` at a time; `next` is the `before` of the next page. */
+export async function directoryLogs(em: Em, ownerId: number, directoryId: number, before: number | undefined, limit: number): Promise<{ logs: LogView[]; next: number | null }> {
+  await findDirectory(em, ownerId, directoryId);
+  const rows = await em
+    .createQueryBuilder(LogEntry)
+    .select(['id', ...LOG_FIELDS])
+    .where({ directory: directoryId, ...(before !== undefined ? { revision: { $lt: before } } : {}) })
+    .orderBy({ revision: 'desc' })
+    .limit(limit + 1)
+    .execute<(LogRow & { id: number })[]>('all');
+  const page = rows.slice(0, limit);
+  return {
+    logs: page.map((row) => ({
+      id: row.id,
+      revision: row.revision,
+      type: row.type,
+      userId: row.user,
+      deviceId: row.deviceId,
+      code: row.code,
+      name: row.name,
+      delta: row.delta,
+      countAfter: row.countAfter,
+      directoryName: row.dirName,
+      eventId: row.eventId,
+      at: new Date(row.at).toISOString(),
+    })),
+    next: rows.length > limit ? page[page.length - 1].revision : null,
+  };
+}

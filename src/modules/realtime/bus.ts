@@ -1,0 +1,48 @@
+import type { Change, DirectoryView } from '../inventory/views';
+
+/**
+ * What the domain announces after a commit. The bus is an interface with an in-process default; a
+ * Redis implementation fans the same messages out across server instances (Socket.IO's adapter idea).
+ */
+export type BusMessage =
+  | { type: 'change'; ownerId: number; directoryId: number; revision: number; change: Change }
+  | { type: 'directory'; ownerId: number; event: 'created' | 'renamed' | 'deleted'; directory: DirectoryView }
+  | { type: 'session-revoked'; userId: number; sessionId: number };
+
+export type BusListener = (message: BusMessage) => void;
+
+export interface Bus {
+  /** Delivers to every listener (of every instance); resolves once handed over, never throws. */
+  publish(message: BusMessage): Promise<void>;
+  subscribe(listener: BusListener): () => void;
+  close(): Promise<void>;
+}
+
+/** One process: listeners are called synchronously, in publish order. */
+export class InProcessBus implements Bus {
+  private readonly listeners = new Set<BusListener>();
+
+  async publish(message: BusMessage): Promise<void> {
+    this.deliver(message);
+  }
+
+  /** Hands a message to this process's listeners; a listener that throws does not stop the others. */
+  protected deliver(message: BusMessage): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(message);
+      } catch {
+        // A listener's failure is its own (the gateway logs its errors); delivery goes on.
+      }
+    }
+  }
+
+  subscribe(listener: BusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
