@@ -1,0 +1,95 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import Ajv from 'ajv';
+import type { Config } from './config';
+import { openDatabase, type Orm } from './db/orm';
+import { toErrorBody } from './http/errors';
+import { healthRoutes } from './http/health';
+import { authRoutes } from './modules/auth/routes';
+import { legacyLoginRoute } from './modules/auth/legacy';
+import { inventoryRoutes } from './modules/inventory/routes';
+import { legacyInventoryRoutes } from './modules/inventory/legacy';
+import { InProcessBus, type Bus } from './modules/realtime/bus';
+import { createWechatClient, type WechatClient } from './modules/wechat/client';
+import { Services } from './services';
+
+/** What a caller may supply instead of what the config describes (tests share a database or a bus). */
+export interface AppDeps {
+  orm?: Orm;
+  bus?: Bus;
+  wechat?: WechatClient;
+  now?: () => Date;
+  /** Where log lines go (default stdout); tests read them to prove that no secret is logged. */
+  logStream?: NodeJS.WritableStream;
+}
+
+const BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Builds the whole server without listening: `src/main.ts` listens, tests use `inject` or port 0.
+ * Resources it opened itself (database, bus) are closed with the app.
+ */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  if (!deps.wechat && config.wechat.apiBase === null) throw new Error('WECHAT_API_BASE is not set (main starts the dev fake first)');
+  const orm = deps.orm ?? (await openDatabase(config.database));
+  const bus = deps.bus ?? new InProcessBus();
+  const wechat = deps.wechat ?? createWechatClient({ ...config.wechat, apiBase: config.wechat.apiBase as string });
+  const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()));
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Tokens and WeChat session keys must never reach a log line.
+      redact: ['req.headers.authorization', '*.token', '*.sessionKey', '*.session_key', '*.cookie'],
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    bodyLimit: BODY_LIMIT,
+    trustProxy: true,
+  });
+  app.decorate('services', services);
+  app.decorateRequest('principal', null);
+
+  // Bodies are never coerced: a number where a string belongs is a 400 naming the field. Params and
+  // query strings arrive as text and are coerced to the schema's types.
+  const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false, allErrors: false });
+  const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false, allErrors: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
+
+  // An empty body with a JSON content type is an empty request, not an error (POST /api/logout).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = toErrorBody(error, request.log);
+    return reply.status(status).send({ error: body });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(400).send({ error: { code: 'bad_request', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  await app.register(healthRoutes(services));
+  await app.register(authRoutes(services));
+  await app.register(inventoryRoutes(services));
+  await app.register(legacyLoginRoute(services));
+  await app.register(legacyInventoryRoutes(services));
+
+  app.addHook('onClose', async () => {
+    if (!deps.bus) await bus.close();
+    if (!deps.orm) await orm.close();
+  });
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}

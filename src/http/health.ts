@@ -1,0 +1,26 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Services } from '../services';
+
+const READY_TIMEOUT_MS = 2000;
+
+/** GET /healthz (the process answers) and GET /readyz (the database answers too, else 503). */
+export function healthRoutes(services: Services): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (request, reply) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          services.orm.em.getConnection().execute('select 1'),
+          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('database check timed out')), READY_TIMEOUT_MS))),
+        ]);
+        return { status: 'ok' };
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness check failed');
+        return reply.status(503).send({ error: { code: 'unavailable', message: 'the database cannot be reached right now; retry' } });
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  };
+}
