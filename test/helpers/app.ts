@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppDeps } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { startFakeWechat, type FakeWechat } from '../../src/modules/wechat/fake-server';
+import type { TestDatabase } from './db';
+
+export const TEST_APPID = 'wxtestappid000001';
+
+export interface TestServer {
+  app: FastifyInstance;
+  config: Config;
+  fake: FakeWechat;
+  /** http://127.0.0.1:<port> of the listening server. */
+  url: string;
+  /** Logs a user in through the fake WeChat (`name#n` codes) and returns the token. */
+  login(name: string, body?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config?: Partial<Config>;
+  deps?: AppDeps;
+  env?: Record<string, string>;
+}
+
+let codeCounter = 0;
+
+/** A real server on 127.0.0.1, port 0, over a fresh database, with the fake WeChat on loopback. */
+export async function startServer(db: TestDatabase, options: StartOptions = {}): Promise<TestServer> {
+  const database = await db.create();
+  const fake = await startFakeWechat({ appId: TEST_APPID, secret: 'test-secret' });
+  const base = loadConfig({ NODE_ENV: 'test', WECHAT_APPID: TEST_APPID, WECHAT_SECRET: 'test-secret', WECHAT_API_BASE: fake.apiBase, LOG_LEVEL: 'silent', ...options.env });
+  const config: Config = { ...base, database: database.config, host: '127.0.0.1', port: 0, ...options.config };
+  const app = await buildApp(config, options.deps);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server did not bind');
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    config,
+    fake,
+    url,
+    async login(name, body = {}) {
+      const response = await fetch(`${url}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code: `${name}#${++codeCounter}`, ...body }),
+      });
+      const json = (await response.json()) as { token?: string };
+      if (response.status !== 200 || !json.token) throw new Error(`login failed: ${response.status} ${JSON.stringify(json)}`);
+      return json.token;
+    },
+    async close() {
+      await app.close();
+      await fake.close();
+      await database.drop();
+    },
+  };
+}
