@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig, parseDatabaseUrl } from '../src/config';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('defaults to the embedded database, port 3000 and the dev login', () => {
+    const config = loadConfig({});
+    expect(config.database).toEqual({ kind: 'sqlite', path: './data/scancode.db' });
+    expect(config.port).toBe(3000);
+    expect(config.wechat.devLogin).toBe(true);
+    expect(config.wechat.apiBase).toBeNull();
+    expect(config.sessionTtlMs).toBe(30 * 24 * 3600 * 1000);
+    expect(config.redisUrl).toBeNull();
+  });
+
+  it('selects MySQL for mysql:// and SQLite for file: and sqlite:', () => {
+    expect(parseDatabaseUrl('mysql://root@127.0.0.1:3306/scancode')).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/scancode' });
+    expect(parseDatabaseUrl('file:/var/lib/scancode.db')).toEqual({ kind: 'sqlite', path: '/var/lib/scancode.db' });
+    expect(parseDatabaseUrl('sqlite:./x.db')).toEqual({ kind: 'sqlite', path: './x.db' });
+  });
+
+  it('uses the given WeChat credentials and WeChat\'s own API by default', () => {
+    const config = loadConfig({ WECHAT_APPID: 'wx1', WECHAT_SECRET: 's', NODE_ENV: 'production' });
+    expect(config.wechat).toMatchObject({ appId: 'wx1', secret: 's', devLogin: false, apiBase: 'https://api.weixin.qq.com' });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://root@127.0.0.1:3306' }, 'DATABASE_URL'],
+    [{ SESSION_TTL_DAYS: '0' }, 'SESSION_TTL_DAYS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ WECHAT_API_BASE: 'ftp://x' }, 'WECHAT_API_BASE'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ WECHAT_APPID: 'wx1' }, 'WECHAT_SECRET'],
+    [{ NODE_ENV: 'production' }, 'WECHAT_APPID'],
+  ])('refuses %j naming %s', (env, variable) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+});
