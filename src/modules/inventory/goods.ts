@@ -5,8 +5,12 @@ import { inTransaction } from './transaction';
 import type { Em } from '../../db/orm';
 import type { Actor, DirectoryView, GoodsView } from './views';
 
+/**
+ * `!` rather than a backslash as the LIKE escape: MySQL reads the literal '\\' as one backslash but
+ * SQLite as two, and SQLite refuses an ESCAPE of more than one character.
+ */
 function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => '\\' + c);
+  return text.replace(/[!%_]/g, (c) => '!' + c);
 }
 
 /** A directory with its goods in the order they were first scanned; `q` keeps those whose code or name contains it. */
@@ -16,7 +20,7 @@ export async function directoryWithGoods(em: Em, ownerId: number, directoryId: n
   if (q !== undefined && q !== '') {
     // lower() on both sides: MySQL's utf8mb4_bin and SQLite's LIKE would otherwise disagree on case.
     const pattern = `%${escapeLike(q.toLowerCase())}%`;
-    qb.andWhere("(lower(code) like ? escape '\\\\' or lower(name) like ? escape '\\\\')", [pattern, pattern]);
+    qb.andWhere("(lower(code) like ? escape '!' or lower(name) like ? escape '!')", [pattern, pattern]);
   }
   const goods = await qb.execute<GoodsView[]>('all');
   return { directory, goods: goods.map(goodsView) };
