@@ -24,6 +24,9 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = 1024 * 1024;
+// A goods code (up to 512 characters) travels percent-encoded in the path, up to 12 characters per
+// 4-byte character; the router's default limit of 100 answered 414 to any code longer than that.
+const MAX_PARAM_LENGTH = 512 * 12;
 
 /**
  * Builds the whole server without listening: `src/main.ts` listens, tests use `inject` or port 0.
@@ -44,6 +47,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: BODY_LIMIT,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     trustProxy: true,
   });
   app.decorate('services', services);
