@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
+import websocket from '@fastify/websocket';
 import Ajv from 'ajv';
 import type { Config } from './config';
 import { openDatabase, type Orm } from './db/orm';
@@ -10,6 +11,7 @@ import { legacyLoginRoute } from './modules/auth/legacy';
 import { inventoryRoutes } from './modules/inventory/routes';
 import { legacyInventoryRoutes } from './modules/inventory/legacy';
 import { InProcessBus, type Bus } from './modules/realtime/bus';
+import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
 import { Services } from './services';
 
@@ -21,6 +23,8 @@ export interface AppDeps {
   now?: () => Date;
   /** Where log lines go (default stdout); tests read them to prove that no secret is logged. */
   logStream?: NodeJS.WritableStream;
+  /** The WebSocket gateway's limits (auth timeout, queued bytes): tests make them small. */
+  realtime?: Partial<RealtimeOptions>;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -70,6 +74,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  // Before any route, so that an upgrade to a route other than /ws is refused; the gateway closes its
+  // sockets with 1001 at shutdown instead of the plugin's bare close.
+  const gateway = new RealtimeGateway(services, deps.realtime);
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES }, preClose: gateway.preClose, errorHandler: gateway.onSocketError });
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toErrorBody(error, request.log);
@@ -84,6 +92,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(inventoryRoutes(services));
   await app.register(legacyLoginRoute(services));
   await app.register(legacyInventoryRoutes(services));
+  await app.register(gateway.routes);
 
   app.addHook('onClose', async () => {
     if (!deps.bus) await bus.close();

@@ -1,0 +1,163 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocket, type RawData } from 'ws';
+import type { ErrorBody } from '../../errors';
+import type { Principal } from '../auth/service';
+import type { Change } from '../inventory/views';
+import { CloseCode, encode, type RequestId, type ServerFrame } from './protocol';
+import { Subscription, type Outlet } from './subscription';
+
+/** Frames waiting to be handled before the socket stops reading (ws pauses the TCP socket). */
+const MAX_PENDING_FRAMES = 32;
+/** setTimeout's limit (about 24.8 days); longer delays are reached in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface ConnectionOptions {
+  /** Over this many bytes queued for the client, the socket is closed with 4408. */
+  maxQueuedBytes: number;
+  readLog(directoryId: number, after: number, upTo: number): Promise<Change[]>;
+  /** Called once, as soon as the socket is closed or closing: nothing more is sent to it. */
+  gone(connection: Connection): void;
+}
+
+/**
+ * One WebSocket: who it is, what it watches, and the rules of sending to it. Incoming frames are
+ * handled one at a time, in order; outgoing frames are refused once the client stops reading.
+ */
+export class Connection {
+  principal: Principal | null = null;
+  readonly subscriptions = new Map<number, Subscription>();
+  /** Sessions revoked while this socket was authenticating (its session may be one of them). */
+  readonly revokedWhileAuthenticating = new Set<number>();
+  /** When the client was last heard from (a frame or a pong), in Date.now() time. */
+  lastHeardAt = Date.now();
+  /** Resolves once the socket is closed; the gateway waits for it at shutdown. */
+  readonly closed: Promise<void>;
+  private inbox: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly outlet: Outlet;
+  private disposed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly log: FastifyBaseLogger,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.once('close', () => this.dispose());
+    this.outlet = {
+      send: (text) => this.send(text),
+      readLog: options.readLog,
+      broken: (error) => {
+        this.log.error({ err: error }, 'a subscription could not be kept without a gap; closing the socket');
+        this.close(CloseCode.internalError, 'reconnect and resume with since');
+      },
+    };
+  }
+
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Queues `work` behind the frames already received: one frame is handled at a time, in order. */
+  enqueue(work: () => Promise<void>): void {
+    this.lastHeardAt = Date.now();
+    // A client that sends faster than its frames are handled stops being read, rather than growing the queue.
+    if (++this.pending > MAX_PENDING_FRAMES) this.socket.pause();
+    this.inbox = this.inbox
+      .then(() => (this.isOpen ? work() : undefined))
+      .catch((error: unknown) => this.log.error({ err: error }, 'websocket frame handler failed'))
+      .finally(() => {
+        if (--this.pending <= MAX_PENDING_FRAMES / 2 && this.socket.isPaused) this.socket.resume();
+      });
+  }
+
+  /** Resolves once every frame received so far has been handled. */
+  idle(): Promise<void> {
+    return this.inbox;
+  }
+
+  /** A frame's text; binary frames are read as UTF-8 too (wx.sendSocketMessage may send an ArrayBuffer). */
+  static text(data: RawData): string {
+    if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+    return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8');
+  }
+
+  /**
+   * Sends one serialized frame. A client with more than maxQueuedBytes still unsent is not reading:
+   * it is closed with 4408 (it resumes with `since`), so one stalled phone cannot grow our memory.
+   */
+  send(text: string): boolean {
+    if (!this.isOpen) return false;
+    if (this.socket.bufferedAmount > this.options.maxQueuedBytes) {
+      this.log.warn({ bufferedAmount: this.socket.bufferedAmount }, 'closing a websocket that does not read');
+      this.close(CloseCode.tooSlow, 'too many frames queued; reconnect and resume with since');
+      return false;
+    }
+    this.socket.send(text);
+    return true;
+  }
+
+  sendFrame(frame: ServerFrame): boolean {
+    return this.send(encode(frame));
+  }
+
+  /** One answer per request: the first call wins (a subscribe acks before its replay frames). */
+  reply(id: RequestId | null): { ok(result: unknown): void; fail(error: ErrorBody): void } {
+    let answered = false;
+    const once = (frame: ServerFrame) => {
+      if (!answered) this.sendFrame(frame);
+      answered = true;
+    };
+    return {
+      ok: (result) => once({ type: 'ack', id: id as RequestId, ok: true, result }),
+      fail: (error) => once(id === null ? { type: 'error', error } : { type: 'ack', id, ok: false, error }),
+    };
+  }
+
+  /** Starts watching a directory; a second subscribe to it starts over from its own starting point. */
+  subscribe(directoryId: number): Subscription {
+    this.subscriptions.get(directoryId)?.close();
+    const subscription = new Subscription(directoryId, this.outlet);
+    this.subscriptions.set(directoryId, subscription);
+    return subscription;
+  }
+
+  unsubscribe(directoryId: number, subscription = this.subscriptions.get(directoryId)): void {
+    if (!subscription || this.subscriptions.get(directoryId) !== subscription) return;
+    subscription.close();
+    this.subscriptions.delete(directoryId);
+  }
+
+  /** Calls `fire` after `ms`, even beyond setTimeout's 24.8-day limit; cleared when the socket closes. */
+  after(ms: number, fire: () => void): void {
+    if (this.disposed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (ms > MAX_TIMER_MS) this.after(ms - MAX_TIMER_MS, fire);
+      else fire();
+    }, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+    this.timers.add(timer);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.close(code, reason);
+    this.dispose();
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+    this.dispose();
+  }
+
+  /** Stops everything this socket holds at once, not when its closing handshake ends. */
+  private dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const subscription of this.subscriptions.values()) subscription.close();
+    this.subscriptions.clear();
+    this.options.gone(this);
+  }
+}

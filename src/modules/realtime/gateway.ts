@@ -1,0 +1,160 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { AppError } from '../../errors';
+import { bearerToken } from '../../http/auth';
+import { toErrorBody } from '../../http/errors';
+import type { Services } from '../../services';
+import { authenticate } from '../auth/service';
+import { logChanges } from '../inventory/history';
+import { Connection } from './connection';
+import { Hub } from './hub';
+import { CloseCode, parseClientFrame } from './protocol';
+import { answer } from './requests';
+
+/** SPEC: a frame over 64 KiB closes the socket with 1009 (ws does it, given this as maxPayload). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+export interface RealtimeOptions {
+  /** How long a socket without an Authorization header has to send its auth frame (SPEC: 10 s). */
+  authTimeoutMs: number;
+  /** Bytes queued for a client past which it is closed with 4408 (SPEC: 1 MiB). */
+  maxQueuedBytes: number;
+  /** How long shutdown waits for clients to answer the 1001 close before cutting them off. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = { authTimeoutMs: 10_000, maxQueuedBytes: 1024 * 1024, shutdownGraceMs: 3_000 };
+
+/**
+ * `GET /ws`: authenticates sockets, hands their frames to the domain one at a time, and pushes what the
+ * bus announces. Register `preClose` and `onSocketError` with @fastify/websocket and `routes` as a plugin.
+ */
+export class RealtimeGateway {
+  private readonly options: RealtimeOptions;
+  private readonly hub = new Hub();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private shuttingDown = false;
+
+  constructor(
+    private readonly services: Services,
+    options: Partial<RealtimeOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
+  }
+
+  readonly routes: FastifyPluginAsync = async (app) => {
+    const unsubscribe = this.services.bus.subscribe(this.hub.receive);
+    this.heartbeat = setInterval(() => this.beat(), this.services.config.heartbeatMs).unref();
+    app.addHook('onClose', async () => {
+      this.stopHeartbeat();
+      unsubscribe();
+    });
+    app.get('/ws', { websocket: true }, (socket, request) => this.accept(socket, request));
+  };
+
+  /**
+   * Shutdown (app.close): every socket is closed with 1001 so that clients reconnect, to another
+   * instance if there is one, and resume with `since`. A client that does not answer the close within
+   * the grace period is cut off, so that app.close() cannot hang on it.
+   */
+  readonly preClose = async (): Promise<void> => {
+    this.shuttingDown = true;
+    this.stopHeartbeat();
+    const sockets = [...this.hub.sockets];
+    for (const connection of sockets) connection.close(CloseCode.goingAway, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(sockets.map((connection) => Promise.all([connection.closed, connection.idle()]))),
+      new Promise((resolve) => (timer = setTimeout(resolve, this.options.shutdownGraceMs))),
+    ]);
+    clearTimeout(timer);
+    for (const connection of sockets) connection.terminate();
+  };
+
+  /** Errors on an open socket (an oversized frame, a reset): ws has already closed it with the right code. */
+  readonly onSocketError = (error: Error, _socket: WebSocket, request: FastifyRequest): void => {
+    request.log.info({ err: error }, 'websocket error');
+  };
+
+  private accept(socket: WebSocket, request: FastifyRequest): void {
+    const connection = new Connection(socket, request.log, {
+      maxQueuedBytes: this.options.maxQueuedBytes,
+      readLog: (directoryId, after, upTo) => logChanges(this.services.em(), directoryId, after, upTo),
+      gone: (gone) => this.hub.remove(gone),
+    });
+    // Attached before any await (fastify-websocket's README): a frame that arrives while the token is
+    // being checked is queued behind the check, not lost.
+    socket.on('message', (data) => {
+      const text = Connection.text(data);
+      connection.enqueue(() => this.receive(connection, text));
+    });
+    socket.on('pong', () => (connection.lastHeardAt = Date.now()));
+    socket.on('ping', () => (connection.lastHeardAt = Date.now()));
+    if (this.shuttingDown) return connection.close(CloseCode.goingAway, 'server shutting down');
+    this.hub.add(connection);
+
+    const token = bearerToken(request.headers.authorization);
+    if (token !== null) connection.enqueue(() => this.authenticate(connection, token));
+    else
+      connection.after(this.options.authTimeoutMs, () => {
+        if (connection.principal === null) this.refuse(connection, 'no auth frame in time');
+      });
+  }
+
+  private async receive(connection: Connection, text: string): Promise<void> {
+    const parsed = parseClientFrame(text);
+    const principal = connection.principal;
+    if (principal === null) {
+      // Before authentication only the auth frame means anything; anything else is "log in first".
+      if (parsed.ok && parsed.frame.type === 'auth') return this.authenticate(connection, parsed.frame.token);
+      return this.refuse(connection, 'the first frame must be {type:"auth", token}');
+    }
+    if (!parsed.ok) return connection.reply(parsed.id).fail(parsed.error);
+    const frame = parsed.frame;
+    if (frame.type === 'auth') return connection.reply(null).fail({ code: 'bad_request', message: 'this socket is already authenticated' });
+    const reply = connection.reply(frame.id);
+    try {
+      reply.ok(await answer(this.services, connection, principal, frame, reply));
+    } catch (error) {
+      reply.fail(toErrorBody(error, connection.log).body);
+    }
+  }
+
+  private async authenticate(connection: Connection, token: string): Promise<void> {
+    this.hub.startAuthenticating(connection);
+    try {
+      const principal = await authenticate(this.services.orm.em, token, this.services.now());
+      if (!connection.isOpen) return;
+      if (connection.revokedWhileAuthenticating.has(principal.sessionId)) return this.refuse(connection, 'session revoked');
+      connection.principal = principal;
+      this.hub.authenticated(connection);
+      connection.after(principal.expiresAt.getTime() - this.services.now().getTime(), () => this.refuse(connection, 'session expired'));
+      connection.sendFrame({ type: 'hello', userId: principal.userId, heartbeatMs: this.services.config.heartbeatMs, serverTime: this.services.now().toISOString() });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'unauthorized') return this.refuse(connection, error.message);
+      // The database could not say: not "log in again" but "try again".
+      connection.sendFrame({ type: 'error', error: toErrorBody(error, connection.log).body });
+      connection.close(CloseCode.internalError, 'try again');
+    }
+  }
+
+  /** 4401, after an error frame saying why: the client must log in again (SPEC: a socket is never refused with HTTP 401). */
+  private refuse(connection: Connection, message: string): void {
+    connection.sendFrame({ type: 'error', error: { code: 'unauthorized', message } });
+    connection.close(CloseCode.unauthorized, 'unauthorized');
+  }
+
+  /** Protocol pings every heartbeatMs; a socket silent for two intervals is gone (a phone that slept, a dead NAT). */
+  private beat(): void {
+    const now = Date.now();
+    for (const connection of this.hub.sockets) {
+      if (now - connection.lastHeardAt > 2 * this.services.config.heartbeatMs) connection.terminate();
+      else if (connection.isOpen) connection.socket.ping();
+    }
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+}
