@@ -98,3 +98,9 @@ export function legacyPost(server: TestServer, path: string, form: Record<string
 export async function queryDatabase<T extends object>(server: TestServer, sql: string, params: unknown[] = []): Promise<T[]> {
   return server.app.services.orm.em.fork().getConnection().execute<T[]>(sql, params);
 }
+
+/** A GET answered as raw bytes (`text()` would drop a UTF-8 BOM, which is what some tests look for). */
+export async function download(server: TestServer, token: string, path: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
+  const response = await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } });
+  return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
+}
