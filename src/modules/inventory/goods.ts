@@ -47,10 +47,12 @@ export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId
     if (!existing) throw goodsNotFound(code);
     const at = ctx.now();
     const goods = goodsView({ ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks });
+    // Nothing changes, so no revision is spent (as for a rename to the same name).
+    if (goods.name === existing.name && goods.remarks === existing.remarks) return { goods, change: null };
     await tx.createQueryBuilder(Goods).update({ name: goods.name, remarks: goods.remarks, updatedAt: at }).where({ id: existing.id }).execute('run');
     return { goods, change: await recordChange(tx, actor, directory, { type: 'edit', goods }, at) };
   });
-  await publishChange(ctx, actor.userId, directoryId, change);
+  if (change) await publishChange(ctx, actor.userId, directoryId, change);
   return goods;
 }
 

@@ -176,6 +176,21 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(await revisionOf(api, id)).toBe(4);
     });
 
+    it('spends no revision on an edit that changes nothing, as for a rename to the same name', async () => {
+      const { api } = await signIn(server, 'goods-noop-edit');
+      const id = await createDirectory(api, '无变化');
+      await scan(api, id, { op: 'in', code: 'N', name: '名', remarks: '注' });
+      for (const body of [{}, { name: '名' }, { name: '名', remarks: '注' }]) {
+        const answer = await api.patch(goodsPath(id, 'N'), { body });
+        expect(answer.status).toBe(200);
+        expect(answer.body.goods).toMatchObject({ code: 'N', name: '名', remarks: '注', count: 1 });
+      }
+      expect(await revisionOf(api, id)).toBe(1);
+      expect((await api.get(`/api/directories/${id}/changes?since=1`)).body).toEqual({ revision: 1, changes: [] });
+      expect((await api.patch(goodsPath(id, 'N'), { body: { name: '名', remarks: '' } })).body.goods.remarks).toBe('');
+      expect(await revisionOf(api, id)).toBe(2);
+    });
+
     it('accepts codes up to 512 characters in the path, Chinese included', async () => {
       const { api, defaultDirectoryId: id } = await signIn(server, 'goods-long');
       for (const code of ['c'.repeat(512), '码'.repeat(512), '📦'.repeat(512)]) {
