@@ -82,6 +82,19 @@ describe.each(targets)('concurrent scans on $name', ({ db, stock }) => {
     expect(await directoryState(api, id)).toMatchObject({ directory: { revision: 1 } });
   });
 
+  it('directories at once: one name is created once, a directory is deleted once', async () => {
+    const { api } = user;
+    const creates = await all(10, () => api.post('/api/directories', { body: { name: '同名' } }));
+    expect(creates.filter((a) => a.status === 201)).toHaveLength(1);
+    for (const answer of creates.filter((a) => a.status !== 201)) expect(answer).toMatchObject({ status: 409, body: { error: { code: 'name_taken' } } });
+    const id = creates.find((a) => a.status === 201)?.body.directory.id;
+
+    const deletes = await all(5, () => api.delete(`/api/directories/${id}`));
+    expect(deletes.map((a) => a.status).sort()).toEqual([204, 404, 404, 404, 404]);
+    const names = (await api.get('/api/directories')).body.directories.map((d: { name: string }) => d.name);
+    expect(names).not.toContain('同名');
+  });
+
   it('concurrent `in` of a new code creates it once and counts every unit', async () => {
     const { api } = user;
     const id = await createDirectory(api, '新货');

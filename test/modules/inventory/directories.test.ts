@@ -142,6 +142,12 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(await codes('k\\s')).toEqual(['bang!']);
       expect(await codes('nothing')).toEqual([]);
       expect(await codes('')).toHaveLength(4);
+      const tooLong = await api.get(`/api/directories/${id}?q=${'q'.repeat(513)}`);
+      expect(tooLong.status).toBe(400);
+      expect(tooLong.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('q') });
+      const badId = await api.get('/api/directories/0');
+      expect(badId.status).toBe(400);
+      expect(badId.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('id') });
     });
   });
 
