@@ -1,0 +1,52 @@
+import { startServer, type TestServer } from '../helpers/app';
+import { mysqlOnly } from '../helpers/db';
+import { client, request } from '../helpers/http';
+import { startRelay, type Relay } from '../helpers/relay';
+
+/** MariaDB reached through a relay that the test cuts: clients get 503 `unavailable`, then service again. */
+describe.each(mysqlOnly())('database unreachable on $name', (db) => {
+  let server: TestServer;
+  let relay: Relay;
+
+  beforeAll(async () => {
+    relay = await startRelay('127.0.0.1', 3306);
+    const viaRelay = {
+      ...db,
+      async create() {
+        const created = await db.create();
+        if (created.config.kind !== 'mysql') throw new Error('mysql only');
+        const url = new URL(created.config.url);
+        url.host = `127.0.0.1:${relay.port}`;
+        return { config: { kind: 'mysql' as const, url: url.toString() }, drop: created.drop };
+      },
+    };
+    server = await startServer(viaRelay);
+  });
+  afterAll(async () => {
+    await relay.restore();
+    await server.close();
+    await relay.close();
+  });
+
+  it('answers 503 unavailable while the database is unreachable, and recovers', async () => {
+    const token = await server.login('alice');
+    const api = client(server.url, token);
+    const directories = (await api.get('/api/directories')).body.directories;
+    expect(directories).toHaveLength(1);
+
+    await relay.cut();
+    const ready = await request(server.url, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body.error.code).toBe('unavailable');
+    const scan = await api.post(`/api/directories/${directories[0].id}/scans`, { body: { op: 'in', code: 'x' } });
+    expect(scan.status).toBe(503);
+    expect(scan.body.error).toEqual({ code: 'unavailable', message: expect.any(String) });
+    expect((await request(server.url, 'GET', '/healthz')).status).toBe(200);
+
+    await relay.restore();
+    let recovered = await request(server.url, 'GET', '/readyz');
+    for (let attempt = 0; attempt < 20 && recovered.status !== 200; attempt++) recovered = await request(server.url, 'GET', '/readyz');
+    expect(recovered.status).toBe(200);
+    expect((await api.post(`/api/directories/${directories[0].id}/scans`, { body: { op: 'in', code: 'x' } })).status).toBe(200);
+  });
+});
