@@ -11,6 +11,7 @@ import { legacyLoginRoute } from './modules/auth/legacy';
 import { inventoryRoutes } from './modules/inventory/routes';
 import { legacyInventoryRoutes } from './modules/inventory/legacy';
 import { InProcessBus, type Bus } from './modules/realtime/bus';
+import { RedisBus } from './modules/realtime/redis-bus';
 import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
 import { Services } from './services';
@@ -39,7 +40,7 @@ const MAX_PARAM_LENGTH = 512 * 12;
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   if (!deps.wechat && config.wechat.apiBase === null) throw new Error('WECHAT_API_BASE is not set (main starts the dev fake first)');
   const orm = deps.orm ?? (await openDatabase(config.database));
-  const bus = deps.bus ?? new InProcessBus();
+  const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl }) : new InProcessBus());
   const wechat = deps.wechat ?? createWechatClient({ ...config.wechat, apiBase: config.wechat.apiBase as string });
   const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()));
 
@@ -54,6 +55,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     trustProxy: true,
   });
+  if (bus instanceof RedisBus && !deps.bus) bus.onError = (error) => app.log.warn({ err: error }, 'redis bus error');
   app.decorate('services', services);
   app.decorateRequest('principal', null);
 
