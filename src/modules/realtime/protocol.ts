@@ -21,8 +21,10 @@ export const ScanFrame = Type.Object({ type: Type.Literal('scan'), id: EventId, 
 export const LookupFrame = Type.Object({ type: Type.Literal('lookup'), id: RequestId, directoryId: DirectoryId, code: GoodsCode });
 export const PingFrame = Type.Object({ type: Type.Literal('ping'), id: RequestId });
 
+// By type, so that a frame is checked against its own schema and the error names its field rather than
+// every branch of the union.
 const CLIENT_FRAMES = { auth: AuthFrame, subscribe: SubscribeFrame, unsubscribe: UnsubscribeFrame, scan: ScanFrame, lookup: LookupFrame, ping: PingFrame };
-export const ClientFrame = Type.Union(Object.values(CLIENT_FRAMES));
+export const ClientFrame = Type.Union([AuthFrame, SubscribeFrame, UnsubscribeFrame, ScanFrame, LookupFrame, PingFrame]);
 export type ClientFrame = Static<typeof ClientFrame>;
 /** The frames that are requests: each carries an id and is answered by exactly one ack. */
 export type RequestFrame = Exclude<ClientFrame, { type: 'auth' }>;
