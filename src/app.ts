@@ -40,7 +40,7 @@ const MAX_PARAM_LENGTH = 512 * 12;
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   if (!deps.wechat && config.wechat.apiBase === null) throw new Error('WECHAT_API_BASE is not set (main starts the dev fake first)');
   const orm = deps.orm ?? (await openDatabase(config.database));
-  const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl }) : new InProcessBus());
+  const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel }) : new InProcessBus());
   const wechat = deps.wechat ?? createWechatClient({ ...config.wechat, apiBase: config.wechat.apiBase as string });
   const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()));
 

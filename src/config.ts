@@ -24,6 +24,8 @@ export interface Config {
   database: DatabaseConfig;
   wechat: WechatConfig;
   redisUrl: string | null;
+  /** The pub/sub channel the instances of one deployment share (REDIS_CHANNEL). */
+  redisChannel: string;
   /** Lifetime of a session token (SESSION_TTL_DAYS, in ms). */
   sessionTtlMs: number;
   logLevel: string;
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
       devLogin,
     },
     redisUrl,
+    redisChannel: text(env, 'REDIS_CHANNEL') ?? 'scancode:bus',
     sessionTtlMs: integer(env, 'SESSION_TTL_DAYS', 30, 1, 3650) * 24 * 3600 * 1000,
     logLevel,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),
