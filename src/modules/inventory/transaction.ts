@@ -1,17 +1,23 @@
-import { DeadlockException, DriverException, LockWaitTimeoutException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { DeadlockException, DriverException, IsolationLevel, LockWaitTimeoutException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { BaseSqlitePlatform } from '@mikro-orm/knex';
 import type { Em } from '../../db/orm';
 
 const MAX_ATTEMPTS = 5;
 
 /**
- * Runs `work` in one transaction, again from the start when MySQL picks it as a deadlock victim:
- * concurrent inserts under unique keys (event ids, goods codes) can deadlock in InnoDB even though
- * every change locks its directory first. The work must only touch the database, so a retry is safe.
+ * Runs a write in one transaction, again from the start when MySQL picks it as a deadlock victim. The
+ * work must only touch the database, so a retry is safe.
+ *
+ * On MySQL writes run in READ COMMITTED: every change locks its directory row first, which is what
+ * serializes changes, and REPEATABLE READ's gap locks would only add deadlocks (two directories'
+ * first scans of new codes lock the same gap of the goods key, then both insert into it).
+ * Reads that must see one consistent snapshot (a subscribe's snapshot) use their own transaction.
  */
 export async function inTransaction<T>(em: Em, work: (tx: Em) => Promise<T>): Promise<T> {
+  const options = em.getPlatform() instanceof BaseSqlitePlatform ? {} : { isolationLevel: IsolationLevel.READ_COMMITTED };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await em.transactional((tx) => work(tx as Em));
+      return await em.transactional((tx) => work(tx as Em), options);
     } catch (error) {
       const converted = asDriverException(em, error);
       const retriable = converted instanceof DeadlockException || converted instanceof LockWaitTimeoutException;
