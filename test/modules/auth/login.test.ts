@@ -42,6 +42,16 @@ describe.each(testDatabases())('WeChat login and sessions on $name', (db) => {
     expect(second.body.token).not.toBe(first.body.token);
   });
 
+  it('creates one user and one 默认 when a new user logs in from several phones at once', async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => login('kate', {}, `kate#phone${i}`)));
+    expect(answers.map((a) => a.status)).toEqual(Array(6).fill(200));
+    const userIds = new Set(answers.map((a) => a.body.user.id));
+    expect(userIds.size).toBe(1);
+    const directories = (await client(server.url, answers[0].body.token).get('/api/directories')).body.directories;
+    expect(directories.map((d: { name: string }) => d.name)).toEqual(['默认']);
+    expect(new Set(answers.map((a) => a.body.token)).size).toBe(6);
+  });
+
   it('stores the decrypted profile', async () => {
     const code = 'bob#profile';
     const { encryptedData, iv } = encryptProfile(code, { ...PROFILE, watermark: { appid: TEST_APPID, timestamp: 1 } });
