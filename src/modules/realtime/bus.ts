@@ -7,7 +7,12 @@ import type { Change, DirectoryView } from '../inventory/views';
 export type BusMessage =
   | { type: 'change'; ownerId: number; directoryId: number; revision: number; change: Change }
   | { type: 'directory'; ownerId: number; event: 'created' | 'renamed' | 'deleted'; directory: DirectoryView }
-  | { type: 'session-revoked'; userId: number; sessionId: number };
+  | { type: 'session-revoked'; userId: number; sessionId: number }
+  /**
+   * Messages may have been lost (the Redis connection dropped and came back): every subscriber is to
+   * read what it missed from the log now, rather than at the next change it hears.
+   */
+  | { type: 'resync' };
 
 export type BusListener = (message: BusMessage) => void;
 

@@ -65,6 +65,10 @@ export class Hub {
         for (const connection of owned) connection.send(text);
         return;
       }
+      case 'resync': {
+        for (const connection of this.sockets) for (const subscription of connection.subscriptions.values()) subscription.catchUp();
+        return;
+      }
       case 'session-revoked': {
         for (const connection of this.authenticating) connection.revokedWhileAuthenticating.add(message.sessionId);
         for (const connection of [...(this.byOwner.get(message.userId) ?? [])]) {

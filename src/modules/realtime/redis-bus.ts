@@ -32,10 +32,21 @@ export class RedisBus extends InProcessBus {
     super();
     this.channel = options.channel ?? 'scancode:bus';
     this.onError = options.onError ?? (() => undefined);
-    // Commands wait for a reconnect instead of piling up forever: a publish is dropped after 1 s.
-    this.publisher = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 1000 });
+    // No offline queue: while Redis is away a publish fails at once (and is logged) rather than piling up
+    // behind the reconnect; subscribers catch up from the log at their next change.
+    // A short disconnectTimeout: on close nothing is owed to Redis, so a socket that will not close is cut.
+    this.publisher = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, disconnectTimeout: 200 });
     this.subscriber = this.publisher.duplicate();
-    for (const client of [this.publisher, this.subscriber]) client.on('error', (error) => this.onError(error));
+    for (const client of [this.publisher, this.subscriber]) {
+      client.on('error', (error) => this.onError(error));
+      // Back after a drop: what was published meanwhile (by us or to us) may be lost, so every
+      // instance's subscribers are told to read the log now.
+      let wasReady = false;
+      client.on('ready', () => {
+        if (wasReady) void this.resync(client === this.subscriber);
+        wasReady = true;
+      });
+    }
     this.subscriber.on('message', (channel: string, text: string) => this.receive(channel, text));
   }
 
@@ -64,6 +75,16 @@ export class RedisBus extends InProcessBus {
     }
   }
 
+  private async resync(resubscribe: boolean): Promise<void> {
+    try {
+      // Listening again before anyone reads the log, so that nothing falls between the read and the feed.
+      if (resubscribe) await this.subscriber.subscribe(this.channel);
+    } catch (error) {
+      this.onError(error);
+    }
+    await this.publish({ type: 'resync' });
+  }
+
   private receive(channel: string, text: string): void {
     if (channel !== this.channel) return;
     let envelope: Envelope;
@@ -79,6 +100,11 @@ export class RedisBus extends InProcessBus {
 
   override async close(): Promise<void> {
     await super.close();
-    await Promise.allSettled([this.subscriber.quit(), this.publisher.quit()]);
+    // Resolves once both connections are really closed, so that nothing of the bus outlives close().
+    const ended = (client: Redis) => (client.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve())));
+    const closed = Promise.all([ended(this.subscriber), ended(this.publisher)]);
+    this.subscriber.disconnect();
+    this.publisher.disconnect();
+    await closed;
   }
 }

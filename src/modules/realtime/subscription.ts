@@ -57,6 +57,22 @@ export class Subscription {
       });
   }
 
+  /**
+   * Reads from the log whatever came after the last revision sent, for when the bus may have lost
+   * messages and no next change would reveal the gap.
+   */
+  catchUp(): void {
+    this.chain = this.chain
+      .then(async () => {
+        if (!this.open || this.last === null) return;
+        for (const change of await this.outlet.readLog(this.directoryId, this.last, Number.MAX_SAFE_INTEGER)) this.sendChange(change);
+      })
+      .catch((error: unknown) => {
+        this.close();
+        this.outlet.broken(error);
+      });
+  }
+
   /** Sends a change read from the log (a replay or a gap fill), unless this socket already has it. */
   sendChange(change: Change): void {
     this.sendFrame(change.revision, encode({ type: 'change', directoryId: this.directoryId, revision: change.revision, change }));
