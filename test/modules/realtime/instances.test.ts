@@ -66,4 +66,12 @@ describe.each(testDatabases())('two instances sharing Redis, on $name', (db) => 
       expect(frames.map((f) => f.revision)).toEqual(expected);
     }
   });
+
+  it('closes a socket on one instance with 4401 when its session logs out through the other', async () => {
+    const token = await first.login('carol');
+    const socket = await connect(first.url, token);
+    sockets.push(socket);
+    expect((await client(second.url, token).post('/api/logout')).status).toBe(204);
+    expect(await socket.closed).toMatchObject({ code: 4401 });
+  });
 });
