@@ -1,9 +1,9 @@
 import { LockMode, raw } from '@mikro-orm/core';
-import { BaseSqlitePlatform } from '@mikro-orm/knex';
 import type { Em } from '../../db/orm';
 import { AppError } from '../../errors';
 import type { Bus } from '../realtime/bus';
 import { Directory, Goods, LogEntry, type LogType } from './entities';
+import { isSqlite } from './transaction';
 import type { Actor, Change, GoodsView } from './views';
 
 /** What every inventory operation needs. Built per unit of work (one HTTP request, one WS message). */
@@ -34,7 +34,7 @@ export async function lockLiveDirectory(tx: Em, ownerId: number, directoryId: nu
     .createQueryBuilder(Directory)
     .select(['id', 'name', 'revision'])
     .where({ id: directoryId, owner: ownerId, deletedAt: null });
-  if (!(tx.getPlatform() instanceof BaseSqlitePlatform)) qb.setLockMode(LockMode.PESSIMISTIC_WRITE);
+  if (!isSqlite(tx)) qb.setLockMode(LockMode.PESSIMISTIC_WRITE);
   const row = await qb.execute<LockedDirectory | undefined>('get');
   if (!row) throw directoryNotFound();
   return row;
@@ -43,7 +43,7 @@ export async function lockLiveDirectory(tx: Em, ownerId: number, directoryId: nu
 export async function lockGoods(tx: Em, directoryId: number, code: string): Promise<Goods | undefined> {
   // The directory row is already locked, so this read sees the latest committed goods row.
   const qb = tx.createQueryBuilder(Goods).select('*').where({ directory: directoryId, code });
-  if (!(tx.getPlatform() instanceof BaseSqlitePlatform)) qb.setLockMode(LockMode.PESSIMISTIC_WRITE);
+  if (!isSqlite(tx)) qb.setLockMode(LockMode.PESSIMISTIC_WRITE);
   return qb.execute<Goods | undefined>('get');
 }
 

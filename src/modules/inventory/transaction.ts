@@ -4,6 +4,11 @@ import type { Em } from '../../db/orm';
 
 const MAX_ATTEMPTS = 5;
 
+/** SQLite has one writer at a time: no row locks, no isolation levels to choose. */
+export function isSqlite(em: Em): boolean {
+  return em.getPlatform() instanceof BaseSqlitePlatform;
+}
+
 /**
  * Runs a write in one transaction, again from the start when MySQL picks it as a deadlock victim. The
  * work must only touch the database, so a retry is safe.
@@ -14,7 +19,7 @@ const MAX_ATTEMPTS = 5;
  * Reads that must see one consistent snapshot (a subscribe's snapshot) use their own transaction.
  */
 export async function inTransaction<T>(em: Em, work: (tx: Em) => Promise<T>): Promise<T> {
-  const options = em.getPlatform() instanceof BaseSqlitePlatform ? {} : { isolationLevel: IsolationLevel.READ_COMMITTED };
+  const options = isSqlite(em) ? {} : { isolationLevel: IsolationLevel.READ_COMMITTED };
   for (let attempt = 1; ; attempt++) {
     try {
       return await em.transactional((tx) => work(tx as Em), options);

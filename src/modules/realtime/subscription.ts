@@ -49,12 +49,7 @@ export class Subscription {
 
   /** A change from the bus, serialized once for every subscriber (`text` is its change frame). */
   offer(revision: number, text: string): void {
-    this.chain = this.chain
-      .then(() => this.deliver(revision, text))
-      .catch((error: unknown) => {
-        this.close();
-        this.outlet.broken(error);
-      });
+    this.queue(() => this.deliver(revision, text));
   }
 
   /**
@@ -62,15 +57,10 @@ export class Subscription {
    * messages and no next change would reveal the gap.
    */
   catchUp(): void {
-    this.chain = this.chain
-      .then(async () => {
-        if (!this.open || this.last === null) return;
-        for (const change of await this.outlet.readLog(this.directoryId, this.last, Number.MAX_SAFE_INTEGER)) this.sendChange(change);
-      })
-      .catch((error: unknown) => {
-        this.close();
-        this.outlet.broken(error);
-      });
+    this.queue(async () => {
+      if (!this.open || this.last === null) return;
+      for (const change of await this.outlet.readLog(this.directoryId, this.last, Number.MAX_SAFE_INTEGER)) this.sendChange(change);
+    });
   }
 
   /** Sends a change read from the log (a replay or a gap fill), unless this socket already has it. */
@@ -80,6 +70,14 @@ export class Subscription {
 
   close(): void {
     this.open = false;
+  }
+
+  /** Runs `work` after everything queued before it; a failure breaks the no-gap promise and the socket. */
+  private queue(work: () => Promise<void>): void {
+    this.chain = this.chain.then(work).catch((error: unknown) => {
+      this.close();
+      this.outlet.broken(error);
+    });
   }
 
   private async deliver(revision: number, text: string): Promise<void> {
