@@ -3,7 +3,7 @@ import { AppError } from '../../errors';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
 import type { Services } from '../../services';
 import { createDirectory, directoryIdByName, listDirectories } from './directories';
-import { directoryWithGoods, lookupGoods } from './goods';
+import { goodsByDirectory, lookupGoods } from './goods';
 import { applyScan } from './scan';
 import type { Actor } from './views';
 
@@ -53,10 +53,10 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
     legacyRoute(app, '/query/', async (fields) => {
       const { userId } = await legacyPrincipal(services, fields.cookie);
       const em = services.em();
+      const [directories, goods] = await Promise.all([listDirectories(em, userId), goodsByDirectory(em, userId)]);
       const dirs: Record<string, { name: string; remark: string; count: number; code: string }[]> = {};
-      for (const directory of await listDirectories(em, userId)) {
-        const { goods } = await directoryWithGoods(em, userId, directory.id);
-        dirs[directory.name] = goods.map((g) => ({ name: g.name, remark: g.remarks, count: g.count, code: g.code }));
+      for (const directory of directories) {
+        dirs[directory.name] = (goods.get(directory.id) ?? []).map((g) => ({ name: g.name, remark: g.remarks, count: g.count, code: g.code }));
       }
       return { dirs };
     });
