@@ -11,6 +11,14 @@ export interface Relay {
   /** Accepts connections again. */
   restore(): Promise<void>;
   close(): Promise<void>;
+  /** The same URL (mysql://, redis://...) with its host and port pointing at this relay. */
+  rewrite(url: string): string;
+}
+
+/** A relay in front of the server a URL names. */
+export function startRelayFor(url: string, defaultPort: number): Promise<Relay> {
+  const target = new URL(url);
+  return startRelay(target.hostname, Number(target.port || defaultPort));
 }
 
 export async function startRelay(targetHost: string, targetPort: number): Promise<Relay> {
@@ -49,5 +57,10 @@ export async function startRelay(targetHost: string, targetPort: number): Promis
     });
 
   await listen();
-  return { get port() { return port; }, cut: stop, restore: listen, close: stop };
+  const rewrite = (url: string) => {
+    const through = new URL(url);
+    through.host = `127.0.0.1:${port}`;
+    return through.toString();
+  };
+  return { get port() { return port; }, cut: stop, restore: listen, close: stop, rewrite };
 }

@@ -1,7 +1,7 @@
 import { startServer, type TestServer } from '../helpers/app';
 import { mysqlOnly } from '../helpers/db';
 import { client, request } from '../helpers/http';
-import { startRelay, type Relay } from '../helpers/relay';
+import { startRelayFor, type Relay } from '../helpers/relay';
 
 const [db] = mysqlOnly();
 
@@ -14,15 +14,13 @@ const [db] = mysqlOnly();
   let relay: Relay;
 
   beforeAll(async () => {
-    relay = await startRelay('127.0.0.1', 3306);
     const viaRelay = {
       ...db,
       async create() {
         const created = await db.create();
         if (created.config.kind !== 'mysql') throw new Error('mysql only');
-        const url = new URL(created.config.url);
-        url.host = `127.0.0.1:${relay.port}`;
-        return { config: { kind: 'mysql' as const, url: url.toString() }, drop: created.drop };
+        relay = await startRelayFor(created.config.url, 3306);
+        return { config: { kind: 'mysql' as const, url: relay.rewrite(created.config.url) }, drop: created.drop };
       },
     };
     server = await startServer(viaRelay);

@@ -2,7 +2,7 @@ import { startServer, type TestServer } from '../../helpers/app';
 import { testDatabases } from '../../helpers/db';
 import { client } from '../../helpers/http';
 import { TEST_REDIS_URL, testChannel } from '../../helpers/redis';
-import { startRelay, type Relay } from '../../helpers/relay';
+import { startRelayFor, type Relay } from '../../helpers/relay';
 import { closeAll, connect, type TestSocket } from '../../helpers/ws';
 
 /**
@@ -17,12 +17,9 @@ describe.each(testDatabases())('Redis going away, on $name', (db) => {
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    const redis = new URL(TEST_REDIS_URL);
-    relay = await startRelay(redis.hostname, Number(redis.port || 6379));
-    const viaRelay = new URL(TEST_REDIS_URL);
-    viaRelay.host = `127.0.0.1:${relay.port}`;
+    relay = await startRelayFor(TEST_REDIS_URL, 6379);
     const channel = testChannel();
-    first = await startServer(db, { env: { REDIS_URL: viaRelay.toString(), REDIS_CHANNEL: channel } });
+    first = await startServer(db, { env: { REDIS_URL: relay.rewrite(TEST_REDIS_URL), REDIS_CHANNEL: channel } });
     // The second instance reaches Redis directly: only the first one loses it.
     second = await startServer(db, { env: { REDIS_URL: TEST_REDIS_URL, REDIS_CHANNEL: channel }, deps: { orm: first.app.services.orm } });
   });
