@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
-import Ajv from 'ajv';
 import type { Config } from './config';
 import { openDatabase, type Orm } from './db/orm';
 import { toErrorBody } from './http/errors';
@@ -15,6 +14,7 @@ import { RedisBus } from './modules/realtime/redis-bus';
 import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
 import { Services } from './services';
+import { createAjv, describeErrors } from './validation';
 
 /** What a caller may supply instead of what the config describes (tests share a database or a bus). */
 export interface AppDeps {
@@ -52,6 +52,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: BODY_LIMIT,
+    // One message style for every refusal: the field first, then what it must be.
+    schemaErrorFormatter: (errors, dataVar) => new Error(describeErrors(errors, dataVar)),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     trustProxy: true,
   });
@@ -61,19 +63,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   // Bodies are never coerced: a number where a string belongs is a 400 naming the field. Params and
   // query strings arrive as text and are coerced to the schema's types.
-  const bodyAjv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, strict: false, allErrors: false });
-  const textAjv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, strict: false, allErrors: false });
+  const bodyAjv = createAjv({ coerce: false });
+  const textAjv = createAjv({ coerce: true });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema));
 
-  // An empty body with a JSON content type is an empty request, not an error (POST /api/logout).
+  // fastify's own JSON parser (secure-json-parse refuses __proto__ and constructor.prototype), except
+  // that an empty body with a JSON content type is an empty request, not an error (POST /api/logout).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(Object.assign(new Error('body is not valid JSON'), { statusCode: 400 }), undefined);
-    }
+    parseJson(request, body as string, done);
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   // Before any route, so that an upgrade to a route other than /ws is refused; the gateway closes its
@@ -86,7 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return reply.status(status).send({ error: body });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(400).send({ error: { code: 'bad_request', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
   await app.register(healthRoutes(services));

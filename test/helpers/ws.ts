@@ -1,6 +1,6 @@
 import Ajv from 'ajv';
 import WebSocket from 'ws';
-import { ServerFrame } from '../../src/modules/realtime/protocol';
+import { ServerFrame } from '../../src/contract';
 
 /**
  * Real `ws` clients for the `/ws` gateway, with the waiting done here so that tests read as frames sent

@@ -29,8 +29,8 @@ export class Goods {
   updatedAt: Date = new Date();
 }
 
-export const LOG_TYPES = ['create', 'in', 'out', 'set', 'edit', 'remove', 'rename', 'delete'] as const;
-export type LogType = (typeof LOG_TYPES)[number];
+import type { LogType } from '../../contract';
+export { LOG_TYPES, type LogType } from '../../contract';
 
 /**
  * Append-only history: one row per change. (directory, revision) is unique, so two changes can never

@@ -3,6 +3,7 @@ import { findDirectory } from './directories';
 import { directoryWithGoods } from './goods';
 import { LogEntry } from './entities';
 import type { Em } from '../../db/orm';
+import type { LogEntry as LogEntryView } from '../../contract';
 import type { Change, GoodsView } from './views';
 
 export type ChangesAnswer =
@@ -37,23 +38,8 @@ export async function logChanges(em: Em, directoryId: number, after: number, upT
   return rows.map(changeFromLog);
 }
 
-export interface LogView {
-  id: number;
-  revision: number;
-  type: string;
-  userId: number;
-  deviceId: string | null;
-  code: string | null;
-  name: string | null;
-  delta: number | null;
-  countAfter: number | null;
-  directoryName: string | null;
-  eventId: string | null;
-  at: string;
-}
-
 /** The history of a directory, newest first, `limit` at a time; `next` is the `before` of the next page. */
-export async function directoryLogs(em: Em, ownerId: number, directoryId: number, before: number | undefined, limit: number): Promise<{ logs: LogView[]; next: number | null }> {
+export async function directoryLogs(em: Em, ownerId: number, directoryId: number, before: number | undefined, limit: number): Promise<{ logs: LogEntryView[]; next: number | null }> {
   await findDirectory(em, ownerId, directoryId);
   const rows = await em
     .createQueryBuilder(LogEntry)

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { MAX_CODE_LENGTH } from '../../contract';
 import { AppError } from '../../errors';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
 import type { Services } from '../../services';
@@ -16,7 +17,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
     const { userId, deviceId } = await legacyPrincipal(services, fields.cookie);
     const directoryId = await directoryIdByName(services.em(), userId, fields.dir ?? '');
     if (directoryId === null) throw refuse(missingDirectory);
-    const code = legacyText(fields, 'code', { required: true, max: 512 }) as string;
+    const code = legacyText(fields, 'code', { required: true, max: MAX_CODE_LENGTH }) as string;
     return { actor: { userId, deviceId }, directoryId, code };
   }
 

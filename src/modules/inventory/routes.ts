@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { api } from '../../contract';
 import { principalOf, requireAuth } from '../../http/auth';
 import type { Services } from '../../services';
 import { exportCsv } from './csv';
@@ -6,66 +8,65 @@ import { createDirectory, deleteDirectory, findDirectory, listDirectories, renam
 import { directoryWithGoods, editGoods, getGoods, removeGoods } from './goods';
 import { changesSince, directoryLogs } from './history';
 import { applyScan, applyScans } from './scan';
-import { ChangesQuery, DirectoryParams, DirectoryQuery, GoodsEditBody, GoodsParams, LogsQuery, NameBody, ScanBody, SyncBody } from './schemas';
 import type { Actor } from './views';
-import type { FastifyRequest } from 'fastify';
 
 function actorOf(request: FastifyRequest): Actor {
   const { userId, deviceId } = principalOf(request);
   return { userId, deviceId };
 }
 
-/** The inventory over HTTP (SPEC: HTTP API): each handler validates, calls the domain, and shapes the answer. */
+/** The inventory over HTTP: each route's schemas come from the contract; the handler calls the domain. */
 export function inventoryRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.addHook('preHandler', requireAuth(services));
+    const { listDirectories: list, createDirectory: create, getDirectory, renameDirectory: rename, deleteDirectory: remove } = api;
 
-    app.get('/api/directories', async (request) => ({ directories: await listDirectories(services.em(), actorOf(request).userId) }));
+    app.get(list.url, { schema: list.schema }, async (request) => ({ directories: await listDirectories(services.em(), actorOf(request).userId) }));
 
-    app.post('/api/directories', { schema: { body: NameBody } }, async (request, reply) => {
+    app.post(create.url, { schema: create.schema }, async (request, reply) => {
       const directory = await createDirectory(services.inventory(), actorOf(request), request.body.name);
       return reply.status(201).send({ directory });
     });
 
-    app.get('/api/directories/:id', { schema: { params: DirectoryParams, querystring: DirectoryQuery } }, async (request) =>
+    app.get(getDirectory.url, { schema: getDirectory.schema }, async (request) =>
       directoryWithGoods(services.em(), actorOf(request).userId, request.params.id, request.query.q),
     );
 
-    app.patch('/api/directories/:id', { schema: { params: DirectoryParams, body: NameBody } }, async (request) => ({
+    app.patch(rename.url, { schema: rename.schema }, async (request) => ({
       directory: await renameDirectory(services.inventory(), actorOf(request), request.params.id, request.body.name),
     }));
 
-    app.delete('/api/directories/:id', { schema: { params: DirectoryParams } }, async (request, reply) => {
+    app.delete(remove.url, { schema: remove.schema }, async (request, reply) => {
       await deleteDirectory(services.inventory(), actorOf(request), request.params.id);
       return reply.status(204).send();
     });
 
-    app.get('/api/directories/:id/goods/:code', { schema: { params: GoodsParams } }, async (request) => ({
+    app.get(api.getGoods.url, { schema: api.getGoods.schema }, async (request) => ({
       goods: await getGoods(services.em(), actorOf(request).userId, request.params.id, request.params.code),
     }));
 
-    app.patch('/api/directories/:id/goods/:code', { schema: { params: GoodsParams, body: GoodsEditBody } }, async (request) => ({
+    app.patch(api.editGoods.url, { schema: api.editGoods.schema }, async (request) => ({
       goods: await editGoods(services.inventory(), actorOf(request), request.params.id, request.params.code, request.body),
     }));
 
-    app.delete('/api/directories/:id/goods/:code', { schema: { params: GoodsParams } }, async (request, reply) => {
+    app.delete(api.removeGoods.url, { schema: api.removeGoods.schema }, async (request, reply) => {
       await removeGoods(services.inventory(), actorOf(request), request.params.id, request.params.code);
       return reply.status(204).send();
     });
 
-    app.post('/api/directories/:id/scans', { schema: { params: DirectoryParams, body: ScanBody } }, async (request) =>
+    app.post(api.scan.url, { schema: api.scan.schema }, async (request) =>
       applyScan(services.inventory(), actorOf(request), { ...request.body, directoryId: request.params.id }),
     );
 
-    app.get('/api/directories/:id/changes', { schema: { params: DirectoryParams, querystring: ChangesQuery } }, async (request) =>
+    app.get(api.changes.url, { schema: api.changes.schema }, async (request) =>
       changesSince(services.em(), actorOf(request).userId, request.params.id, request.query.since, services.config.changesReplayLimit),
     );
 
-    app.get('/api/directories/:id/logs', { schema: { params: DirectoryParams, querystring: LogsQuery } }, async (request) =>
+    app.get(api.logs.url, { schema: api.logs.schema }, async (request) =>
       directoryLogs(services.em(), actorOf(request).userId, request.params.id, request.query.before, request.query.limit ?? 50),
     );
 
-    app.get('/api/directories/:id/export.csv', { schema: { params: DirectoryParams } }, async (request, reply) => {
+    app.get(api.exportCsv.url, { schema: api.exportCsv.schema }, async (request, reply) => {
       const em = services.em();
       const directory = await findDirectory(em, actorOf(request).userId, request.params.id);
       const filename = encodeURIComponent(`${directory.name}.csv`);
@@ -75,7 +76,7 @@ export function inventoryRoutes(services: Services): FastifyPluginAsyncTypebox {
         .send(exportCsv(em, directory.id));
     });
 
-    app.post('/api/sync', { schema: { body: SyncBody } }, async (request) => ({
+    app.post(api.sync.url, { schema: api.sync.schema }, async (request) => ({
       results: await applyScans(services.inventory(), actorOf(request), request.body.events),
     }));
   };

@@ -4,6 +4,7 @@ import { AppError, badRequest, type ErrorBody } from '../../errors';
 import { goodsNotFound, goodsView, lockGoods, lockLiveDirectory, publishChange, recordChange, type InventoryContext } from './context';
 import { EventOutcome, Goods } from './entities';
 import { inTransaction, isUniqueViolation } from './transaction';
+import type { SyncEvent, SyncResult } from '../../contract';
 import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
 
 const MAX_COUNT = 2_147_483_647;
@@ -33,18 +34,11 @@ export async function applyScan(ctx: InventoryContext, actor: Actor, input: Scan
   return applied.result;
 }
 
-export interface SyncResult {
-  eventId: string;
-  ok: boolean;
-  result?: ScanResult;
-  error?: ErrorBody;
-}
-
 /**
  * A batch of offline scans, applied in order, each in its own transaction: a refused event does not
  * stop the others, and since every event carries an id, the whole batch is safe to send again.
  */
-export async function applyScans(ctx: InventoryContext, actor: Actor, events: (ScanInput & { eventId: string })[]): Promise<SyncResult[]> {
+export async function applyScans(ctx: InventoryContext, actor: Actor, events: SyncEvent[]): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
   for (const event of events) {
     try {
@@ -105,7 +99,6 @@ async function scanInTransaction(tx: Em, actor: Actor, input: ScanInput, at: Dat
   const directory = await lockLiveDirectory(tx, actor.userId, input.directoryId);
   const existing = await lockGoods(tx, directory.id, input.code);
   const qty = input.qty ?? 1;
-  if (input.op !== 'set' && qty < 1) throw badRequest(`qty must be 1 to 1000000 for ${input.op}`);
   let goods: GoodsView;
   let delta: number;
   let created = false;
@@ -123,7 +116,6 @@ async function scanInTransaction(tx: Em, actor: Actor, input: ScanInput, at: Dat
     goods = goodsView({ ...existing, count: existing.count - qty });
     delta = -qty;
   } else {
-    if (input.op === 'set' && input.qty === undefined) throw badRequest('qty is required for set');
     const count = input.op === 'in' ? (existing?.count ?? 0) + qty : qty;
     if (count > MAX_COUNT) throw badRequest(`count would exceed ${MAX_COUNT}`);
     const name = input.name ?? existing?.name ?? '';

@@ -3,6 +3,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { ErrorBody } from '../../errors';
 import type { Principal } from '../auth/service';
 import type { Change } from '../inventory/views';
+import type { AckResult } from '../../contract';
 import { CloseCode, encode, type RequestId, type ServerFrame } from './protocol';
 import { Subscription, type Outlet } from './subscription';
 
@@ -103,7 +104,7 @@ export class Connection {
   }
 
   /** One answer per request: the first call wins (a subscribe acks before its replay frames). */
-  reply(id: RequestId | null): { ok(result: unknown): void; fail(error: ErrorBody): void } {
+  reply(id: RequestId | null): { ok(result: AckResult): void; fail(error: ErrorBody): void } {
     let answered = false;
     const once = (frame: ServerFrame) => {
       if (!answered) this.sendFrame(frame);

@@ -11,8 +11,8 @@ import { Hub } from './hub';
 import { CloseCode, parseClientFrame } from './protocol';
 import { answer } from './requests';
 
-/** SPEC: a frame over 64 KiB closes the socket with 1009 (ws does it, given this as maxPayload). */
-export const MAX_FRAME_BYTES = 64 * 1024;
+/** A frame over 64 KiB closes the socket with 1009 (ws does it, given this as maxPayload). */
+export { MAX_FRAME_BYTES } from './protocol';
 
 export interface RealtimeOptions {
   /** How long a socket without an Authorization header has to send its auth frame (SPEC: 10 s). */
@@ -114,7 +114,8 @@ export class RealtimeGateway {
     if (frame.type === 'auth') return connection.reply(null).fail({ code: 'bad_request', message: 'this socket is already authenticated' });
     const reply = connection.reply(frame.id);
     try {
-      reply.ok(await answer(this.services, connection, principal, frame, reply));
+      const result = await answer(this.services, connection, principal, frame, reply);
+      if (result !== undefined) reply.ok(result);
     } catch (error) {
       reply.fail(toErrorBody(error, connection.log).body);
     }

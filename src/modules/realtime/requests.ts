@@ -5,7 +5,9 @@ import { directoryWithGoods, lookupGoods } from '../inventory/goods';
 import { changesSince, type ChangesAnswer } from '../inventory/history';
 import { applyScan } from '../inventory/scan';
 import type { Connection } from './connection';
+import type { AckResult } from '../../contract';
 import type { RequestFrame } from './protocol';
+import type { ScanInput } from '../inventory/views';
 
 type Reply = ReturnType<Connection['reply']>;
 
@@ -14,7 +16,7 @@ type Reply = ReturnType<Connection['reply']>;
  * sent by the caller with what this returns (a subscribe acks itself, before its replay or snapshot).
  * Each request gets its own EntityManager fork.
  */
-export async function answer(services: Services, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<unknown> {
+export async function answer(services: Services, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<AckResult | undefined> {
   switch (frame.type) {
     case 'ping':
       return { serverTime: services.now().toISOString() };
@@ -23,7 +25,8 @@ export async function answer(services: Services, connection: Connection, princip
     case 'scan': {
       // The frame's id is the event id: exactly once, over WebSocket and HTTP alike.
       const { type: _type, id, ...scan } = frame;
-      return applyScan(services.inventory(), { userId: principal.userId, deviceId: principal.deviceId }, { ...scan, eventId: id });
+      // The rest of a tagged union loses its tag's narrowing in TypeScript; it is the same ScanInput.
+      return applyScan(services.inventory(), { userId: principal.userId, deviceId: principal.deviceId }, { ...scan, eventId: id } as ScanInput);
     }
     case 'unsubscribe':
       connection.unsubscribe(frame.directoryId);

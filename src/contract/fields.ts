@@ -1,0 +1,42 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The fields every wire shape is built from (HTTP bodies, `POST /api/sync` events, WebSocket frames).
+ * Each carries its limits once; a `description` on a pattern is what a refusal says the value must be.
+ */
+
+/**
+ * Text the server stores: anything but NUL (SQLite's C strings and many tools end text there) and
+ * UTF-16 surrogates that are not part of a pair (they have no UTF-8 form, so they could only be stored
+ * as U+FFFD, i.e. changed). Every other character, control characters such as GS1's U+001D included,
+ * is stored exactly. (Validators run patterns in Unicode mode, where a paired surrogate is one code
+ * point outside this class.)
+ */
+export const STORED_TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
+const STORED_TEXT = 'text without NUL characters or unpaired UTF-16 surrogates';
+
+const storedText = (options: { minLength?: number; maxLength: number; description?: string }) =>
+  Type.String({ ...options, pattern: STORED_TEXT_PATTERN, description: options.description ?? STORED_TEXT });
+
+export const EVENT_ID_PATTERN = '^[A-Za-z0-9._:-]+$';
+/** A client-chosen idempotency key, scoped to the user. */
+export const EventId = Type.String({ minLength: 1, maxLength: 64, pattern: EVENT_ID_PATTERN, description: '1 to 64 characters of A-Z a-z 0-9 . _ : -' });
+
+export const MAX_CODE_LENGTH = 512;
+/** The scanned text of a barcode or QR code, compared exactly. */
+export const GoodsCode = storedText({ minLength: 1, maxLength: MAX_CODE_LENGTH });
+export const GoodsName = storedText({ maxLength: 100 });
+export const Remarks = storedText({ maxLength: 1000 });
+/** Trimmed by the server; 1–100 characters after trimming. */
+export const DirectoryName = storedText({ minLength: 1, maxLength: 100 });
+export const Nickname = storedText({ maxLength: 100 });
+export const AvatarUrl = storedText({ maxLength: 1000 });
+
+export const MAX_QTY = 1_000_000;
+export const DirectoryId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+export const Revision = Type.Integer({ minimum: 0 });
+/** An ISO 8601 time in UTC, with milliseconds. */
+export const Timestamp = Type.String({ format: 'date-time' });
+/** Any request but `scan` may use a string or an integer id; a scan's id is its event id. */
+export const RequestId = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer()]);
+export type RequestId = Static<typeof RequestId>;

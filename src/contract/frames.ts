@@ -1,0 +1,76 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ErrorBody } from './errors';
+import { DirectoryId, EventId, GoodsCode, RequestId, Revision, Timestamp } from './fields';
+import { Change, Directory, Goods, ScanResult, scanSchema } from './models';
+
+/**
+ * The WebSocket protocol of `/ws`, both directions, each frame one schema tagged by `type`. Every
+ * request carries an `id` and is answered by one ack; `ACK_RESULTS` gives the result of each request type.
+ */
+
+const frame = <T extends Record<string, TSchema>>(title: string, properties: T, description: string) =>
+  Type.Object(properties, { additionalProperties: false, title, description });
+
+// ---- client -> server ----
+
+export const AuthFrame = frame('auth', { type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 512 }) }, 'Authenticates a socket opened without an Authorization header; must be the first frame, within 10 s.');
+export const SubscribeFrame = frame(
+  'subscribe',
+  { type: Type.Literal('subscribe'), id: RequestId, directoryId: DirectoryId, since: Type.Optional(Revision) },
+  'Starts watching a directory: every change after `since` as change frames, or a snapshot; then live changes.',
+);
+export const UnsubscribeFrame = frame('unsubscribe', { type: Type.Literal('unsubscribe'), id: RequestId, directoryId: DirectoryId }, 'Stops watching a directory.');
+export const ScanFrame = scanSchema(
+  { type: Type.Literal('scan'), id: EventId, directoryId: DirectoryId },
+  { title: 'scan', description: 'The scan operation; `id` is its event id (exactly once, over WebSocket and HTTP alike).' },
+);
+export const LookupFrame = frame('lookup', { type: Type.Literal('lookup'), id: RequestId, directoryId: DirectoryId, code: GoodsCode }, 'Reads one goods by code.');
+export const PingFrame = frame('ping', { type: Type.Literal('ping'), id: RequestId }, 'An application-level ping, answered by an ack.');
+
+/** Every client frame by its `type`: a frame is checked against its own schema, so an error names its field. */
+export const CLIENT_FRAMES = { auth: AuthFrame, subscribe: SubscribeFrame, unsubscribe: UnsubscribeFrame, scan: ScanFrame, lookup: LookupFrame, ping: PingFrame };
+export type ClientFrameType = keyof typeof CLIENT_FRAMES;
+export type ClientFrame = { [K in ClientFrameType]: Static<(typeof CLIENT_FRAMES)[K]> }[ClientFrameType];
+/** The frames that are requests: each carries an id and is answered by exactly one ack. */
+export type RequestFrame = Exclude<ClientFrame, { type: 'auth' }>;
+export type RequestType = RequestFrame['type'];
+
+/** The `result` of a successful ack, by the type of the request it answers. */
+export const ACK_RESULTS = {
+  subscribe: Type.Object({ revision: Revision }, { additionalProperties: false, title: 'subscribe result', description: 'the revision the subscription starts from' }),
+  unsubscribe: Type.Object({}, { additionalProperties: false, title: 'unsubscribe result' }),
+  scan: Type.Object(ScanResult.properties, { additionalProperties: false, title: 'scan result' }),
+  lookup: Type.Object({ goods: Type.Union([Goods, Type.Null()]) }, { additionalProperties: false, title: 'lookup result', description: 'null when the code is unknown' }),
+  ping: Type.Object({ serverTime: Timestamp }, { additionalProperties: false, title: 'ping result' }),
+} satisfies Record<RequestType, TSchema>;
+export type AckResults = { [K in RequestType]: Static<(typeof ACK_RESULTS)[K]> };
+export type AckResult = AckResults[RequestType];
+
+// ---- server -> client ----
+
+export const HelloFrame = frame('hello', { type: Type.Literal('hello'), userId: Type.Integer(), heartbeatMs: Type.Integer(), serverTime: Timestamp }, "The server's first frame once the socket is authenticated.");
+export const AckOkFrame = frame(
+  'ack (ok)',
+  { type: Type.Literal('ack'), id: RequestId, ok: Type.Literal(true), result: Type.Union(Object.values(ACK_RESULTS)) },
+  "A request's success; `result` is the result of that request's type.",
+);
+export const AckErrorFrame = frame('ack (error)', { type: Type.Literal('ack'), id: RequestId, ok: Type.Literal(false), error: ErrorBody }, "A request's refusal, with one of the error codes.");
+export const ChangeFrame = frame('change', { type: Type.Literal('change'), directoryId: DirectoryId, revision: Revision, change: Change }, 'One change of a watched directory: every revision exactly once, in order.');
+export const SnapshotFrame = frame('snapshot', { type: Type.Literal('snapshot'), directoryId: DirectoryId, revision: Revision, goods: Type.Array(Goods) }, 'The goods of a directory at a revision (a subscribe without a usable `since`).');
+export const DirectoryFrame = frame(
+  'directory',
+  { type: Type.Literal('directory'), event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]), directory: Directory },
+  'A directory of the user was created, renamed or deleted (to every socket of the user).',
+);
+export const ErrorFrame = frame('error', { type: Type.Literal('error'), error: ErrorBody }, 'A refusal of a frame that had no usable id.');
+
+export const SERVER_FRAMES = { hello: HelloFrame, ackOk: AckOkFrame, ackError: AckErrorFrame, change: ChangeFrame, snapshot: SnapshotFrame, directory: DirectoryFrame, error: ErrorFrame };
+export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES));
+export type ServerFrame = Static<typeof ServerFrame>;
+export type HelloFrame = Static<typeof HelloFrame>;
+export type ChangeFrame = Static<typeof ChangeFrame>;
+export type SnapshotFrame = Static<typeof SnapshotFrame>;
+export type DirectoryFrame = Static<typeof DirectoryFrame>;
+
+/** SPEC limits of the socket. */
+export const MAX_FRAME_BYTES = 64 * 1024;
