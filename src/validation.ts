@@ -1,5 +1,6 @@
 import Ajv, { type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
+import { STORED_TEXT_PATTERN } from './contract';
 
 /**
  * The one validator of every input (HTTP bodies, params and query strings, WebSocket frames) and the one
@@ -94,4 +95,11 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; message: string
 export function validator<T>(ajv: Ajv, schema: TSchema, root: string): (value: unknown) => Validated<T> {
   const validate: ValidateFunction = ajv.compile(schema);
   return (value) => (validate(value) ? { ok: true, value: value as T } : { ok: false, message: describeErrors(validate.errors ?? [], root) });
+}
+
+const STORABLE = new RegExp(STORED_TEXT_PATTERN, 'u');
+
+/** True when the text can be stored exactly (no NUL, no unpaired surrogate): for inputs no schema checks (form fields). */
+export function isStorableText(text: string): boolean {
+  return STORABLE.test(text);
 }

@@ -1,8 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { STORED_TEXT_PATTERN } from '../contract';
 import { AppError } from '../errors';
-
-const STORABLE = new RegExp(STORED_TEXT_PATTERN, 'u');
+import { isStorableText } from '../validation';
 import { authenticate, type Principal } from '../modules/auth/service';
 import type { Services } from '../services';
 import { toErrorBody } from './errors';
@@ -66,7 +64,7 @@ export function legacyText(fields: LegacyFields, name: string, options: { requir
     return undefined;
   }
   if ([...value].length > options.max) throw refuse(`参数${name}过长（最多${options.max}个字符）`);
-  if (!STORABLE.test(value)) throw refuse(`参数${name}含有无法保存的字符`);
+  if (!isStorableText(value)) throw refuse(`参数${name}含有无法保存的字符`);
   return value;
 }
 

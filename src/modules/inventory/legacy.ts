@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { MAX_CODE_LENGTH } from '../../contract';
 import { AppError } from '../../errors';
+import { isStorableText } from '../../validation';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
 import type { Services } from '../../services';
 import { createDirectory, directoryIdByName, listDirectories } from './directories';
@@ -67,6 +68,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       const name = (fields.dirname ?? '').trim();
       if (name === '') throw refuse('仓库名不能为空');
       if ([...name].length > 100) throw refuse('仓库名过长（最多100个字符）');
+      if (!isStorableText(name)) throw refuse('仓库名含有无法保存的字符');
       try {
         const directory = await createDirectory(services.inventory(), { userId, deviceId }, name);
         return { status: `已成功建立仓库${directory.name}` };
