@@ -73,7 +73,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') return done(null, undefined);
-    parseJson(request, body as string, done);
+    // The callback form of the parser: it answers through `done`, never through a promise.
+    void parseJson(request, body as string, done);
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   // Before any route, so that an upgrade to a route other than /ws is refused; the gateway closes its
