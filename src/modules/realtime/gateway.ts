@@ -1,5 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import type {} from '@fastify/swagger'; // the `hide` route option, which keeps /asyncapi.json out of the OpenAPI document
+import { asyncApiDocument } from '../../contract/asyncapi';
 import { AppError } from '../../errors';
 import { bearerToken } from '../../http/auth';
 import { toErrorBody } from '../../http/errors';
@@ -50,6 +52,10 @@ export class RealtimeGateway {
       unsubscribe();
     });
     app.get('/ws', { websocket: true }, (socket, request) => this.accept(socket, request));
+    // The protocol's AsyncAPI document, pointing at the host and scheme the client reached (behind a proxy too).
+    app.get('/asyncapi.json', { schema: { hide: true } }, async (request) =>
+      asyncApiDocument({ serverUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}` }),
+    );
   };
 
   /**
