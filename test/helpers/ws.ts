@@ -1,11 +1,13 @@
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
 import WebSocket from 'ws';
-import { ServerFrame } from '../../src/contract';
+import { ACK_RESULTS, ServerFrame, type RequestType } from '../../src/contract';
 
 /**
  * Real `ws` clients for the `/ws` gateway, with the waiting done here so that tests read as frames sent
- * and frames received. Every frame received is checked against the protocol's ServerFrame schema; a
- * frame outside it fails the next wait.
+ * and frames received. Every frame received is checked against the protocol's ServerFrame schema, and
+ * every successful ack's result against the result of the request type it answers; a frame outside
+ * them fails the next wait.
  */
 export type Frame = Record<string, any>;
 
@@ -18,6 +20,10 @@ export interface Closed {
 const WAIT_MS = 20_000;
 
 const validServerFrame = new Ajv({ strict: false }).compile(ServerFrame);
+
+// ServerFrame only says that a result is one of the results; this says it is the one its request asked for.
+const resultAjv = addFormats(new Ajv({ strict: false, discriminator: true }));
+const validAckResult = new Map<string, ValidateFunction>(Object.entries(ACK_RESULTS).map(([type, schema]) => [type, resultAjv.compile(schema)]));
 
 interface Waiter {
   /** Checks the condition against what has arrived, and settles the wait if it can. */
@@ -41,11 +47,14 @@ export class TestSocket {
   private readonly violations: string[] = [];
   private closedWith: Closed | null = null;
   private ids = 0;
+  /** The type of each request sent, by its id, to check the result of its ack. */
+  private readonly requestTypes = new Map<unknown, RequestType>();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       if (!validServerFrame(frame)) this.violations.push(`${JSON.stringify(frame).slice(0, 300)}: ${JSON.stringify(validServerFrame.errors?.slice(0, 2))}`);
+      else if (frame.type === 'ack' && frame.ok === true) this.checkResult(frame);
       this.received.push(frame);
       this.unclaimed.push(frame);
       this.wake();
@@ -73,6 +82,7 @@ export class TestSocket {
   }
 
   send(frame: object | string): void {
+    this.rememberRequest(frame);
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
@@ -142,6 +152,28 @@ export class TestSocket {
   async close(): Promise<Closed> {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000);
     return this.closed;
+  }
+
+  private rememberRequest(frame: object | string): void {
+    let value: unknown = frame;
+    if (typeof frame === 'string') {
+      try {
+        value = JSON.parse(frame);
+      } catch {
+        return; // not JSON: answered by an error frame, never by an ack
+      }
+    }
+    if (typeof value !== 'object' || value === null) return;
+    const { type, id } = value as Frame;
+    if (typeof type === 'string' && validAckResult.has(type) && id !== undefined) this.requestTypes.set(id, type as RequestType);
+  }
+
+  private checkResult(ack: Frame): void {
+    const type = this.requestTypes.get(ack.id);
+    const validate = type === undefined ? undefined : validAckResult.get(type);
+    if (validate && !validate(ack.result)) {
+      this.violations.push(`${JSON.stringify(ack).slice(0, 300)}: not the result of a ${type}: ${JSON.stringify(validate.errors?.slice(0, 2))}`);
+    }
   }
 
   private wake(): void {
