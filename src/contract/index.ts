@@ -7,3 +7,4 @@ export * from './fields';
 export * from './models';
 export * from './http';
 export * from './frames';
+export * from './legacy';

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { LegacyRoute } from '../contract';
 import { AppError } from '../errors';
 import { isStorableText } from '../validation';
 import { authenticate, type Principal } from '../modules/auth/service';
@@ -29,9 +30,14 @@ function fieldsOf(request: FastifyRequest): LegacyFields {
   return fields;
 }
 
-/** Registers a legacy route: its POST handler, and the seed's answer to any other method. */
-export function legacyRoute(app: FastifyInstance, url: string, handler: (fields: LegacyFields) => Promise<object>): void {
-  app.post(url, async (request: FastifyRequest, reply: FastifyReply) => {
+/**
+ * Registers a legacy route: its POST handler, and the seed's answer to any other method. The form's
+ * schema is published but never refuses (`attachValidation`, and the error left unread): the seed's app
+ * cannot change, and each handler checks the fields it reads, in the seed's words.
+ */
+export function legacyRoute(app: FastifyInstance, route: LegacyRoute, handler: (fields: LegacyFields) => Promise<object>): void {
+  const { url, schema } = route;
+  app.post(url, { schema, attachValidation: true }, async (request: FastifyRequest, reply: FastifyReply) => {
     try {
       return await handler(fieldsOf(request));
     } catch (error) {
@@ -42,6 +48,7 @@ export function legacyRoute(app: FastifyInstance, url: string, handler: (fields:
   app.route({
     method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
     url,
+    schema: { hide: true },
     handler: async () => ({ error: '仅接受POST请求' }),
   });
 }

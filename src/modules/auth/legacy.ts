@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { legacy } from '../../contract';
 import { AppError } from '../../errors';
 import { legacyErrorHandler, legacyRoute, legacyText, refuse } from '../../http/legacy';
 import type { Services } from '../../services';
@@ -16,7 +17,7 @@ const WECHAT_REFUSALS: Partial<Record<string, string>> = {
 export function legacyLoginRoute(services: Services): FastifyPluginAsync {
   return async (app) => {
     app.setErrorHandler(legacyErrorHandler);
-    legacyRoute(app, '/login/', async (fields) => {
+    legacyRoute(app, legacy.login, async (fields) => {
       const code = legacyText(fields, 'code', { required: true, max: 256 }) as string;
       const encryptedData = legacyText(fields, 'encrypteddata', { max: 65536 }) ?? legacyText(fields, 'encryptedData', { max: 65536 });
       const iv = legacyText(fields, 'iv', { max: 64 });

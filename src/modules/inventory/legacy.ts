@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { MAX_CODE_LENGTH } from '../../contract';
+import { legacy, MAX_CODE_LENGTH } from '../../contract';
 import { AppError } from '../../errors';
 import { isStorableText } from '../../validation';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
@@ -25,13 +25,13 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
   return async (app) => {
     app.setErrorHandler(legacyErrorHandler);
 
-    legacyRoute(app, '/checkqr/', async (fields) => {
+    legacyRoute(app, legacy.checkqr, async (fields) => {
       const { actor, directoryId, code } = await resolve(fields, '无此仓库，请重新登陆账户');
       const goods = await lookupGoods(services.em(), actor.userId, directoryId, code);
       return goods ? { name: goods.name, remarks: goods.remarks, count: goods.count } : { exist: 'none_existed' };
     });
 
-    legacyRoute(app, '/datain/', async (fields) => {
+    legacyRoute(app, legacy.datain, async (fields) => {
       const { actor, directoryId, code } = await resolve(fields, '不存在此仓库');
       // The seed's form always sends name and remarks; empty ones must not wipe what is stored.
       const name = legacyText(fields, 'name', { max: 100 });
@@ -40,7 +40,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       return { cur_count: result.goods.count, exist: result.created ? 'newone' : 'existed' };
     });
 
-    legacyRoute(app, '/dataout/', async (fields) => {
+    legacyRoute(app, legacy.dataout, async (fields) => {
       const { actor, directoryId, code } = await resolve(fields, '无此仓库');
       try {
         const result = await applyScan(services.inventory(), actor, { directoryId, op: 'out', code, qty: 1 });
@@ -52,7 +52,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       }
     });
 
-    legacyRoute(app, '/query/', async (fields) => {
+    legacyRoute(app, legacy.query, async (fields) => {
       const { userId } = await legacyPrincipal(services, fields.cookie);
       const em = services.em();
       const [directories, goods] = await Promise.all([listDirectories(em, userId), goodsByDirectory(em, userId)]);
@@ -63,7 +63,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       return { dirs };
     });
 
-    legacyRoute(app, '/builddir/', async (fields) => {
+    legacyRoute(app, legacy.builddir, async (fields) => {
       const { userId, deviceId } = await legacyPrincipal(services, fields.cookie);
       const name = (fields.dirname ?? '').trim();
       if (name === '') throw refuse('仓库名不能为空');
