@@ -13,6 +13,7 @@ import { InProcessBus, type Bus } from './modules/realtime/bus';
 import { RedisBus } from './modules/realtime/redis-bus';
 import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
+import { publishOpenapi } from './plugins/openapi';
 import { Services } from './services';
 import { createAjv, describeErrors } from './validation';
 
@@ -90,6 +91,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  // Before the routes: the document is built from the routes registered after it.
+  await publishOpenapi(app);
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(inventoryRoutes(services));

@@ -127,8 +127,8 @@ export const api = {
     summary: 'The goods as CSV (UTF-8 with BOM)',
     tags: ['directories'],
     params: DirectoryParams,
-    produces: ['text/csv'],
-    response: { 200: Type.Unsafe<unknown>({ type: 'string', description: 'code,name,remarks,count rows' }) },
+    // The content type of this answer alone (a route's `produces` would make its JSON errors CSV too).
+    response: { 200: Type.Unsafe<unknown>({ description: 'code,name,remarks,count rows', content: { 'text/csv': { schema: { type: 'string' } } } }) },
   }),
   sync: route('POST', '/api/sync', {
     summary: 'Apply queued offline scans in order',
