@@ -3,6 +3,7 @@ import { buildApp, type AppDeps } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
 import { startFakeWechat, type FakeWechat } from '../../src/modules/wechat/fake-server';
 import type { TestDatabase } from './db';
+import { request } from './http';
 
 export const TEST_APPID = 'wxtestappid000001';
 
@@ -42,14 +43,9 @@ export async function startServer(db: TestDatabase, options: StartOptions = {}):
     fake,
     url,
     async login(name, body = {}) {
-      const response = await fetch(`${url}/api/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ code: `${name}#${++codeCounter}`, ...body }),
-      });
-      const json = (await response.json()) as { token?: string };
-      if (response.status !== 200 || !json.token) throw new Error(`login failed: ${response.status} ${JSON.stringify(json)}`);
-      return json.token;
+      const answer = await request<{ token?: string }>(url, 'POST', '/api/login', { body: { code: `${name}#${++codeCounter}`, ...body } });
+      if (answer.status !== 200 || !answer.body.token) throw new Error(`login failed: ${answer.status} ${answer.text}`);
+      return answer.body.token;
     },
     async close() {
       await app.close();
