@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
-import { STORED_TEXT_PATTERN } from './contract';
+import { PATTERN_RULES, STORED_TEXT_PATTERN } from './contract';
 
 /**
  * The one validator of every input (HTTP bodies, params and query strings, WebSocket frames) and the one
@@ -67,7 +67,7 @@ export function describeErrors(errors: readonly ErrorObject[], root = 'request')
     case 'maxItems':
       return `${field} must have at most ${String(params.limit)} items`;
     case 'pattern':
-      return `${field} must be ${typeof parent.description === 'string' ? parent.description : `text matching ${String(params.pattern)}`}`;
+      return `${field} must be ${PATTERN_RULES[String(params.pattern)] ?? `text matching ${String(params.pattern)}`}`;
     case 'const':
       return `${field} must be ${JSON.stringify(params.allowedValue)}`;
     case 'enum':

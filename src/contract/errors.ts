@@ -40,7 +40,7 @@ export const ErrorBody = Type.Object(
 export type ErrorBody = Static<typeof ErrorBody>;
 
 /** Every HTTP error answer. */
-export const ErrorResponse = Type.Object({ error: ErrorBody });
+export const ErrorResponse = Type.Object({ error: ErrorBody }, { description: 'An error: `error.code` is one of the error codes' });
 
 /** WebSocket close codes and what a client does on each. */
 export const CloseCode = {

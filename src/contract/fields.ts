@@ -19,8 +19,12 @@ const storedText = (options: { minLength?: number; maxLength: number; descriptio
   Type.String({ ...options, pattern: STORED_TEXT_PATTERN, description: options.description ?? STORED_TEXT });
 
 export const EVENT_ID_PATTERN = '^[A-Za-z0-9._:-]+$';
+const EVENT_ID = '1 to 64 characters of A-Z a-z 0-9 . _ : -';
 /** A client-chosen idempotency key, scoped to the user. */
-export const EventId = Type.String({ minLength: 1, maxLength: 64, pattern: EVENT_ID_PATTERN, description: '1 to 64 characters of A-Z a-z 0-9 . _ : -' });
+export const EventId = Type.String({ minLength: 1, maxLength: 64, pattern: EVENT_ID_PATTERN, description: EVENT_ID });
+
+/** What a value refused by each pattern must be, for refusals (`eventId must be 1 to 64 characters of ...`). */
+export const PATTERN_RULES: Record<string, string> = { [STORED_TEXT_PATTERN]: STORED_TEXT, [EVENT_ID_PATTERN]: EVENT_ID };
 
 export const MAX_CODE_LENGTH = 512;
 /** The scanned text of a barcode or QR code, compared exactly. */

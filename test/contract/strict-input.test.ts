@@ -100,6 +100,12 @@ describe.each(testDatabases())('strict inputs on $name', (db) => {
     });
   });
 
+  it('a pattern refusal says what the value must be, whatever the field describes (deviceId on login)', async () => {
+    const answer = await request(server.url, 'POST', '/api/login', { body: { code: 'strict#device', deviceId: 'my phone' } });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ error: { code: 'bad_request', message: 'deviceId must be 1 to 64 characters of A-Z a-z 0-9 . _ : -' } });
+  });
+
   describe('one schema per scan op, and a refused request is never remembered under its event id', () => {
     it.each([
       [{ op: 'in', code: 'Q', qty: 0 }, 'qty must be at least 1'],

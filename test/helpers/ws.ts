@@ -19,7 +19,7 @@ export interface Closed {
 /** How long a wait may take before it fails with what was received (a guard against hanging, not an assertion). */
 const WAIT_MS = 20_000;
 
-const validServerFrame = new Ajv({ strict: false }).compile(ServerFrame);
+const validServerFrame = addFormats(new Ajv({ strict: false, discriminator: true })).compile(ServerFrame);
 
 // ServerFrame only says that a result is one of the results; this says it is the one its request asked for.
 const resultAjv = addFormats(new Ajv({ strict: false, discriminator: true }));
