@@ -14,6 +14,7 @@ import { RedisBus } from './modules/realtime/redis-bus';
 import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
 import { publishOpenapi } from './plugins/openapi';
+import { MAX_CODE_LENGTH } from './contract';
 import { Services } from './services';
 import { createAjv, describeErrors } from './validation';
 
@@ -30,9 +31,9 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = 1024 * 1024;
-// A goods code (up to 512 characters) travels percent-encoded in the path, up to 12 characters per
-// 4-byte character; the router's default limit of 100 answered 414 to any code longer than that.
-const MAX_PARAM_LENGTH = 512 * 12;
+// A goods code travels percent-encoded in the path, up to 12 characters per 4-byte character; the
+// router's default limit of 100 answered 414 to any code longer than that.
+const MAX_PARAM_LENGTH = MAX_CODE_LENGTH * 12;
 
 /**
  * Builds the whole server without listening: `src/main.ts` listens, tests use `inject` or port 0.

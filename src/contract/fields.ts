@@ -26,10 +26,13 @@ export const EventId = Type.String({ minLength: 1, maxLength: 64, pattern: EVENT
 /** What a value refused by each pattern must be, for refusals (`eventId must be 1 to 64 characters of ...`). */
 export const PATTERN_RULES: Record<string, string> = { [STORED_TEXT_PATTERN]: STORED_TEXT, [EVENT_ID_PATTERN]: EVENT_ID };
 
-export const MAX_CODE_LENGTH = 512;
-/** The scanned text of a barcode or QR code, compared exactly. */
+/** Any QR code: up to 7,089 digits (or 4,296 characters). */
+export const MAX_CODE_LENGTH = 7089;
+/** The scanned text of a barcode or QR code, compared exactly; a trailing CR/LF is dropped. */
 export const GoodsCode = storedText({ minLength: 1, maxLength: MAX_CODE_LENGTH });
-export const GoodsName = storedText({ maxLength: 100 });
+/** 140: what WeChat's input field allows. */
+export const MAX_GOODS_NAME_LENGTH = 140;
+export const GoodsName = storedText({ maxLength: MAX_GOODS_NAME_LENGTH });
 export const Remarks = storedText({ maxLength: 1000 });
 /** Trimmed by the server; 1–100 characters after trimming. */
 export const DirectoryName = storedText({ minLength: 1, maxLength: 100 });

@@ -3,6 +3,7 @@ import type { Em } from '../../db/orm';
 import { AppError } from '../../errors';
 import type { Bus } from '../realtime/bus';
 import { Directory, Goods, LogEntry, type LogType } from './entities';
+import { codeHash } from './codes';
 import { isSqlite } from './transaction';
 import type { Actor, Change, GoodsView } from './views';
 
@@ -42,7 +43,7 @@ export async function lockLiveDirectory(tx: Em, ownerId: number, directoryId: nu
 
 export async function lockGoods(tx: Em, directoryId: number, code: string): Promise<Goods | undefined> {
   // The directory row is already locked, so this read sees the latest committed goods row.
-  const qb = tx.createQueryBuilder(Goods).select('*').where({ directory: directoryId, code });
+  const qb = tx.createQueryBuilder(Goods).select('*').where({ directory: directoryId, codeHash: codeHash(code) });
   if (!isSqlite(tx)) qb.setLockMode(LockMode.PESSIMISTIC_WRITE);
   return qb.execute<Goods | undefined>('get');
 }

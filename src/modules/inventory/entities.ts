@@ -22,6 +22,8 @@ export class Goods {
   id!: number;
   directory!: Directory;
   code!: string;
+  /** SHA-256 of the code: the key goods are found by (see codes.ts). */
+  codeHash!: string;
   name = '';
   remarks = '';
   count = 0;
@@ -88,12 +90,13 @@ export const DirectorySchema = new EntitySchema<Directory>({
 export const GoodsSchema = new EntitySchema<Goods>({
   class: Goods,
   tableName: 'goods',
-  uniques: [{ properties: ['directory', 'code'] }],
+  uniques: [{ properties: ['directory', 'codeHash'] }],
   properties: {
     id: { type: 'integer', primary: true, autoincrement: true },
     directory: { kind: 'm:1', entity: () => Directory, deleteRule: 'cascade' },
-    code: { type: 'string', length: 512 },
-    name: { type: 'string', length: 100, default: '' },
+    code: { type: 'text' },
+    codeHash: { type: 'string', length: 64 },
+    name: { type: 'string', length: 140, default: '' },
     remarks: { type: 'string', length: 1000, default: '' },
     count: { type: 'integer', default: 0 },
     createdAt: { type: 'datetime', length: 3 },
@@ -113,8 +116,8 @@ export const LogEntrySchema = new EntitySchema<LogEntry>({
     deviceId: { type: 'string', length: 64, nullable: true },
     type: { type: 'string', length: 16 },
     goodsId: { type: 'integer', nullable: true },
-    code: { type: 'string', length: 512, nullable: true },
-    name: { type: 'string', length: 100, nullable: true },
+    code: { type: 'text', nullable: true },
+    name: { type: 'string', length: 140, nullable: true },
     remarks: { type: 'string', length: 1000, nullable: true },
     delta: { type: 'integer', nullable: true },
     countAfter: { type: 'integer', nullable: true },

@@ -1,6 +1,7 @@
 import { raw } from '@mikro-orm/core';
 import { goodsNotFound, goodsView, lockGoods, lockLiveDirectory, publishChange, recordChange, type InventoryContext } from './context';
 import { findDirectory } from './directories';
+import { codeHash, goodsCode } from './codes';
 import { Goods } from './entities';
 import { inTransaction } from './transaction';
 import type { Em } from '../../db/orm';
@@ -46,9 +47,10 @@ export async function goodsByDirectory(em: Em, ownerId: number): Promise<Map<num
 }
 
 /** The goods with that code, or null (the directory must be the owner's and live). */
-export async function lookupGoods(em: Em, ownerId: number, directoryId: number, code: string): Promise<GoodsView | null> {
+export async function lookupGoods(em: Em, ownerId: number, directoryId: number, scanned: string): Promise<GoodsView | null> {
   await findDirectory(em, ownerId, directoryId);
-  const row = await em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where({ directory: directoryId, code }).execute<GoodsView | undefined>('get');
+  const where = { directory: directoryId, codeHash: codeHash(goodsCode(scanned)) };
+  const row = await em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where(where).execute<GoodsView | undefined>('get');
   return row ? goodsView(row) : null;
 }
 
@@ -59,7 +61,8 @@ export async function getGoods(em: Em, ownerId: number, directoryId: number, cod
 }
 
 /** Changes name and/or remarks; a change like any other (a revision, a log entry, a push). */
-export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, code: string, edit: { name?: string; remarks?: string }): Promise<GoodsView> {
+export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, edit: { name?: string; remarks?: string }): Promise<GoodsView> {
+  const code = goodsCode(scanned);
   const { goods, change } = await inTransaction(ctx.em, async (tx) => {
     const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
     const existing = await lockGoods(tx, directoryId, code);
@@ -76,7 +79,8 @@ export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId
 }
 
 /** Removes the goods; the log keeps what it was (its last count, as a negative delta). */
-export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, code: string): Promise<void> {
+export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string): Promise<void> {
+  const code = goodsCode(scanned);
   const change = await inTransaction(ctx.em, async (tx) => {
     const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
     const existing = await lockGoods(tx, directoryId, code);

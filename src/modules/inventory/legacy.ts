@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { legacy, MAX_CODE_LENGTH } from '../../contract';
+import { legacy, MAX_CODE_LENGTH, MAX_GOODS_NAME_LENGTH } from '../../contract';
 import { AppError } from '../../errors';
 import { isStorableText } from '../../validation';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
@@ -34,7 +34,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
     legacyRoute(app, legacy.datain, async (fields) => {
       const { actor, directoryId, code } = await resolve(fields, '不存在此仓库');
       // The seed's form always sends name and remarks; empty ones must not wipe what is stored.
-      const name = legacyText(fields, 'name', { max: 100 });
+      const name = legacyText(fields, 'name', { max: MAX_GOODS_NAME_LENGTH });
       const remarks = legacyText(fields, 'remarks', { max: 1000 });
       const result = await applyScan(services.inventory(), actor, { directoryId, op: 'in', code, qty: 1, name, remarks });
       return { cur_count: result.goods.count, exist: result.created ? 'newone' : 'existed' };

@@ -2,6 +2,7 @@ import { raw } from '@mikro-orm/core';
 import type { Em } from '../../db/orm';
 import { AppError, badRequest, type ErrorBody } from '../../errors';
 import { goodsNotFound, goodsView, lockGoods, lockLiveDirectory, publishChange, recordChange, type InventoryContext } from './context';
+import { codeHash, goodsCode } from './codes';
 import { EventOutcome, Goods } from './entities';
 import { inTransaction, isUniqueViolation } from './transaction';
 import type { SyncEvent, SyncResult } from '../../contract';
@@ -20,7 +21,8 @@ interface Applied {
  * claimed (unique per user) in the same transaction as the change, so a replay — sequential or
  * concurrent — finds the claim and gets the stored outcome, marked `duplicate: true`.
  */
-export async function applyScan(ctx: InventoryContext, actor: Actor, input: ScanInput): Promise<ScanResult> {
+export async function applyScan(ctx: InventoryContext, actor: Actor, scanned: ScanInput): Promise<ScanResult> {
+  const input = { ...scanned, code: goodsCode(scanned.code) };
   let applied: Applied;
   if (input.eventId === undefined) {
     applied = await inTransaction(ctx.em, (tx) => scanInTransaction(tx, actor, input, ctx.now()));
@@ -126,7 +128,7 @@ async function scanInTransaction(tx: Em, actor: Actor, input: ScanInput, at: Dat
     } else {
       const inserted = await tx
         .createQueryBuilder(Goods)
-        .insert({ directory: directory.id, code: input.code, name, remarks, count, createdAt: at, updatedAt: at })
+        .insert({ directory: directory.id, code: input.code, codeHash: codeHash(input.code), name, remarks, count, createdAt: at, updatedAt: at })
         .execute('run');
       goods = { id: inserted.insertId, code: input.code, name, remarks, count };
       created = true;

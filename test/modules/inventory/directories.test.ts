@@ -197,9 +197,10 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(await revisionOf(api, id)).toBe(2);
     });
 
-    it('accepts codes up to 512 characters in the path, Chinese included', async () => {
+    // The longest QR codes: 7,089 digits, or 2,953 bytes of text (984 CJK characters, 738 emoji).
+    it('accepts the longest QR codes in the path, Chinese and emoji included', async () => {
       const { api, defaultDirectoryId: id } = await signIn(server, 'goods-long');
-      for (const code of ['c'.repeat(512), '码'.repeat(512), '📦'.repeat(512)]) {
+      for (const code of ['7'.repeat(7089), '码'.repeat(984), '📦'.repeat(738)]) {
         expect((await scan(api, id, { op: 'in', code })).status).toBe(200);
         const got = await api.get(goodsPath(id, code));
         expect(got.status).toBe(200);
@@ -207,7 +208,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
         expect((await api.patch(goodsPath(id, code), { body: { name: 'long' } })).status).toBe(200);
         expect((await api.delete(goodsPath(id, code))).status).toBe(204);
       }
-      const tooLong = await api.get(goodsPath(id, 'c'.repeat(513)));
+      const tooLong = await api.get(goodsPath(id, 'c'.repeat(7090)));
       expect(tooLong.status).toBe(400);
       expect(tooLong.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('code') });
     });
@@ -215,7 +216,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
     it('answers 400 bad_request naming the field of a bad edit', async () => {
       const { api, defaultDirectoryId: id } = await signIn(server, 'goods-bad-edit');
       await scan(api, id, { op: 'in', code: 'e1' });
-      for (const [body, field] of [[{ name: 'n'.repeat(101) }, 'name'], [{ remarks: 'r'.repeat(1001) }, 'remarks'], [{ name: 3 }, 'name']] as const) {
+      for (const [body, field] of [[{ name: 'n'.repeat(141) }, 'name'], [{ remarks: 'r'.repeat(1001) }, 'remarks'], [{ name: 3 }, 'name']] as const) {
         const answer = await api.patch(goodsPath(id, 'e1'), { body });
         expect(answer.status).toBe(400);
         expect(answer.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining(field) });
