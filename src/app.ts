@@ -44,7 +44,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const orm = deps.orm ?? (await openDatabase(config.database));
   const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel }) : new InProcessBus());
   const wechat = deps.wechat ?? createWechatClient({ ...config.wechat, apiBase: config.wechat.apiBase as string });
-  const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()));
 
   const app = Fastify({
     logger: {
@@ -60,6 +59,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: true,
   });
   if (bus instanceof RedisBus && !deps.bus) bus.onError = (error) => app.log.warn({ err: error }, 'redis bus error');
+  const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()), app.log);
   app.decorate('services', services);
   app.decorateRequest('principal', null);
 
@@ -97,8 +97,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(inventoryRoutes(services));
-  await app.register(legacyLoginRoute(services));
-  await app.register(legacyInventoryRoutes(services));
+  // The seed's app calls https://<host>/scan/login/ and so on; behind a proxy that strips the prefix it
+  // calls /login/: both answer.
+  for (const prefix of new Set(['', config.legacyPrefix])) {
+    await app.register(legacyLoginRoute(services), { prefix });
+    await app.register(legacyInventoryRoutes(services), { prefix });
+  }
   await app.register(gateway.routes);
 
   app.addHook('onClose', async () => {

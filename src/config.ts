@@ -32,6 +32,8 @@ export interface Config {
   heartbeatMs: number;
   /** How many changes `changes?since=` replays before answering `reset` with a snapshot. */
   changesReplayLimit: number;
+  /** The legacy routes' second home besides the root (LEGACY_PREFIX, `/scan`); `''` when set to `/`. */
+  legacyPrefix: string;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +78,13 @@ function httpUrl(env: Env, name: string): string | undefined {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
   }
+  return raw.replace(/\/+$/, '');
+}
+
+/** A URL path prefix such as `/scan` (a trailing slash is dropped; `/` alone means none). */
+function pathPrefix(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name) ?? fallback;
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(raw)) throw new ConfigError(name, `must be a path such as /scan, got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
 
@@ -130,5 +139,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),
     changesReplayLimit: integer(env, 'CHANGES_REPLAY_LIMIT', 1000, 1, 100000),
+    legacyPrefix: pathPrefix(env, 'LEGACY_PREFIX', '/scan'),
   };
 }

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config';
 import type { Em, Orm } from './db/orm';
 import type { AuthContext } from './modules/auth/service';
@@ -13,6 +14,7 @@ export class Services {
     readonly bus: Bus,
     readonly wechat: WechatClient,
     readonly now: () => Date,
+    readonly log: FastifyBaseLogger,
   ) {}
 
   /** A fresh EntityManager: one per HTTP request or WebSocket message, never one per socket. */
@@ -25,6 +27,6 @@ export class Services {
   }
 
   auth(): AuthContext {
-    return { em: this.em(), bus: this.bus, wechat: this.wechat, now: this.now, sessionTtlMs: this.config.sessionTtlMs };
+    return { em: this.em(), bus: this.bus, wechat: this.wechat, now: this.now, sessionTtlMs: this.config.sessionTtlMs, devLogin: this.config.wechat.devLogin, log: this.log };
   }
 }

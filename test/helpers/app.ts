@@ -20,6 +20,8 @@ export interface TestServer {
 
 export interface StartOptions {
   config?: Partial<Config>;
+  /** Logins go to the fake as in dev mode (no WeChat credentials): undecryptable profiles are let through. */
+  devLogin?: boolean;
   deps?: AppDeps;
   env?: Record<string, string>;
 }
@@ -32,6 +34,7 @@ export async function startServer(db: TestDatabase, options: StartOptions = {}):
   const fake = await startFakeWechat({ appId: TEST_APPID, secret: 'test-secret' });
   const base = loadConfig({ NODE_ENV: 'test', WECHAT_APPID: TEST_APPID, WECHAT_SECRET: 'test-secret', WECHAT_API_BASE: fake.apiBase, LOG_LEVEL: 'silent', ...options.env });
   const config: Config = { ...base, database: database.config, host: '127.0.0.1', port: 0, ...options.config };
+  if (options.devLogin) config.wechat = { ...config.wechat, devLogin: true };
   const app = await buildApp(config, options.deps);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -3,6 +3,7 @@ import { legacy } from '../../contract';
 import { AppError } from '../../errors';
 import { legacyErrorHandler, legacyRoute, legacyText, refuse } from '../../http/legacy';
 import type { Services } from '../../services';
+import { inCreationOrder } from '../inventory/directories';
 import { login } from './service';
 
 const WECHAT_REFUSALS: Partial<Record<string, string>> = {
@@ -40,7 +41,7 @@ export function legacyLoginRoute(services: Services): FastifyPluginAsync {
         avatarUrl: profile?.avatarUrl ?? user.avatarUrl,
         cookie: result.token,
       };
-      return { dirs: result.directories.map((d) => d.name), status: result.created ? '已创建并登录' : '已登录', info };
+      return { dirs: inCreationOrder(result.directories).map((d) => d.name), status: result.created ? '已创建并登录' : '已登录', info };
     });
   };
 }

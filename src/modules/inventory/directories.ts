@@ -65,6 +65,14 @@ export async function listDirectories(em: Em, ownerId: number): Promise<Director
   return rows.map(directoryView);
 }
 
+/**
+ * Oldest first: the order the seed answered in (its `ordering = ['-freq']` sat in a lowercase
+ * `class meta`, so Django never applied it), and its app takes `dirs[0]` as the current warehouse.
+ */
+export function inCreationOrder(directories: DirectoryView[]): DirectoryView[] {
+  return [...directories].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
+}
+
 export async function findDirectory(em: Em, ownerId: number, directoryId: number): Promise<DirectoryView> {
   const row = await directoryQuery(em, ownerId).andWhere({ id: directoryId }).execute<DirectoryRow | undefined>('get');
   if (!row) throw directoryNotFound();
@@ -134,12 +142,16 @@ export async function deleteDirectory(ctx: InventoryContext, actor: Actor, direc
   await ctx.bus.publish({ type: 'directory', ownerId: actor.userId, event: 'deleted', directory });
 }
 
-/** The live directory of this owner with that name (the legacy routes address directories by name). */
+/**
+ * The live directory of this owner with that name (the legacy routes address directories by name).
+ * Names are stored trimmed, so a name is found whether it is sent as typed (the seed's app keeps
+ * " 仓库B " as the user typed it) or trimmed.
+ */
 export async function directoryIdByName(em: Em, ownerId: number, name: string): Promise<number | null> {
   const row = await em
     .createQueryBuilder(Directory)
     .select('id')
-    .where({ owner: ownerId, liveName: name })
+    .where({ owner: ownerId, liveName: name.trim() })
     .execute<{ id: number } | undefined>('get');
   return row?.id ?? null;
 }

@@ -4,7 +4,7 @@ import { AppError } from '../../errors';
 import { isStorableText } from '../../validation';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
 import type { Services } from '../../services';
-import { createDirectory, directoryIdByName, listDirectories } from './directories';
+import { createDirectory, directoryIdByName, inCreationOrder, listDirectories } from './directories';
 import { goodsByDirectory, lookupGoods } from './goods';
 import { applyScan } from './scan';
 import type { Actor } from './views';
@@ -57,7 +57,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       const em = services.em();
       const [directories, goods] = await Promise.all([listDirectories(em, userId), goodsByDirectory(em, userId)]);
       const dirs: Record<string, { name: string; remark: string; count: number; code: string }[]> = {};
-      for (const directory of directories) {
+      for (const directory of inCreationOrder(directories)) {
         dirs[directory.name] = (goods.get(directory.id) ?? []).map((g) => ({ name: g.name, remark: g.remarks, count: g.count, code: g.code }));
       }
       return { dirs };
