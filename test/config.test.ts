@@ -21,6 +21,14 @@ describe('configuration', () => {
     expect(config.redisUrl).toBeNull();
   });
 
+  it('serves the legacy routes under /scan by default, under LEGACY_PREFIX when set, and at the root alone for /', () => {
+    expect(loadConfig({}).legacyPrefix).toBe('/scan');
+    expect(loadConfig({ LEGACY_PREFIX: '/mina/scan/' }).legacyPrefix).toBe('/mina/scan');
+    expect(loadConfig({ LEGACY_PREFIX: '/' }).legacyPrefix).toBe('');
+    expect(configError({ LEGACY_PREFIX: 'scan' }).message).toContain('LEGACY_PREFIX');
+    expect(configError({ LEGACY_PREFIX: '/sc an' }).message).toContain('LEGACY_PREFIX');
+  });
+
   it('selects MySQL for mysql:// and SQLite for file: and sqlite:', () => {
     expect(parseDatabaseUrl('mysql://root@127.0.0.1:3306/scancode')).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/scancode' });
     expect(parseDatabaseUrl('file:/var/lib/scancode.db')).toEqual({ kind: 'sqlite', path: '/var/lib/scancode.db' });
