@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_ID_PATTERN, MAX_EVENT_ID_LENGTH } from './constants';
 
 /**
  * The fields every wire shape is built from (HTTP bodies, `POST /api/sync` events, WebSocket frames).
@@ -18,10 +19,10 @@ const STORED_TEXT = 'text without NUL characters or unpaired UTF-16 surrogates';
 const storedText = (options: { minLength?: number; maxLength: number; description?: string }) =>
   Type.String({ ...options, pattern: STORED_TEXT_PATTERN, description: options.description ?? STORED_TEXT });
 
-export const EVENT_ID_PATTERN = '^[A-Za-z0-9._:-]+$';
+export { EVENT_ID_PATTERN } from './constants';
 const EVENT_ID = '1 to 64 characters of A-Z a-z 0-9 . _ : -';
 /** A client-chosen idempotency key, scoped to the user. */
-export const EventId = Type.String({ minLength: 1, maxLength: 64, pattern: EVENT_ID_PATTERN, description: EVENT_ID });
+export const EventId = Type.String({ minLength: 1, maxLength: MAX_EVENT_ID_LENGTH, pattern: EVENT_ID_PATTERN, description: EVENT_ID });
 
 /** What a value refused by each pattern must be, for refusals (`eventId must be 1 to 64 characters of ...`). */
 export const PATTERN_RULES: Record<string, string> = { [STORED_TEXT_PATTERN]: STORED_TEXT, [EVENT_ID_PATTERN]: EVENT_ID };

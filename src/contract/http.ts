@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { MAX_SYNC_EVENTS } from './constants';
 import { ErrorResponse } from './errors';
 import { AvatarUrl, DirectoryId, DirectoryName, EventId, GoodsCode, GoodsName, Nickname, Remarks, Revision } from './fields';
 import { ChangesAnswer, Directory, Goods, LogEntry, ScanBody, ScanResult, SyncEvent, SyncResult, User } from './models';
@@ -77,7 +78,7 @@ export const LogsQuery = strict({
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'the `next` of the previous page' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
-export const MAX_SYNC_EVENTS = 500;
+export { MAX_SYNC_EVENTS } from './constants';
 export const SyncBody = strict({ events: Type.Array(SyncEvent, { maxItems: MAX_SYNC_EVENTS }) });
 
 // ---- answers ----
