@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
  * Login codes:
  * - `<name>` or `<name>#<anything>`: a user named <name> (the suffix makes a fresh code for the same
  *   user); its openid depends only on the app id and <name>, its session_key on the whole code.
+ * - `openid:<openid>` or `openid:<openid>#<anything>`: exactly that openid, so that a user imported from
+ *   the old backend (`npm run import:django`) can log in as itself in dev mode and in tests.
  * - `err:<errcode>`: WeChat's error answer with that errcode (40029, 40163, 45011, 40226, -1, ...).
  * - `hang:<anything>`: never answers, like a WeChat that times out.
  */
@@ -24,6 +26,7 @@ export interface FakeWechat {
 
 export function fakeOpenId(appId: string, code: string): string {
   const name = code.split('#')[0];
+  if (name.startsWith('openid:')) return name.slice('openid:'.length);
   return 'o' + createHash('sha256').update(`${appId}:${name}`).digest('base64url').slice(0, 27);
 }
 
@@ -54,7 +57,9 @@ export async function startFakeWechat(options: { appId: string; secret: string; 
     if (code.startsWith('hang:')) return; // never answer
     const error = /^err:(-?\d+)$/.exec(code);
     if (error) return send(response, { errcode: Number(error[1]), errmsg: 'fake error' });
-    send(response, { openid: fakeOpenId(options.appId, code), session_key: fakeSessionKey(code) });
+    const openid = fakeOpenId(options.appId, code);
+    if (openid === '') return send(response, { errcode: 40029, errmsg: 'invalid code' });
+    send(response, { openid, session_key: fakeSessionKey(code) });
   });
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
