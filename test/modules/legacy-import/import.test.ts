@@ -34,7 +34,7 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
   });
 
   const run = () => importFromDjango(orm.em.fork(), { from: old.url });
-  const rows = <T = Record<string, unknown>>(sql: string) => orm.em.fork().execute<T[]>(sql);
+  const rows = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => orm.em.fork().execute<T[]>(sql, params);
   const tables = async () => ({
     users: await rows('select * from users order by id'),
     directories: await rows('select * from directories order by id'),
@@ -170,7 +170,8 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     expect(anomaliesOf(third)).toEqual([{ table: 'mycode_goods', oldId: 9, problem: 'suspect' }]);
 
     const added = await rows<{ directory_id: number; revision: number; type: string; code: string | null; delta: number | null; count_after: number | null; dir_name: string | null }>(
-      `select directory_id, revision, type, code, delta, count_after, dir_name from logs where id > ${lastLogId} order by id`,
+      'select directory_id, revision, type, code, delta, count_after, dir_name from logs where id > ? order by id',
+      [lastLogId],
     );
     const frank = await as('o-frank');
     const frankDirectories = await directoriesOf(frank);
@@ -194,20 +195,31 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     });
     for (const { id } of Object.values(after)) await expectReplayAgrees(alice, id);
     await expectReplayAgrees(frank, frankDirectories['默认'].id);
-    const [deleted] = await rows<{ live_name: string | null; deleted_at: unknown; revision: number }>(`select live_name, deleted_at, revision from directories where id = ${ids['未命名仓库3'].id}`);
+    const [deleted] = await rows<{ live_name: string | null; deleted_at: unknown; revision: number }>('select live_name, deleted_at, revision from directories where id = ?', [ids['未命名仓库3'].id]);
     expect(deleted).toMatchObject({ live_name: null, revision: 1 });
     expect(deleted.deleted_at).not.toBeNull();
     expect((await frank.get('/api/me')).body.user).toMatchObject({ nickname: 'Nick frank', gender: 2, city: 'Shenzhen' });
 
     const fourth = await run();
     expect(fourth.plan.directories).toEqual([]);
+    expect(fourth.plan.anomalies).toEqual([]);
   });
 
   it('lets an imported user log in with the seed app and see its warehouses and counts', async () => {
-    const login = await legacyPost(server, '/login/', { code: 'openid:o-alice' });
+    // A server started afresh over the imported database, as after a migration day.
+    const fresh = await startServer(existingDatabase(db.name, database.config));
+    try {
+      await seesImportedWarehouses(fresh);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  async function seesImportedWarehouses(freshServer: TestServer): Promise<void> {
+    const login = await legacyPost(freshServer, '/login/', { code: 'openid:o-alice' });
     expect(login.status).toBe(200);
     expect(login.body).toMatchObject({ dirs: ['默认', '仓库A', '仓库C'], status: '已登录', info: { nickName: 'Nick alice', city: 'Guangzhou' } });
-    const query = await legacyPost(server, '/query/', { cookie: login.body.info.cookie });
+    const query = await legacyPost(freshServer, '/query/', { cookie: login.body.info.cookie });
     const dirs = query.body.dirs as Record<string, { name: string; remark: string; count: number; code: string }[]>;
     expect(Object.keys(dirs)).toEqual(['默认', '仓库A', '仓库C']);
     expect(dirs['默认']).toEqual([]);
@@ -217,5 +229,5 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
       { name: '纸箱', remark: '', count: 1, code: '6920000000001' },
       { name: '??胶带', remark: '', count: 2, code: '6920000000099' },
     ]);
-  });
+  }
 });
