@@ -1,5 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config';
+import { rawDatabase, type RawDatabase } from './db/raw';
+import { directoryViewById } from './modules/inventory/directories';
+import { MutationQueue } from './modules/inventory/queue';
 import type { Em, Orm } from './db/orm';
 import type { AuthContext } from './modules/auth/service';
 import type { InventoryContext } from './modules/inventory/context';
@@ -15,7 +18,28 @@ export class Services {
     readonly wechat: WechatClient,
     readonly now: () => Date,
     readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    const raw = rawDatabase(orm);
+    this.raw = raw;
+    this.mutations = new MutationQueue({
+      raw,
+      bus,
+      now,
+      // A rename or delete is announced to every socket of the owner with the directory as it now is.
+      announce: (directoryId, ownerId, events) => {
+        directoryViewById(this.em(), directoryId)
+          .then(async (directory) => {
+            for (const event of events) await bus.publish({ type: 'directory', ownerId, event, directory });
+          })
+          .catch((error: unknown) => log.error({ err: error, directoryId }, 'could not announce a directory change'));
+      },
+    });
+  }
+
+  /** Transactions on the driver's connection: the mutation path's. */
+  readonly raw: RawDatabase;
+  /** Every change to a directory goes through this one queue (group commit per directory). */
+  readonly mutations: MutationQueue;
 
   /** A fresh EntityManager: one per HTTP request or WebSocket message, never one per socket. */
   em(): Em {
@@ -23,7 +47,7 @@ export class Services {
   }
 
   inventory(): InventoryContext {
-    return { em: this.em(), bus: this.bus, now: this.now, changesReplayLimit: this.config.changesReplayLimit };
+    return { em: this.em(), bus: this.bus, now: this.now, changesReplayLimit: this.config.changesReplayLimit, mutations: this.mutations, raw: this.raw };
   }
 
   auth(): AuthContext {

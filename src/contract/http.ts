@@ -64,13 +64,20 @@ export const LoginRequest = strict({
   iv: Type.Optional(WechatText(64)),
   rawData: Type.Optional(WechatText(65536)),
   signature: Type.Optional(WechatText(64)),
-  deviceId: Type.Optional({ ...EventId, description: 'names this install; the changes this session makes carry it, so a phone can tell its own changes' }),
+  // Typed as EventId: the spread's own type names TypeBox's internal symbols, which a declaration file cannot.
+  deviceId: Type.Optional({ ...EventId, description: 'names this install; the changes this session makes carry it, so a phone can tell its own changes' } as typeof EventId),
 }, { description: '`encrypteddata` is the seed mini-program\'s spelling of `encryptedData`; `rawData` + `signature` are checked when given' });
 
 export const DirectoryParams = strict({ id: DirectoryId });
 export const GoodsParams = strict({ id: DirectoryId, code: GoodsCode });
-export const NameBody = strict({ name: DirectoryName });
-export const GoodsEditBody = strict({ name: Type.Optional(GoodsName), remarks: Type.Optional(Remarks) });
+/** Every mutation may carry an event id: sent again, it has no second effect and gets the first outcome. */
+const MutationEventId = Type.Optional(EventId);
+export const NameBody = strict({ name: DirectoryName, eventId: MutationEventId });
+export const GoodsEditBody = strict({ name: Type.Optional(GoodsName), remarks: Type.Optional(Remarks), eventId: MutationEventId });
+/** A DELETE may carry an event id in its body; no body at all is the same as `{}`. */
+export const DeleteBody = strict({ eventId: MutationEventId });
+/** Present (true) when the answer is the stored outcome of an event id sent before. */
+const Duplicate = Type.Optional(Type.Literal(true, { description: 'this answers an event id sent before: the original outcome, applied once' }));
 export const MeEditBody = strict({ nickname: Type.Optional(Nickname), avatarUrl: Type.Optional(AvatarUrl) });
 export const DirectoryQuery = strict({ q: Type.Optional(Type.String({ maxLength: 512, description: 'keeps goods whose code or name contains it, ignoring case' })) });
 export const ChangesQuery = strict({ since: Revision });
@@ -106,14 +113,14 @@ export const api = {
   editMe: route('PATCH', '/api/me', { summary: 'Change nickname or avatar', tags: ['auth'], body: MeEditBody, response: { 200: strict({ user: User }) } }),
 
   listDirectories: route('GET', '/api/directories', { summary: 'Live directories, most used first', tags: ['directories'], response: { 200: strict({ directories: Type.Array(Directory) }) } }),
-  createDirectory: route('POST', '/api/directories', { summary: 'Create a directory', tags: ['directories'], body: NameBody, response: { 201: strict({ directory: Directory }) } }),
+  createDirectory: route('POST', '/api/directories', { summary: 'Create a directory', tags: ['directories'], body: NameBody, response: { 201: strict({ directory: Directory, duplicate: Duplicate }) } }),
   getDirectory: route('GET', '/api/directories/:id', { summary: 'A directory with its goods', tags: ['directories'], params: DirectoryParams, querystring: DirectoryQuery, response: { 200: DirectoryWithGoods } }),
-  renameDirectory: route('PATCH', '/api/directories/:id', { summary: 'Rename a directory', tags: ['directories'], params: DirectoryParams, body: NameBody, response: { 200: strict({ directory: Directory }) } }),
-  deleteDirectory: route('DELETE', '/api/directories/:id', { summary: 'Delete a directory (its history stays)', tags: ['directories'], params: DirectoryParams, response: { 204: NoContent } }),
+  renameDirectory: route('PATCH', '/api/directories/:id', { summary: 'Rename a directory', tags: ['directories'], params: DirectoryParams, body: NameBody, response: { 200: strict({ directory: Directory, duplicate: Duplicate }) } }),
+  deleteDirectory: route('DELETE', '/api/directories/:id', { summary: 'Delete a directory (its history stays)', tags: ['directories'], params: DirectoryParams, body: DeleteBody, response: { 204: NoContent } }),
 
   getGoods: route('GET', '/api/directories/:id/goods/:code', { summary: 'One goods by code', tags: ['goods'], params: GoodsParams, response: { 200: strict({ goods: Goods }) } }),
-  editGoods: route('PATCH', '/api/directories/:id/goods/:code', { summary: 'Change name or remarks', tags: ['goods'], params: GoodsParams, body: GoodsEditBody, response: { 200: strict({ goods: Goods }) } }),
-  removeGoods: route('DELETE', '/api/directories/:id/goods/:code', { summary: 'Remove goods (logged)', tags: ['goods'], params: GoodsParams, response: { 204: NoContent } }),
+  editGoods: route('PATCH', '/api/directories/:id/goods/:code', { summary: 'Change name or remarks', tags: ['goods'], params: GoodsParams, body: GoodsEditBody, response: { 200: strict({ goods: Goods, duplicate: Duplicate }) } }),
+  removeGoods: route('DELETE', '/api/directories/:id/goods/:code', { summary: 'Remove goods (logged)', tags: ['goods'], params: GoodsParams, body: DeleteBody, response: { 204: NoContent } }),
   scan: route('POST', '/api/directories/:id/scans', {
     summary: 'Scan in, out or set (stocktake)',
     description: 'With an eventId the scan is exactly-once: the same id sent again gets the original outcome with duplicate: true.',

@@ -4,7 +4,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Em } from '../../db/orm';
 import { badRequest, unauthorized, AppError } from '../../errors';
 import { DEFAULT_DIRECTORY_NAME, insertDirectory, listDirectories } from '../inventory/directories';
-import { inTransaction } from '../inventory/transaction';
+import { emStatements } from '../../db/raw';
+import { sqlStore } from '../inventory/store';
+import { inTransaction, isSqlite } from '../inventory/transaction';
 import type { DirectoryView } from '../inventory/views';
 import type { Bus } from '../realtime/bus';
 import { decryptUserData, verifyRawData, type WechatProfile } from '../wechat/crypto';
@@ -146,7 +148,7 @@ async function saveLogin(tx: Em, ctx: AuthContext, input: LoginInput, wechat: We
   }
   if (profile) applyProfile(user, profile);
   await tx.flush();
-  if (created) await insertDirectory(tx, { userId: user.id, deviceId: input.deviceId ?? null }, DEFAULT_DIRECTORY_NAME, at);
+  if (created) await insertDirectory(sqlStore(emStatements(tx), isSqlite(tx) ? 'sqlite' : 'mysql'), { userId: user.id, deviceId: input.deviceId ?? null }, DEFAULT_DIRECTORY_NAME, at);
   const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
   const session = Object.assign(new Session(), { user, tokenHash: hashToken(token), deviceId: input.deviceId ?? null, sessionKey: wechat.sessionKey, createdAt: at, expiresAt });
   await tx.persist(session).flush();

@@ -1,9 +1,12 @@
 import { raw } from '@mikro-orm/core';
 import type { Em } from '../../db/orm';
 import { AppError, badRequest } from '../../errors';
-import { directoryNotFound, lockLiveDirectory, recordChange, type InventoryContext } from './context';
-import { Directory, LogEntry } from './entities';
-import { inTransaction, isUniqueViolation } from './transaction';
+import { isDuplicateKey } from '../../db/raw';
+import { directoryNotFound, readableBy } from './access';
+import type { InventoryContext } from './context';
+import { Directory } from './entities';
+import { isReplay, outcomeRow, previousOutcome, resultOf, type Outcome } from './mutate';
+import { sqlStore, type InventoryStore } from './store';
 import type { Actor, DirectoryView } from './views';
 
 export const DEFAULT_DIRECTORY_NAME = '默认';
@@ -30,7 +33,7 @@ interface DirectoryRow {
   total_count: number | string | null;
 }
 
-function directoryQuery(em: Em, ownerId: number) {
+function directoryQuery(em: Em) {
   return em
     .createQueryBuilder(Directory, 'd')
     .select([
@@ -43,7 +46,6 @@ function directoryQuery(em: Em, ownerId: number) {
       raw('(select count(*) from goods g where g.directory_id = d.id) as goods_count'),
       raw('(select coalesce(sum(g.count), 0) from goods g where g.directory_id = d.id) as total_count'),
     ])
-    .where({ owner: ownerId, deletedAt: null });
 }
 
 function directoryView(row: DirectoryRow): DirectoryView {
@@ -61,7 +63,7 @@ function directoryView(row: DirectoryRow): DirectoryView {
 
 /** The owner's live directories, most used first. */
 export async function listDirectories(em: Em, ownerId: number): Promise<DirectoryView[]> {
-  const rows = await directoryQuery(em, ownerId).orderBy({ freq: 'desc', id: 'asc' }).execute<DirectoryRow[]>('all');
+  const rows = await directoryQuery(em).where(readableBy(ownerId)).orderBy({ freq: 'desc', id: 'asc' }).execute<DirectoryRow[]>('all');
   return rows.map(directoryView);
 }
 
@@ -74,72 +76,75 @@ export function inCreationOrder(directories: DirectoryView[]): DirectoryView[] {
 }
 
 export async function findDirectory(em: Em, ownerId: number, directoryId: number): Promise<DirectoryView> {
-  const row = await directoryQuery(em, ownerId).andWhere({ id: directoryId }).execute<DirectoryRow | undefined>('get');
+  const row = await directoryQuery(em).where({ ...readableBy(ownerId), id: directoryId }).execute<DirectoryRow | undefined>('get');
   if (!row) throw directoryNotFound();
   return directoryView(row);
 }
 
-/** Creates a directory at revision 0 (logged as `create`) in the caller's transaction. */
-export async function insertDirectory(tx: Em, actor: Actor, name: string, at: Date): Promise<number> {
-  let id: number;
-  try {
-    const inserted = await tx
-      .createQueryBuilder(Directory)
-      .insert({ owner: actor.userId, name, liveName: name, freq: 0, revision: 0, createdAt: at, updatedAt: at })
-      .execute('run');
-    id = inserted.insertId;
-  } catch (error) {
-    if (isUniqueViolation(tx, error)) throw nameTaken(name);
-    throw error;
-  }
-  await tx
-    .createQueryBuilder(LogEntry)
-    .insert({ directory: id, user: actor.userId, deviceId: actor.deviceId, type: 'create', dirName: name, revision: 0, at })
-    .execute('run');
+/**
+ * Creates a directory at revision 0, logged as `create`, through the store of the caller's transaction
+ * (login makes 默认 in its own). Refused with name_taken when the owner has a live one of that name.
+ */
+export async function insertDirectory(store: InventoryStore, actor: Actor, name: string, at: Date): Promise<number> {
+  if ((await store.liveDirectoryNamed(actor.userId, name)) !== null) throw nameTaken(name);
+  const id = await store.insertDirectory(actor.userId, name, at);
+  await store.appendLog([{ directoryId: id, userId: actor.userId, deviceId: actor.deviceId, type: 'create', goods: null, delta: null, dirName: name, revision: 0, eventId: null, at }]);
   return id;
 }
 
-export async function createDirectory(ctx: InventoryContext, actor: Actor, rawName: string): Promise<DirectoryView> {
+/** A new directory; with an event id, exactly once like every mutation. */
+export async function createDirectory(ctx: InventoryContext, actor: Actor, rawName: string, eventId?: string): Promise<{ directory: DirectoryView; duplicate: boolean }> {
   const name = directoryName(rawName);
-  const id = await inTransaction(ctx.em, (tx) => insertDirectory(tx, actor, name, ctx.now()));
-  const directory = await findDirectory(ctx.em, actor.userId, id);
-  await ctx.bus.publish({ type: 'directory', ownerId: actor.userId, event: 'created', directory });
-  return directory;
+  const outcome = await createOnce(ctx, actor, name, eventId);
+  const { directoryId } = resultOf(outcome, 'create');
+  const directory = await directoryViewById(ctx.em, directoryId);
+  const duplicate = isReplay(outcome);
+  if (!duplicate) await ctx.bus.publish({ type: 'directory', ownerId: actor.userId, event: 'created', directory });
+  return { directory, duplicate };
 }
 
-export async function renameDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, rawName: string): Promise<DirectoryView> {
-  const name = directoryName(rawName);
-  const change = await inTransaction(ctx.em, async (tx) => {
-    const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
-    if (directory.name === name) return null; // nothing changes, so no revision is spent
+async function createOnce(ctx: InventoryContext, actor: Actor, name: string, eventId: string | undefined): Promise<Outcome> {
+  for (let attempt = 1; ; attempt++) {
     try {
-      await tx.createQueryBuilder(Directory).update({ name, liveName: name }).where({ id: directoryId }).execute('run');
+      return await ctx.raw.transaction(async (statements) => {
+        const store = sqlStore(statements, ctx.raw.dialect);
+        const at = ctx.now();
+        const earlier = await previousOutcome(store, actor, eventId, 'create');
+        if (earlier) return earlier;
+        let outcome: Outcome;
+        try {
+          outcome = { ok: true, value: { kind: 'create', directoryId: await insertDirectory(store, actor, name, at) }, duplicate: false };
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          outcome = { ok: false, error };
+        }
+        if (eventId !== undefined) await store.storeOutcomes([outcomeRow(actor, eventId, 'create', outcome, at)]);
+        return outcome;
+      });
     } catch (error) {
-      if (isUniqueViolation(tx, error)) throw nameTaken(name);
-      throw error;
+      // Two creates of one name at once: the loser's insert fails on the unique live name; run again, it is refused.
+      if (!isDuplicateKey(error) || attempt >= 3) throw error;
     }
-    return recordChange(tx, actor, directory, { type: 'rename', dirName: name }, ctx.now());
-  });
-  const directory = await findDirectory(ctx.em, actor.userId, directoryId);
-  if (change) {
-    await ctx.bus.publish({ type: 'change', ownerId: actor.userId, directoryId, revision: change.revision, change });
-    await ctx.bus.publish({ type: 'directory', ownerId: actor.userId, event: 'renamed', directory });
   }
-  return directory;
+}
+
+export async function renameDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, rawName: string, eventId?: string): Promise<{ directory: DirectoryView; duplicate: boolean }> {
+  const name = directoryName(rawName);
+  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'rename', name } });
+  resultOf(outcome, 'rename');
+  return { directory: await findDirectory(ctx.em, actor.userId, directoryId), duplicate: isReplay(outcome) };
 }
 
 /** Soft delete: the directory leaves every API and frees its name; its goods and history stay. */
-export async function deleteDirectory(ctx: InventoryContext, actor: Actor, directoryId: number): Promise<void> {
-  const before = await findDirectory(ctx.em, actor.userId, directoryId);
-  const change = await inTransaction(ctx.em, async (tx) => {
-    const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
-    const at = ctx.now();
-    await tx.createQueryBuilder(Directory).update({ liveName: null, deletedAt: at }).where({ id: directoryId }).execute('run');
-    return recordChange(tx, actor, directory, { type: 'delete', dirName: directory.name }, at);
-  });
-  await ctx.bus.publish({ type: 'change', ownerId: actor.userId, directoryId, revision: change.revision, change });
-  const directory = { ...before, revision: change.revision, updatedAt: change.at };
-  await ctx.bus.publish({ type: 'directory', ownerId: actor.userId, event: 'deleted', directory });
+export async function deleteDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, eventId?: string): Promise<void> {
+  resultOf(await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'delete' } }), 'delete');
+}
+
+/** A directory as its `directory` events show it, deleted or not (read after the commit that changed it). */
+export async function directoryViewById(em: Em, directoryId: number): Promise<DirectoryView> {
+  const row = await directoryQuery(em).where({ id: directoryId }).execute<DirectoryRow | undefined>('get');
+  if (!row) throw directoryNotFound();
+  return directoryView(row);
 }
 
 /**

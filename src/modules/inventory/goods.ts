@@ -1,9 +1,10 @@
 import { raw } from '@mikro-orm/core';
-import { goodsNotFound, goodsView, lockGoods, lockLiveDirectory, publishChange, recordChange, type InventoryContext } from './context';
+import { goodsView, type InventoryContext } from './context';
+import { isReplay, resultOf } from './mutate';
+import { goodsNotFound } from './rules';
 import { findDirectory } from './directories';
 import { codeHash, goodsCode } from './codes';
 import { Goods } from './entities';
-import { inTransaction } from './transaction';
 import type { Em } from '../../db/orm';
 import type { Actor, DirectoryView, GoodsView } from './views';
 
@@ -61,32 +62,13 @@ export async function getGoods(em: Em, ownerId: number, directoryId: number, cod
 }
 
 /** Changes name and/or remarks; a change like any other (a revision, a log entry, a push). */
-export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, edit: { name?: string; remarks?: string }): Promise<GoodsView> {
-  const code = goodsCode(scanned);
-  const { goods, change } = await inTransaction(ctx.em, async (tx) => {
-    const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
-    const existing = await lockGoods(tx, directoryId, code);
-    if (!existing) throw goodsNotFound(code);
-    const at = ctx.now();
-    const goods = goodsView({ ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks });
-    // Nothing changes, so no revision is spent (as for a rename to the same name).
-    if (goods.name === existing.name && goods.remarks === existing.remarks) return { goods, change: null };
-    await tx.createQueryBuilder(Goods).update({ name: goods.name, remarks: goods.remarks, updatedAt: at }).where({ id: existing.id }).execute('run');
-    return { goods, change: await recordChange(tx, actor, directory, { type: 'edit', goods }, at) };
-  });
-  if (change) await publishChange(ctx, actor.userId, directoryId, change);
-  return goods;
+export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, edit: { name?: string; remarks?: string; eventId?: string }): Promise<{ goods: GoodsView; duplicate: boolean }> {
+  const { eventId, ...fields } = edit;
+  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'edit', code: goodsCode(scanned), ...fields } });
+  return { goods: resultOf(outcome, 'edit').goods, duplicate: isReplay(outcome) };
 }
 
 /** Removes the goods; the log keeps what it was (its last count, as a negative delta). */
-export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string): Promise<void> {
-  const code = goodsCode(scanned);
-  const change = await inTransaction(ctx.em, async (tx) => {
-    const directory = await lockLiveDirectory(tx, actor.userId, directoryId);
-    const existing = await lockGoods(tx, directoryId, code);
-    if (!existing) throw goodsNotFound(code);
-    await tx.createQueryBuilder(Goods).delete({ id: existing.id }).execute('run');
-    return recordChange(tx, actor, directory, { type: 'remove', goods: goodsView(existing), delta: -existing.count }, ctx.now());
-  });
-  await publishChange(ctx, actor.userId, directoryId, change);
+export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, eventId?: string): Promise<void> {
+  resultOf(await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'remove', code: goodsCode(scanned) } }), 'remove');
 }

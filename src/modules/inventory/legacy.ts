@@ -70,7 +70,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       if ([...name].length > 100) throw refuse('仓库名过长（最多100个字符）');
       if (!isStorableText(name)) throw refuse('仓库名含有无法保存的字符');
       try {
-        const directory = await createDirectory(services.inventory(), { userId, deviceId }, name);
+        const { directory } = await createDirectory(services.inventory(), { userId, deviceId }, name);
         return { status: `已成功建立仓库${directory.name}` };
       } catch (error) {
         if (error instanceof AppError && error.code === 'name_taken') throw refuse('已有该仓库');

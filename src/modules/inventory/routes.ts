@@ -15,6 +15,16 @@ function actorOf(request: FastifyRequest): Actor {
   return { userId, deviceId };
 }
 
+/** `duplicate: true` beside the answer when it is the stored outcome of an event id sent before. */
+function withDuplicate<T extends object>(answer: T, duplicate: boolean): T & { duplicate?: true } {
+  return duplicate ? { ...answer, duplicate: true } : answer;
+}
+
+/** A DELETE usually has no body; its schema (an optional event id) then reads it as `{}`. */
+async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}
+
 /** The inventory over HTTP: each route's schemas come from the contract; the handler calls the domain. */
 export function inventoryRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -24,20 +34,21 @@ export function inventoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.get(list.url, { schema: list.schema }, async (request) => ({ directories: await listDirectories(services.em(), actorOf(request).userId) }));
 
     app.post(create.url, { schema: create.schema }, async (request, reply) => {
-      const directory = await createDirectory(services.inventory(), actorOf(request), request.body.name);
-      return reply.status(201).send({ directory });
+      const created = await createDirectory(services.inventory(), actorOf(request), request.body.name, request.body.eventId);
+      return reply.status(201).send(withDuplicate({ directory: created.directory }, created.duplicate));
     });
 
     app.get(getDirectory.url, { schema: getDirectory.schema }, async (request) =>
       directoryWithGoods(services.em(), actorOf(request).userId, request.params.id, request.query.q),
     );
 
-    app.patch(rename.url, { schema: rename.schema }, async (request) => ({
-      directory: await renameDirectory(services.inventory(), actorOf(request), request.params.id, request.body.name),
-    }));
+    app.patch(rename.url, { schema: rename.schema }, async (request) => {
+      const renamed = await renameDirectory(services.inventory(), actorOf(request), request.params.id, request.body.name, request.body.eventId);
+      return withDuplicate({ directory: renamed.directory }, renamed.duplicate);
+    });
 
-    app.delete(remove.url, { schema: remove.schema }, async (request, reply) => {
-      await deleteDirectory(services.inventory(), actorOf(request), request.params.id);
+    app.delete(remove.url, { schema: remove.schema, preValidation: noBodyIsEmpty }, async (request, reply) => {
+      await deleteDirectory(services.inventory(), actorOf(request), request.params.id, request.body.eventId);
       return reply.status(204).send();
     });
 
@@ -45,12 +56,13 @@ export function inventoryRoutes(services: Services): FastifyPluginAsyncTypebox {
       goods: await getGoods(services.em(), actorOf(request).userId, request.params.id, request.params.code),
     }));
 
-    app.patch(api.editGoods.url, { schema: api.editGoods.schema }, async (request) => ({
-      goods: await editGoods(services.inventory(), actorOf(request), request.params.id, request.params.code, request.body),
-    }));
+    app.patch(api.editGoods.url, { schema: api.editGoods.schema }, async (request) => {
+      const edited = await editGoods(services.inventory(), actorOf(request), request.params.id, request.params.code, request.body);
+      return withDuplicate({ goods: edited.goods }, edited.duplicate);
+    });
 
-    app.delete(api.removeGoods.url, { schema: api.removeGoods.schema }, async (request, reply) => {
-      await removeGoods(services.inventory(), actorOf(request), request.params.id, request.params.code);
+    app.delete(api.removeGoods.url, { schema: api.removeGoods.schema, preValidation: noBodyIsEmpty }, async (request, reply) => {
+      await removeGoods(services.inventory(), actorOf(request), request.params.id, request.params.code, request.body.eventId);
       return reply.status(204).send();
     });
 

@@ -1,0 +1,152 @@
+import type { SqlEntityManager } from '@mikro-orm/knex';
+import { isSqlite } from '../modules/inventory/transaction';
+import type { Orm } from './orm';
+
+/**
+ * Transactions on the driver's own connection, taken from MikroORM's pool: statements are bound as
+ * parameters (mysql2 prepared statements, libsql prepared statements), with no unit of work, query
+ * builder or value formatting in between. The hot path (every mutation) runs here; MikroORM keeps the
+ * schema, migrations and the reads.
+ */
+export interface Statements {
+  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  run(sql: string, params?: readonly unknown[]): Promise<{ affectedRows: number; insertId: number }>;
+}
+
+export interface RawDatabase {
+  readonly dialect: 'mysql' | 'sqlite';
+  /** Runs `work` in one transaction, again from the start when MySQL picks it as a deadlock victim. */
+  transaction<T>(work: (statements: Statements) => Promise<T>): Promise<T>;
+}
+
+const MAX_ATTEMPTS = 5;
+/** ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: the transaction was rolled back and may simply run again. */
+const RETRIABLE_ERRNOS = new Set([1213, 1205]);
+
+interface MysqlConnection {
+  execute(sql: string, params: readonly unknown[], callback: (error: Error | null, result: unknown) => void): void;
+  query(sql: string, callback: (error: Error | null, result: unknown) => void): void;
+}
+
+interface SqliteStatement {
+  all(params: readonly unknown[]): unknown[];
+  run(params: readonly unknown[]): { changes: number; lastInsertRowid: number | bigint };
+}
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): void;
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+}
+
+/** Connections whose session is set up (READ COMMITTED once per connection, not once per transaction). */
+const prepared = new WeakSet<object>();
+
+export function rawDatabase(orm: Orm): RawDatabase {
+  const client = orm.em.getConnection().getKnex().client as unknown as KnexClient;
+  const dialect = isSqlite(orm.em) ? 'sqlite' : 'mysql';
+  return {
+    dialect,
+    async transaction(work) {
+      for (let attempt = 1; ; attempt++) {
+        const connection = await client.acquireConnection();
+        try {
+          return dialect === 'mysql' ? await mysqlTransaction(connection as MysqlConnection, work) : await sqliteTransaction(connection as SqliteConnection, work);
+        } catch (error) {
+          if (!RETRIABLE_ERRNOS.has((error as { errno?: number }).errno ?? 0) || attempt >= MAX_ATTEMPTS) throw error;
+        } finally {
+          await client.releaseConnection(connection);
+        }
+        await new Promise((resolve) => setTimeout(resolve, attempt * 5 * Math.random()));
+      }
+    },
+  };
+}
+
+function mysqlCall<T>(call: (callback: (error: Error | null, result: unknown) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((error, result) => (error ? reject(error) : resolve(result as T))));
+}
+
+/**
+ * READ COMMITTED: every change locks its directory row first, which is what serializes changes;
+ * REPEATABLE READ's gap locks would only add deadlocks between directories inserting new goods.
+ */
+async function mysqlTransaction<T>(connection: MysqlConnection, work: (statements: Statements) => Promise<T>): Promise<T> {
+  if (!prepared.has(connection)) {
+    await mysqlCall((done) => connection.query('set session transaction isolation level read committed', done));
+    prepared.add(connection);
+  }
+  const statements: Statements = {
+    all: <R>(sql: string, params: readonly unknown[] = []) => mysqlCall<R[]>((done) => connection.execute(sql, params, done)),
+    run: async (sql, params = []) => {
+      const header = await mysqlCall<{ affectedRows: number; insertId: number }>((done) => connection.execute(sql, params, done));
+      return { affectedRows: header.affectedRows, insertId: header.insertId };
+    },
+  };
+  await mysqlCall((done) => connection.query('start transaction', done));
+  try {
+    const result = await work(statements);
+    await mysqlCall((done) => connection.query('commit', done));
+    return result;
+  } catch (error) {
+    await mysqlCall((done) => connection.query('rollback', done)).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** SQLite has one writer: BEGIN IMMEDIATE takes the write lock at once rather than at the first write. */
+async function sqliteTransaction<T>(connection: SqliteConnection, work: (statements: Statements) => Promise<T>): Promise<T> {
+  const statements: Statements = {
+    all: async <R>(sql: string, params: readonly unknown[] = []) => connection.prepare(sql).all(params.map(sqliteValue)) as R[],
+    run: async (sql, params = []) => {
+      const info = connection.prepare(sql).run(params.map(sqliteValue));
+      return { affectedRows: info.changes, insertId: Number(info.lastInsertRowid) };
+    },
+  };
+  connection.exec('begin immediate');
+  try {
+    const result = await work(statements);
+    connection.exec('commit');
+    return result;
+  } catch (error) {
+    try {
+      connection.exec('rollback');
+    } catch {
+      // Nothing to roll back (the failure was the commit itself, or the transaction never began).
+    }
+    throw error;
+  }
+}
+
+/** SQLite stores times as milliseconds since the epoch (as MikroORM does) and booleans as 0/1. */
+function sqliteValue(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+/** A duplicate key, on either database. */
+export function isDuplicateKey(error: unknown): boolean {
+  const { errno, code, message } = error as { errno?: number; code?: string; message?: string };
+  return errno === 1062 || code === 'ER_DUP_ENTRY' || (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) || /UNIQUE constraint failed/.test(message ?? '');
+}
+
+/**
+ * The same statements on a MikroORM transaction (login creates 默认 in the transaction that creates the
+ * user). MikroORM formats the values into the SQL text here: for the rare writes that need its unit of
+ * work beside them, not for the hot path.
+ */
+export function emStatements(tx: SqlEntityManager): Statements {
+  const connection = tx.getConnection();
+  const context = tx.getTransactionContext();
+  return {
+    all: <T>(sql: string, params: readonly unknown[] = []) => connection.execute<T[]>(sql, [...params], 'all', context),
+    run: async (sql, params = []) => {
+      const result = await connection.execute<{ affectedRows: number; insertId: number }>(sql, [...params], 'run', context);
+      return { affectedRows: result.affectedRows, insertId: result.insertId };
+    },
+  };
+}

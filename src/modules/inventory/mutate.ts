@@ -1,0 +1,285 @@
+import { AppError, badRequest, type ErrorBody } from '../../errors';
+import { requireDirectory, directoryNotFound } from './access';
+import { codeHash } from './codes';
+import { changeFromLog, goodsView } from './context';
+import { editRule, removeRule, scanRule, type GoodsState, type Ruled } from './rules';
+import type { DirectoryRow, InventoryStore, LogInsert, OutcomeInsert, StoredGoods } from './store';
+import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
+
+/**
+ * The one path of every change to a directory: the event id claimed, access checked, the directory
+ * locked (before any goods: one lock order), the rule applied, the log appended (its only writer), the
+ * outcome stored. `applyBatch` runs a batch of mutations of one directory in the caller's transaction,
+ * each with its own result or refusal and its own revision; the caller commits, then publishes.
+ */
+
+export type Mutation =
+  | { kind: 'scan'; scan: ScanInput }
+  | { kind: 'edit'; code: string; name?: string; remarks?: string }
+  | { kind: 'remove'; code: string }
+  | { kind: 'rename'; name: string }
+  | { kind: 'delete' };
+
+export interface MutationRequest {
+  actor: Actor;
+  directoryId: number;
+  eventId?: string;
+  mutation: Mutation;
+}
+
+/** What a mutation answers: its result, or the refusal (an AppError) it was given. */
+export type MutationResult =
+  | { kind: 'create'; directoryId: number }
+  | { kind: 'scan'; result: ScanResult }
+  | { kind: 'edit'; goods: GoodsView }
+  | { kind: 'remove' }
+  | { kind: 'rename' }
+  | { kind: 'delete' };
+
+export type Outcome = { ok: true; value: MutationResult; duplicate: boolean } | { ok: false; error: AppError };
+
+/**
+ * Stored outcomes carry a version, so that the shape can evolve; rows without one are version 0, the
+ * scan results stored before every mutation had an event id.
+ */
+const OUTCOME_VERSION = 1;
+type MutationKind = MutationResult['kind'];
+interface StoredOutcomeV1 {
+  v: 1;
+  kind: MutationKind;
+  result?: MutationResult;
+  error?: ErrorBody;
+}
+
+export interface BatchDone {
+  outcomes: Outcome[];
+  /** Every change, in revision order, to publish after commit. */
+  changes: Change[];
+  /** Directory events to announce after commit (a rename or a delete). */
+  directoryEvents: ('renamed' | 'deleted')[];
+  ownerId: number | null;
+}
+
+interface Working {
+  directory: DirectoryRow | null;
+  revision: number;
+  name: string;
+  deletedAt: Date | null;
+  freqDelta: number;
+  goods: Map<string, StoredGoods>;
+  dirty: Set<StoredGoods>;
+  log: LogInsert[];
+  changes: Change[];
+  directoryEvents: ('renamed' | 'deleted')[];
+}
+
+const keyOf = (userId: number, eventId: string) => `${userId}:${eventId}`;
+
+function codeOf(mutation: Mutation): string | null {
+  if (mutation.kind === 'scan') return mutation.scan.code;
+  return mutation.kind === 'edit' || mutation.kind === 'remove' ? mutation.code : null;
+}
+
+/** Applies every request of one directory, in order, in the caller's transaction. */
+export async function applyBatch(store: InventoryStore, directoryId: number, requests: MutationRequest[], at: Date): Promise<BatchDone> {
+  const directory = await store.lockDirectory(directoryId);
+  const stored = new Map<string, { ok: boolean; outcome: string }>();
+  const byUser = new Map<number, string[]>();
+  for (const { actor, eventId } of requests) if (eventId !== undefined) byUser.set(actor.userId, [...(byUser.get(actor.userId) ?? []), eventId]);
+  for (const [userId, eventIds] of byUser) for (const [eventId, row] of await store.outcomes(userId, eventIds)) stored.set(keyOf(userId, eventId), row);
+  const hashes = [...new Set(requests.map((r) => codeOf(r.mutation)).filter((code): code is string => code !== null).map(codeHash))];
+  const state: Working = {
+    directory,
+    revision: directory?.revision ?? 0,
+    name: directory?.name ?? '',
+    deletedAt: null,
+    freqDelta: 0,
+    goods: directory ? await store.goodsByHash(directoryId, hashes) : new Map(),
+    dirty: new Set(),
+    log: [],
+    changes: [],
+    directoryEvents: [],
+  };
+
+  const outcomes: Outcome[] = [];
+  const fresh: OutcomeInsert[] = [];
+  const decided = new Map<string, Outcome>();
+  for (const request of requests) {
+    const key = request.eventId === undefined ? null : keyOf(request.actor.userId, request.eventId);
+    const earlier = key === null ? undefined : (decided.get(key) ?? replayStored(stored.get(key), request.mutation.kind));
+    if (earlier) {
+      outcomes.push(earlier.ok ? { ...earlier, duplicate: true } : { ok: false, error: duplicateRefusal(earlier.error) });
+      continue;
+    }
+    const outcome = await decide(store, state, request, at);
+    outcomes.push(outcome);
+    if (key !== null && request.eventId !== undefined) {
+      decided.set(key, outcome);
+      fresh.push(outcomeRow(request.actor, request.eventId, request.mutation.kind, outcome, at));
+    }
+  }
+
+  for (const goods of state.dirty) await store.updateGoods(goods, at);
+  await store.appendLog(state.log);
+  await store.storeOutcomes(fresh);
+  if (directory && state.log.length > 0) {
+    const renamed = state.name !== directory.name ? { name: state.name } : {};
+    await store.advanceDirectory(directory.id, { revision: state.revision, freqDelta: state.freqDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
+  }
+  return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents, ownerId: directory?.ownerId ?? null };
+}
+
+async function decide(store: InventoryStore, state: Working, request: MutationRequest, at: Date): Promise<Outcome> {
+  try {
+    const directory = requireDirectory(request.actor, state.directory, 'write');
+    if (state.deletedAt) throw directoryNotFound();
+    const { mutation, actor } = request;
+    const record = (type: LogInsert['type'], goods: GoodsState | null, delta: number | null, dirName: string | null = null) => {
+      state.revision += 1;
+      // A copy: the working row changes again with the next mutation of the batch; the log keeps this one.
+      const snapshot = goods && { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
+      const entry: LogInsert = { directoryId: directory.id, userId: actor.userId, deviceId: actor.deviceId, type, goods: snapshot, delta, dirName, revision: state.revision, eventId: request.eventId ?? null, at };
+      state.log.push(entry);
+      state.changes.push(changeOf(entry));
+      return state.revision;
+    };
+    switch (mutation.kind) {
+      case 'scan': {
+        const hash = codeHash(mutation.scan.code);
+        const scanned = ruled(scanRule(state.goods.get(hash), mutation.scan));
+        const goods = await keep(store, state, directory.id, hash, scanned.goods, at);
+        state.freqDelta += 1;
+        const revision = record(mutation.scan.op, goods, scanned.delta);
+        return accepted({ kind: 'scan', result: { goods: goodsView(goods), delta: scanned.delta, revision, created: scanned.created, duplicate: false } });
+      }
+      case 'edit': {
+        const hash = codeHash(mutation.code);
+        const edited = ruled(editRule(state.goods.get(hash), mutation.code, mutation));
+        const current = state.goods.get(hash) as StoredGoods;
+        if (edited === null) return accepted({ kind: 'edit', goods: goodsView(current) });
+        const goods = await keep(store, state, directory.id, hash, edited, at);
+        record('edit', goods, null);
+        return accepted({ kind: 'edit', goods: goodsView(goods) });
+      }
+      case 'remove': {
+        const hash = codeHash(mutation.code);
+        const removed = ruled(removeRule(state.goods.get(hash), mutation.code)) as StoredGoods;
+        await store.deleteGoods(removed.id);
+        state.goods.delete(hash);
+        state.dirty.delete(removed);
+        record('remove', removed, -removed.count);
+        return accepted({ kind: 'remove' });
+      }
+      case 'rename': {
+        // Nothing changes, so no revision is spent (a goods edit that changes nothing is the same).
+        if (mutation.name === state.name) return accepted({ kind: 'rename' });
+        const holder = await store.liveDirectoryNamed(directory.ownerId, mutation.name);
+        if (holder !== null && holder !== directory.id) throw new AppError('name_taken', `a directory named "${mutation.name}" already exists`);
+        state.name = mutation.name;
+        record('rename', null, null, mutation.name);
+        state.directoryEvents.push('renamed');
+        return accepted({ kind: 'rename' });
+      }
+      case 'delete': {
+        record('delete', null, null, state.name);
+        state.deletedAt = at;
+        state.directoryEvents.push('deleted');
+        return accepted({ kind: 'delete' });
+      }
+    }
+  } catch (error) {
+    if (error instanceof AppError) return { ok: false, error };
+    throw error;
+  }
+}
+
+/** The goods as the rule left it: inserted now when it is new (its id is in the result), else written at the end. */
+async function keep(store: InventoryStore, state: Working, directoryId: number, hash: string, next: GoodsState, at: Date): Promise<StoredGoods> {
+  const current = state.goods.get(hash);
+  if (current) {
+    Object.assign(current, { name: next.name, remarks: next.remarks, count: next.count });
+    state.dirty.add(current);
+    return current;
+  }
+  const id = await store.insertGoods(directoryId, next, hash, at);
+  const inserted: StoredGoods = { ...next, id, codeHash: hash };
+  state.goods.set(hash, inserted);
+  return inserted;
+}
+
+function ruled<T>(outcome: Ruled<T>): T {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+const accepted = (value: MutationResult): Outcome => ({ ok: true, value, duplicate: false });
+
+/** A change as clients see it, from the log entry that records it (a snapshot of the goods after it). */
+function changeOf(entry: LogInsert): Change {
+  return changeFromLog({
+    revision: entry.revision,
+    type: entry.type,
+    goodsId: entry.goods?.id ?? null,
+    code: entry.goods?.code ?? null,
+    name: entry.goods?.name ?? null,
+    remarks: entry.goods?.remarks ?? null,
+    countAfter: entry.goods?.count ?? null,
+    delta: entry.delta,
+    dirName: entry.dirName,
+    eventId: entry.eventId,
+    user: entry.userId,
+    deviceId: entry.deviceId,
+    at: entry.at,
+    directory: entry.directoryId,
+  });
+}
+
+/** The row that remembers an event id's outcome. */
+export function outcomeRow(actor: Actor, eventId: string, kind: MutationKind, outcome: Outcome, at: Date): OutcomeInsert {
+  return { userId: actor.userId, eventId, ok: outcome.ok, outcome: storedText(kind, outcome), at };
+}
+
+/** The outcome of an event id sent before (marked duplicate), or undefined for a new one. */
+export async function previousOutcome(store: InventoryStore, actor: Actor, eventId: string | undefined, kind: MutationKind): Promise<Outcome | undefined> {
+  if (eventId === undefined) return undefined;
+  const earlier = replayStored((await store.outcomes(actor.userId, [eventId])).get(eventId), kind);
+  return earlier && (earlier.ok ? earlier : { ok: false, error: duplicateRefusal(earlier.error) });
+}
+
+/** True when the outcome is the stored one of an event id sent before. */
+export const isReplay = (outcome: Outcome): boolean => outcome.ok && outcome.duplicate;
+
+/** The result of an outcome, or its refusal thrown; a scan result says whether it is a replay. */
+export function resultOf<K extends MutationKind>(outcome: Outcome, kind: K): Extract<MutationResult, { kind: K }> {
+  if (!outcome.ok) throw outcome.error;
+  if (outcome.value.kind !== kind) throw new AppError('internal', `a ${kind} answered as a ${outcome.value.kind}`);
+  const value: MutationResult = outcome.value.kind === 'scan' ? { kind: 'scan', result: { ...outcome.value.result, duplicate: outcome.duplicate } } : outcome.value;
+  return value as Extract<MutationResult, { kind: K }>;
+}
+
+function storedText(kind: MutationKind, outcome: Outcome): string {
+  const stored: StoredOutcomeV1 = outcome.ok ? { v: OUTCOME_VERSION, kind, result: outcome.value } : { v: OUTCOME_VERSION, kind, error: outcome.error.toBody() };
+  return JSON.stringify(stored);
+}
+
+/** The outcome stored for an event id sent before, as this mutation's kind answers it. */
+function replayStored(row: { ok: boolean; outcome: string } | undefined, kind: MutationKind): Outcome | undefined {
+  if (!row) return undefined;
+  const parsed = JSON.parse(row.outcome) as Partial<StoredOutcomeV1> & Record<string, unknown>;
+  const stored: StoredOutcomeV1 = parsed.v === OUTCOME_VERSION ? (parsed as StoredOutcomeV1) : version0(row.ok, parsed);
+  if (stored.kind !== kind) return { ok: false, error: badRequest(`event id was already used for a ${stored.kind}; choose a new one for this ${kind}`) };
+  if (stored.error) {
+    const { code, message, ...details } = stored.error;
+    return { ok: false, error: new AppError(code, message, details) };
+  }
+  return { ok: true, value: stored.result as MutationResult, duplicate: true };
+}
+
+/** Before outcomes had a version, only scans had event ids: the row is a ScanResult or an ErrorBody. */
+function version0(ok: boolean, parsed: Record<string, unknown>): StoredOutcomeV1 {
+  return ok ? { v: 1, kind: 'scan', result: { kind: 'scan', result: parsed as unknown as ScanResult } } : { v: 1, kind: 'scan', error: parsed as unknown as ErrorBody };
+}
+
+function duplicateRefusal(error: AppError): AppError {
+  return new AppError(error.code, error.message, { ...error.details, duplicate: true });
+}

@@ -1,0 +1,83 @@
+import { isDuplicateKey, type RawDatabase } from '../../db/raw';
+import type { Bus } from '../realtime/bus';
+import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
+import { sqlStore } from './store';
+
+/** Mutations of one directory taken into one transaction at most (one lock, one multi-row insert). */
+const MAX_BATCH = 100;
+/** A batch that lost a race on a unique key (an event id, a directory name) runs again from the start. */
+const MAX_ATTEMPTS = 3;
+
+interface Waiting {
+  request: MutationRequest;
+  settle(outcome: Outcome | { failed: unknown }): void;
+}
+
+export interface QueueOptions {
+  raw: RawDatabase;
+  bus: Bus;
+  now: () => Date;
+  /** Called after commit for a rename or delete, to announce the directory (reads its view). */
+  announce(directoryId: number, ownerId: number, events: BatchDone['directoryEvents']): void;
+}
+
+/**
+ * Group commit: mutations of one directory that arrive while its transaction is running (from any
+ * socket, HTTP or sync) wait, then run together in the next one. Each keeps its own result, refusal and
+ * revision; a caller is answered only after the commit that holds its mutation. A directory with no
+ * transaction running starts one at once, so a lone scan waits for nothing.
+ */
+export class MutationQueue {
+  private readonly waiting = new Map<number, Waiting[]>();
+
+  constructor(private readonly options: QueueOptions) {}
+
+  /** Resolves with the outcome once committed; rejects only when the transaction itself failed. */
+  submit(request: MutationRequest): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      const settle = (outcome: Outcome | { failed: unknown }) => ('failed' in outcome ? reject(outcome.failed) : resolve(outcome));
+      const queue = this.waiting.get(request.directoryId);
+      if (queue) return void queue.push({ request, settle });
+      this.waiting.set(request.directoryId, [{ request, settle }]);
+      void this.drain(request.directoryId);
+    });
+  }
+
+  /** Runs batches of this directory until nobody waits; the queue's presence marks it as running. */
+  private async drain(directoryId: number): Promise<void> {
+    const queue = this.waiting.get(directoryId) as Waiting[];
+    while (queue.length > 0) {
+      const batch = queue.splice(0, MAX_BATCH);
+      await this.run(directoryId, batch);
+    }
+    this.waiting.delete(directoryId);
+  }
+
+  private async run(directoryId: number, batch: Waiting[]): Promise<void> {
+    const { raw, bus, now } = this.options;
+    let done: BatchDone;
+    try {
+      done = await this.commit(directoryId, batch.map((w) => w.request), raw, now);
+    } catch (failed) {
+      for (const waiting of batch) waiting.settle({ failed });
+      return;
+    }
+    // Published before the callers are answered, delivered after (the bus hands over asynchronously),
+    // so no ack waits for a fan-out and every watcher still gets the revisions in order.
+    if (done.ownerId !== null) {
+      for (const change of done.changes) void bus.publish({ type: 'change', ownerId: done.ownerId, directoryId, revision: change.revision, change });
+      if (done.directoryEvents.length > 0) this.options.announce(directoryId, done.ownerId, done.directoryEvents);
+    }
+    batch.forEach((waiting, index) => waiting.settle(done.outcomes[index]));
+  }
+
+  private async commit(directoryId: number, requests: MutationRequest[], raw: RawDatabase, now: () => Date): Promise<BatchDone> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await raw.transaction((statements) => applyBatch(sqlStore(statements, raw.dialect), directoryId, requests, now()));
+      } catch (error) {
+        if (!isDuplicateKey(error) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import type { Statements } from '../../db/raw';
+import type { LogType } from './entities';
+import type { GoodsState } from './rules';
+
+/**
+ * The statements behind every mutation, each bound as parameters, on the connection of the caller's
+ * transaction. Small on purpose: the mutation path (mutate.ts) decides, this only reads and writes.
+ */
+
+export interface DirectoryRow {
+  id: number;
+  ownerId: number;
+  name: string;
+  revision: number;
+  deleted: boolean;
+}
+
+export interface StoredGoods extends GoodsState {
+  id: number;
+  codeHash: string;
+}
+
+export interface LogInsert {
+  directoryId: number;
+  userId: number;
+  deviceId: string | null;
+  type: LogType;
+  goods: GoodsState | null;
+  delta: number | null;
+  dirName: string | null;
+  revision: number;
+  eventId: string | null;
+  at: Date;
+}
+
+export interface OutcomeInsert {
+  userId: number;
+  eventId: string;
+  ok: boolean;
+  outcome: string;
+  at: Date;
+}
+
+export interface InventoryStore {
+  /** The directory row, locked until commit on MySQL (SQLite's single writer needs no row lock). */
+  lockDirectory(directoryId: number): Promise<DirectoryRow | null>;
+  /** The stored outcomes of these event ids of one user. */
+  outcomes(userId: number, eventIds: string[]): Promise<Map<string, { ok: boolean; outcome: string }>>;
+  goodsByHash(directoryId: number, hashes: string[]): Promise<Map<string, StoredGoods>>;
+  insertGoods(directoryId: number, goods: GoodsState, codeHash: string, at: Date): Promise<number>;
+  updateGoods(goods: StoredGoods, at: Date): Promise<void>;
+  deleteGoods(id: number): Promise<void>;
+  appendLog(entries: LogInsert[]): Promise<void>;
+  storeOutcomes(outcomes: OutcomeInsert[]): Promise<void>;
+  /** The new revision and freq, and for a rename or delete the directory's new name or its deletion. */
+  advanceDirectory(id: number, change: { revision: number; freqDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void>;
+  /** The live directory of this owner with that name, if any. */
+  liveDirectoryNamed(ownerId: number, name: string): Promise<number | null>;
+  insertDirectory(ownerId: number, name: string, at: Date): Promise<number>;
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): InventoryStore {
+  const forUpdate = dialect === 'mysql' ? ' for update' : '';
+  return {
+    async lockDirectory(directoryId) {
+      const [row] = await sql.all<{ id: number; owner_id: number; name: string; revision: number; deleted_at: unknown }>(
+        `select id, owner_id, name, revision, deleted_at from directories where id = ?${forUpdate}`,
+        [directoryId],
+      );
+      return row ? { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null } : null;
+    },
+
+    async outcomes(userId, eventIds) {
+      const found = new Map<string, { ok: boolean; outcome: string }>();
+      if (eventIds.length === 0) return found;
+      const rows = await sql.all<{ event_id: string; ok: number | boolean; outcome: string }>(
+        `select event_id, ok, outcome from event_outcomes where user_id = ? and event_id in (${placeholders(eventIds.length)})`,
+        [userId, ...eventIds],
+      );
+      for (const row of rows) found.set(row.event_id, { ok: Boolean(row.ok), outcome: row.outcome });
+      return found;
+    },
+
+    async goodsByHash(directoryId, hashes) {
+      const found = new Map<string, StoredGoods>();
+      if (hashes.length === 0) return found;
+      const rows = await sql.all<{ id: number; code: string; code_hash: string; name: string; remarks: string; count: number }>(
+        `select id, code, code_hash, name, remarks, count from goods where directory_id = ? and code_hash in (${placeholders(hashes.length)})`,
+        [directoryId, ...hashes],
+      );
+      for (const row of rows) found.set(row.code_hash, { id: row.id, code: row.code, codeHash: row.code_hash, name: row.name, remarks: row.remarks, count: row.count });
+      return found;
+    },
+
+    async insertGoods(directoryId, goods, codeHash, at) {
+      const inserted = await sql.run(
+        'insert into goods (directory_id, code, code_hash, name, remarks, count, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
+        [directoryId, goods.code, codeHash, goods.name, goods.remarks, goods.count, at, at],
+      );
+      return inserted.insertId;
+    },
+
+    async updateGoods(goods, at) {
+      await sql.run('update goods set name = ?, remarks = ?, count = ?, updated_at = ? where id = ?', [goods.name, goods.remarks, goods.count, at, goods.id]);
+    },
+
+    async deleteGoods(id) {
+      await sql.run('delete from goods where id = ?', [id]);
+    },
+
+    async appendLog(entries) {
+      if (entries.length === 0) return;
+      const columns = '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at)';
+      const values = entries.flatMap((e) => [
+        e.directoryId,
+        e.userId,
+        e.deviceId,
+        e.type,
+        e.goods?.id ?? null,
+        e.goods?.code ?? null,
+        e.goods?.name ?? null,
+        e.goods?.remarks ?? null,
+        e.delta,
+        e.goods?.count ?? null,
+        e.dirName,
+        e.revision,
+        e.eventId,
+        e.at,
+      ]);
+      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(14)})`).join(', ')}`, values);
+    },
+
+    async storeOutcomes(outcomes) {
+      if (outcomes.length === 0) return;
+      const values = outcomes.flatMap((o) => [o.userId, o.eventId, o.ok, o.outcome, o.at]);
+      await sql.run(`insert into event_outcomes (user_id, event_id, ok, outcome, created_at) values ${outcomes.map(() => `(${placeholders(5)})`).join(', ')}`, values);
+    },
+
+    async advanceDirectory(id, change) {
+      const sets = ['revision = ?', 'freq = freq + ?', 'updated_at = ?'];
+      const params: unknown[] = [change.revision, change.freqDelta, change.at];
+      if (change.name !== undefined) {
+        sets.push('name = ?', 'live_name = ?');
+        params.push(change.name, change.name);
+      }
+      if (change.deletedAt !== undefined) {
+        sets.push('live_name = null', 'deleted_at = ?');
+        params.push(change.deletedAt);
+      }
+      await sql.run(`update directories set ${sets.join(', ')} where id = ?`, [...params, id]);
+    },
+
+    async liveDirectoryNamed(ownerId, name) {
+      const [row] = await sql.all<{ id: number }>('select id from directories where owner_id = ? and live_name = ?', [ownerId, name]);
+      return row?.id ?? null;
+    },
+
+    async insertDirectory(ownerId, name, at) {
+      const inserted = await sql.run(
+        'insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at) values (?, ?, ?, 0, 0, ?, ?)',
+        [ownerId, name, name, at, at],
+      );
+      return inserted.insertId;
+    },
+  };
+}
