@@ -23,16 +23,32 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-/** One process: listeners are called synchronously, in publish order. */
+/**
+ * One process: listeners get every message in publish order, on the next turn of the event loop
+ * rather than inside `publish`, so that the publisher (a scan about to be acked) never waits for a
+ * fan-out to a thousand sockets.
+ */
 export class InProcessBus implements Bus {
   private readonly listeners = new Set<BusListener>();
+  private outbox: BusMessage[] = [];
 
   async publish(message: BusMessage): Promise<void> {
     this.deliver(message);
   }
 
-  /** Hands a message to this process's listeners; a listener that throws does not stop the others. */
+  /** Queues a message for this process's listeners, delivered in order at the next turn. */
   protected deliver(message: BusMessage): void {
+    if (this.outbox.push(message) === 1) setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const messages = this.outbox;
+    this.outbox = [];
+    for (const message of messages) this.hand(message);
+  }
+
+  /** A listener that throws does not stop the others. */
+  private hand(message: BusMessage): void {
     for (const listener of this.listeners) {
       try {
         listener(message);

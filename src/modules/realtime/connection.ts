@@ -9,6 +9,10 @@ import { Subscription, type Outlet } from './subscription';
 
 /** Frames waiting to be handled before the socket stops reading (ws pauses the TCP socket). */
 const MAX_PENDING_FRAMES = 32;
+/** Pipelined scans of one socket awaiting their commit before it stops taking more. */
+const MAX_IN_FLIGHT = 64;
+
+type Reply = ReturnType<Connection['reply']>;
 /** setTimeout's limit (about 24.8 days); longer delays are reached in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -18,6 +22,8 @@ export interface ConnectionOptions {
   readLog(directoryId: number, after: number, upTo: number): Promise<Change[]>;
   /** Called once, as soon as the socket is closed or closing: nothing more is sent to it. */
   gone(connection: Connection): void;
+  /** A subscription starts or stops: the hub indexes them by directory. */
+  watching(subscription: Subscription, on: boolean): void;
 }
 
 /**
@@ -34,6 +40,9 @@ export class Connection {
   /** Resolves once the socket is closed; the gateway waits for it at shutdown. */
   readonly closed: Promise<void>;
   private inbox: Promise<void> = Promise.resolve();
+  /** Resolves once every request received so far has been answered (in order). */
+  private answered: Promise<void> = Promise.resolve();
+  private inFlight = 0;
   private pending = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly outlet: Outlet;
@@ -73,9 +82,31 @@ export class Connection {
       });
   }
 
+  /**
+   * A request already started (a scan, queued for its directory in arrival order) whose ack is sent
+   * after every earlier request's: a socket may pipeline scans, and their effects and acks keep its
+   * order. Resolves at once, unless too many are in flight, when it holds the inbox until they commit.
+   */
+  async answerInOrder(started: Promise<{ ok: true; result: AckResult | undefined } | { ok: false; error: ErrorBody }>, reply: Reply): Promise<void> {
+    this.inFlight += 1;
+    this.answered = this.answered
+      .then(() => started)
+      .then((outcome) => {
+        if (!outcome.ok) reply.fail(outcome.error);
+        else if (outcome.result !== undefined) reply.ok(outcome.result);
+      })
+      .finally(() => (this.inFlight -= 1));
+    if (this.inFlight >= MAX_IN_FLIGHT) await this.answered;
+  }
+
+  /** Resolves once every request received so far has been answered: what comes next sees their effects. */
+  answeredSoFar(): Promise<void> {
+    return this.answered;
+  }
+
   /** Resolves once every frame received so far has been handled. */
   idle(): Promise<void> {
-    return this.inbox;
+    return this.inbox.then(() => this.answered);
   }
 
   /** A frame's text; binary frames are read as UTF-8 too (wx.sendSocketMessage may send an ArrayBuffer). */
@@ -118,9 +149,11 @@ export class Connection {
 
   /** Starts watching a directory; a second subscribe to it starts over from its own starting point. */
   subscribe(directoryId: number): Subscription {
-    this.subscriptions.get(directoryId)?.close();
+    const previous = this.subscriptions.get(directoryId);
+    if (previous) this.unsubscribe(directoryId, previous);
     const subscription = new Subscription(directoryId, this.outlet);
     this.subscriptions.set(directoryId, subscription);
+    this.options.watching(subscription, true);
     return subscription;
   }
 
@@ -128,6 +161,7 @@ export class Connection {
     if (!subscription || this.subscriptions.get(directoryId) !== subscription) return;
     subscription.close();
     this.subscriptions.delete(directoryId);
+    this.options.watching(subscription, false);
   }
 
   /** Calls `fire` after `ms`, even beyond setTimeout's 24.8-day limit; cleared when the socket closes. */
@@ -157,8 +191,7 @@ export class Connection {
     this.disposed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    for (const subscription of this.subscriptions.values()) subscription.close();
-    this.subscriptions.clear();
+    for (const [directoryId, subscription] of this.subscriptions) this.unsubscribe(directoryId, subscription);
     this.options.gone(this);
   }
 }

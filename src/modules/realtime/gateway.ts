@@ -87,6 +87,7 @@ export class RealtimeGateway {
       maxQueuedBytes: this.options.maxQueuedBytes,
       readLog: (directoryId, after, upTo) => logChanges(this.services.em(), directoryId, after, upTo),
       gone: (gone) => this.hub.remove(gone),
+      watching: this.hub.watching,
     });
     // Attached before any await (fastify-websocket's README): a frame that arrives while the token is
     // being checked is queued behind the check, not lost.
@@ -115,10 +116,19 @@ export class RealtimeGateway {
       if (parsed.ok && parsed.frame.type === 'auth') return this.authenticate(connection, parsed.frame.token);
       return this.refuse(connection, 'the first frame must be {type:"auth", token}');
     }
+    if (!parsed.ok || parsed.frame.type !== 'scan') await connection.answeredSoFar();
     if (!parsed.ok) return connection.reply(parsed.id).fail(parsed.error);
     const frame = parsed.frame;
     if (frame.type === 'auth') return connection.reply(null).fail({ code: 'bad_request', message: 'this socket is already authenticated' });
     const reply = connection.reply(frame.id);
+    if (frame.type === 'scan') {
+      // Started now (queued for its directory in arrival order), answered in order: scans pipeline.
+      const started = answer(this.services, connection, principal, frame, reply).then(
+        (result) => ({ ok: true as const, result }),
+        (error: unknown) => ({ ok: false as const, error: toErrorBody(error, connection.log).body }),
+      );
+      return connection.answerInOrder(started, reply);
+    }
     try {
       const result = await answer(this.services, connection, principal, frame, reply);
       if (result !== undefined) reply.ok(result);

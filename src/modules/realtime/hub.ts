@@ -1,6 +1,7 @@
 import type { BusMessage } from './bus';
 import type { Connection } from './connection';
 import { CloseCode, encode } from './protocol';
+import type { Subscription } from './subscription';
 
 /**
  * This process's sockets, and the fan-out of what the bus announces to them. Every message is
@@ -11,6 +12,8 @@ export class Hub {
   /** Every open socket, authenticated or not (heartbeat and shutdown walk this). */
   readonly sockets = new Set<Connection>();
   private readonly byOwner = new Map<number, Set<Connection>>();
+  /** Subscriptions by directory: a change costs as many sends as it has watchers, whoever else is connected. */
+  private readonly byDirectory = new Map<number, Set<Subscription>>();
   private readonly authenticating = new Set<Connection>();
 
   add(connection: Connection): void {
@@ -45,17 +48,28 @@ export class Hub {
     if (owned?.size === 0) this.byOwner.delete(userId);
   }
 
+  /** Connection's `watching` callback: keeps the index by directory. */
+  readonly watching = (subscription: Subscription, on: boolean): void => {
+    let watchers = this.byDirectory.get(subscription.directoryId);
+    if (on) {
+      if (!watchers) this.byDirectory.set(subscription.directoryId, (watchers = new Set()));
+      watchers.add(subscription);
+      return;
+    }
+    watchers?.delete(subscription);
+    if (watchers?.size === 0) this.byDirectory.delete(subscription.directoryId);
+  };
+
   /** The bus listener. Never throws: sending to one socket cannot fail another. */
   readonly receive = (message: BusMessage): void => {
     switch (message.type) {
       case 'change': {
-        let text: string | undefined;
-        for (const connection of this.byOwner.get(message.ownerId) ?? []) {
-          const subscription = connection.subscriptions.get(message.directoryId);
-          if (!subscription) continue;
-          text ??= encode({ type: 'change', directoryId: message.directoryId, revision: message.revision, change: message.change });
-          subscription.offer(message.revision, text);
-        }
+        // A subscription exists only for a socket that was allowed to read the directory (its start
+        // checks access, and nothing is sent before the start).
+        const watchers = this.byDirectory.get(message.directoryId);
+        if (!watchers) return;
+        const text = encode({ type: 'change', directoryId: message.directoryId, revision: message.revision, change: message.change });
+        for (const subscription of watchers) subscription.offer(message.revision, text);
         return;
       }
       case 'directory': {
@@ -66,7 +80,7 @@ export class Hub {
         return;
       }
       case 'resync': {
-        for (const connection of this.sockets) for (const subscription of connection.subscriptions.values()) subscription.catchUp();
+        for (const watchers of this.byDirectory.values()) for (const subscription of watchers) subscription.catchUp();
         return;
       }
       case 'session-revoked': {
