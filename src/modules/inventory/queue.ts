@@ -3,8 +3,8 @@ import type { Bus } from '../realtime/bus';
 import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
 import { sqlStore } from './store';
 
-/** Mutations of one directory taken into one transaction at most (one lock, one multi-row insert). */
-const MAX_BATCH = 100;
+/** Mutations of one directory taken into one transaction at most (one lock, one multi-row insert): a whole /api/sync. */
+const MAX_BATCH = 500;
 /** A batch that lost a race on a unique key (an event id, a directory name) runs again from the start. */
 const MAX_ATTEMPTS = 3;
 
@@ -39,7 +39,8 @@ export class MutationQueue {
       const queue = this.waiting.get(request.directoryId);
       if (queue) return void queue.push({ request, settle });
       this.waiting.set(request.directoryId, [{ request, settle }]);
-      void this.drain(request.directoryId);
+      // On the next microtask, so that mutations submitted together (a sync's events) share the first batch.
+      queueMicrotask(() => void this.drain(request.directoryId));
     });
   }
 
