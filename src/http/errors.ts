@@ -6,6 +6,8 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EP
 
 function isUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true;
+  // The pool found no connection in time (the mutation path takes its connections from it directly).
+  if ((error as { name?: unknown }).name === 'KnexTimeoutError') return true;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && CONNECTION_CODES.has(code);
 }

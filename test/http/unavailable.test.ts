@@ -2,6 +2,7 @@ import { startServer, type TestServer } from '../helpers/app';
 import { mysqlOnly } from '../helpers/db';
 import { client, request } from '../helpers/http';
 import { startRelayFor, type Relay } from '../helpers/relay';
+import { connect } from '../helpers/ws';
 
 const [db] = mysqlOnly();
 
@@ -36,6 +37,7 @@ const [db] = mysqlOnly();
     const api = client(server.url, token);
     const directories = (await api.get('/api/directories')).body.directories;
     expect(directories).toHaveLength(1);
+    const socket = await connect(server.url, token);
 
     await relay.cut();
     const ready = await request(server.url, 'GET', '/readyz');
@@ -44,6 +46,10 @@ const [db] = mysqlOnly();
     const scan = await api.post(`/api/directories/${directories[0].id}/scans`, { body: { op: 'in', code: 'x' } });
     expect(scan.status).toBe(503);
     expect(scan.body.error).toEqual({ code: 'unavailable', message: expect.any(String) });
+    // An authenticated socket's scan takes the mutation path straight to the pool: the same answer.
+    const ack = await socket.request({ type: 'scan', id: 'cut-1', directoryId: directories[0].id, op: 'in', code: 'x' });
+    expect(ack).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    await socket.close();
     expect((await request(server.url, 'GET', '/healthz')).status).toBe(200);
 
     await relay.restore();
