@@ -1,0 +1,197 @@
+/**
+ * A client process of the bench (forked by the runner): opens the sockets it is given and drives them
+ * on command (closed loop, open loop, timed scans), then reports latencies and what its watchers saw.
+ */
+import type { Command, OpenReply, Reply, ScanReply, SettleReply, SocketSpec } from './messages';
+import { now } from './messages';
+import { BenchSocket } from './socket';
+
+const OPENING_IN_PARALLEL = 50;
+const CLOSE_WAIT_MS = 5_000;
+
+let sockets: BenchSocket[] = [];
+let echo = false;
+const devices = () => sockets.filter((socket) => socket.spec.role === 'device');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function open(url: string, specs: SocketSpec[]): Promise<OpenReply> {
+  const reply: OpenReply = { opened: 0, failed: 0, firstFailure: null };
+  let next = 0;
+  const opener = async () => {
+    while (next < specs.length) {
+      const spec = specs[next++];
+      try {
+        sockets.push(await BenchSocket.open(url, spec, echo));
+        reply.opened++;
+      } catch (error) {
+        reply.failed++;
+        reply.firstFailure ??= String(error instanceof Error ? error.message : error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: OPENING_IN_PARALLEL }, opener));
+  return reply;
+}
+
+function scanReply(from: number): ScanReply {
+  return { latencies: [], measured: 0, acked: 0, sent: 0, errors: {}, maxRevision: {}, ackedBy: {}, from, to: from, sentAt: {} };
+}
+
+/** Sends one scan (an event id unique to this run) and records its ack; resolves to its latency or null. */
+async function scan(reply: ScanReply, device: BenchSocket, eventId: string, n: number): Promise<number | null> {
+  const sentAt = now();
+  reply.sent++;
+  const frame = { type: 'scan', id: eventId, directoryId: device.spec.directoryId, op: 'in', code: `bench-${n % 50}`, qty: 1 };
+  const answer = await device.request(frame);
+  if (!answer.ok) {
+    const code = answer.errorCode ?? 'unknown';
+    reply.errors[code] = (reply.errors[code] ?? 0) + 1;
+    return null;
+  }
+  reply.acked++;
+  reply.to = Math.max(reply.to, now());
+  const directory = device.spec.directoryId;
+  reply.ackedBy[directory] = (reply.ackedBy[directory] ?? 0) + 1;
+  if (answer.revision !== null) reply.maxRevision[directory] = Math.max(reply.maxRevision[directory] ?? 0, answer.revision);
+  return now() - sentAt;
+}
+
+async function closedLoop(tag: string, warmupMs: number, durationMs: number, maxScans: number): Promise<ScanReply> {
+  const warmEnd = now() + warmupMs;
+  const end = warmEnd + durationMs;
+  const reply = scanReply(warmEnd);
+  let budget = maxScans;
+  await Promise.all(
+    devices().map(async (device, d) => {
+      for (let n = 0; device.isOpen && now() < end && budget-- > 0; n++) {
+        const sentAt = now();
+        const latency = await scan(reply, device, `${tag}.${process.pid}.${d}.${n}`, n);
+        if (latency !== null && sentAt >= warmEnd) {
+          reply.latencies.push(latency);
+          reply.measured++;
+        }
+      }
+    }),
+  );
+  return reply;
+}
+
+/**
+ * Open loop: scan k is due at start + k/rate, whatever the acks, and its latency counts from that
+ * moment (so a client that fell behind its schedule cannot hide the server's queueing).
+ */
+async function openLoop(tag: string, rate: number, durationMs: number, maxScans: number, drainMs: number): Promise<ScanReply> {
+  const start = now();
+  const reply = scanReply(start);
+  const total = Math.min(maxScans, Math.floor((rate * durationMs) / 1000));
+  const pool = devices();
+  const inFlight: Promise<void>[] = [];
+  let sent = 0;
+  while (sent < total && now() - start < durationMs + 1000) {
+    const due = Math.min(total, Math.floor(((now() - start) * rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const device = pool[sent % pool.length];
+      const dueAt = start + (sent * 1000) / rate;
+      const n = sent;
+      inFlight.push(
+        scan(reply, device, `${tag}.${process.pid}.${n}`, n).then((latency) => {
+          if (latency === null) return;
+          reply.latencies.push(now() - dueAt);
+          reply.measured++;
+        }),
+      );
+    }
+    await sleep(2);
+  }
+  await Promise.race([Promise.all(inFlight), sleep(drainMs)]);
+  return reply;
+}
+
+/** The fan-out scanner: one scan every intervalMs from each device here, acked or not. */
+async function tick(tag: string, intervalMs: number, count: number): Promise<ScanReply> {
+  const start = now();
+  const reply = scanReply(start);
+  const inFlight: Promise<void>[] = [];
+  for (let n = 0; n < count; n++) {
+    await sleep(start + n * intervalMs - now());
+    for (const [d, device] of devices().entries()) {
+      const eventId = `${tag}.${process.pid}.${d}.${n}`;
+      reply.sentAt[eventId] = now();
+      inFlight.push(
+        scan(reply, device, eventId, n).then((latency) => {
+          if (latency !== null) reply.latencies.push(latency);
+        }),
+      );
+    }
+  }
+  await Promise.race([Promise.all(inFlight), sleep(10_000)]);
+  reply.measured = reply.latencies.length;
+  return reply;
+}
+
+async function settle(finalRevisions: Record<number, number>, scans: Record<number, number>, timeoutMs: number, withArrivals: boolean): Promise<SettleReply> {
+  const watchers = sockets.filter((socket) => socket.spec.role === 'watcher');
+  const behind = () => watchers.filter((w) => w.isOpen && (w.last ?? -1) < (finalRevisions[w.spec.directoryId] ?? -1));
+  const deadline = now() + timeoutMs;
+  while (behind().length > 0 && now() < deadline) await sleep(50);
+  const reply: SettleReply = { watchers: watchers.length, frames: 0, violations: [], violationCount: 0, arrivals: {} };
+  for (const watcher of watchers) {
+    const final = finalRevisions[watcher.spec.directoryId];
+    if (final !== undefined && (watcher.last ?? -1) < final) {
+      watcher.violate(`directory ${watcher.spec.directoryId}: a watcher stopped at ${watcher.last} of ${final}${watcher.isOpen ? '' : ' (socket closed)'}`);
+    }
+    const expected = scans[watcher.spec.directoryId];
+    if (expected !== undefined && watcher.frames !== expected) {
+      watcher.violate(`directory ${watcher.spec.directoryId}: a watcher got ${watcher.frames} change frames for ${expected} acked scans`);
+    }
+    reply.frames += watcher.frames;
+    reply.violationCount += watcher.violationCount;
+    if (reply.violations.length < 5) reply.violations.push(...watcher.violations.slice(0, 5 - reply.violations.length));
+    if (withArrivals) for (const [eventId, at] of watcher.arrivals) (reply.arrivals[eventId] ??= []).push(at);
+  }
+  return reply;
+}
+
+async function closeAll(): Promise<{ closed: number }> {
+  const closing = sockets;
+  sockets = [];
+  await Promise.race([
+    Promise.all(closing.map((socket) => new Promise((resolve) => (socket.isOpen ? (socket.ws.once('close', resolve), socket.ws.close(1000)) : resolve(null))))),
+    sleep(CLOSE_WAIT_MS),
+  ]);
+  for (const socket of closing) socket.ws.terminate();
+  return { closed: closing.length };
+}
+
+function handle(command: Command): Promise<unknown> {
+  switch (command.cmd) {
+    case 'open':
+      echo = command.echo;
+      return open(command.url, command.sockets);
+    case 'closed':
+      return closedLoop(command.tag, command.warmupMs, command.durationMs, command.maxScans);
+    case 'open-loop':
+      return openLoop(command.tag, command.rate, command.durationMs, command.maxScans, command.drainMs);
+    case 'tick':
+      return tick(command.tag, command.intervalMs, command.count);
+    case 'settle':
+      return settle(command.finalRevisions, command.scans, command.timeoutMs, command.arrivals);
+    case 'close':
+      return closeAll();
+  }
+}
+
+// Commands are handled one at a time, in the order the runner sent them.
+let queue: Promise<void> = Promise.resolve();
+process.on('message', (command: Command) => {
+  queue = queue.then(async () => {
+    let reply: Reply;
+    try {
+      reply = { ok: true, result: await handle(command) };
+    } catch (error) {
+      reply = { ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+    }
+    process.send?.(reply);
+  });
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,76 @@
+/**
+ * What the runner and its client processes (bench/client.ts, forked) say to each other over IPC. Times
+ * are milliseconds of the system-wide monotonic clock (`now()`), so that a scan sent in one client
+ * process and its change frame received in another can be compared.
+ */
+
+export const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+const began = Date.now();
+/** Progress on stderr, with the seconds since the bench started (the table goes to stdout). */
+export const say = (text: string): void => void process.stderr.write(`[${String(Math.round((Date.now() - began) / 1000)).padStart(3)} s] ${text}\n`);
+
+/** One socket a client process opens: a scanning device, a watcher, or an idle subscribed socket. */
+export interface SocketSpec {
+  role: 'device' | 'watcher';
+  /** The session token (Authorization header); absent on the raw ws echo server. */
+  token?: string;
+  directoryId: number;
+  /** Sends `subscribe` after `hello` and waits for its ack and snapshot. */
+  subscribe: boolean;
+}
+
+export type Command =
+  | { cmd: 'open'; url: string; echo: boolean; sockets: SocketSpec[] }
+  /** Each device sends its next scan as soon as the previous ack arrives; acks sent before `warmupMs` are not measured. */
+  | { cmd: 'closed'; tag: string; warmupMs: number; durationMs: number; maxScans: number }
+  /** Scans sent on a timer at `rate`/s over this process's devices, acked or not; then up to `drainMs` for the acks. */
+  | { cmd: 'open-loop'; tag: string; rate: number; durationMs: number; maxScans: number; drainMs: number }
+  /** One scan every `intervalMs`, `count` times, from the devices of this process (the fan-out scanner). */
+  | { cmd: 'tick'; tag: string; intervalMs: number; count: number }
+  /**
+   * Waits until every watcher has seen `finalRevisions`, then reports what each saw; a watcher of a
+   * directory in `scans` must have had one change frame per acked scan.
+   */
+  | { cmd: 'settle'; finalRevisions: Record<number, number>; scans: Record<number, number>; timeoutMs: number; arrivals: boolean }
+  | { cmd: 'close' };
+
+export interface OpenReply {
+  opened: number;
+  failed: number;
+  firstFailure: string | null;
+}
+
+export interface ScanReply {
+  /** Latency of each measured ack, ms. */
+  latencies: number[];
+  /** Acks counted in the measurement (sent after the warm-up). */
+  measured: number;
+  /** Every ok ack, warm-up included (the server CPU per scan divides by this). */
+  acked: number;
+  sent: number;
+  /** Refusals and socket failures by error code. */
+  errors: Record<string, number>;
+  /** The highest revision acked per directory. */
+  maxRevision: Record<number, number>;
+  /** Ok acks per directory. */
+  ackedBy: Record<number, number>;
+  /** The measured window: from the end of the warm-up (or the first send) to the last ack. */
+  from: number;
+  to: number;
+  /** Send time of each scan by event id (the fan-out scanner only). */
+  sentAt: Record<string, number>;
+}
+
+export interface SettleReply {
+  watchers: number;
+  /** Change frames received over every watcher. */
+  frames: number;
+  /** Gaps, duplicates, out-of-order revisions or a missing tail, as sentences (the first few). */
+  violations: string[];
+  violationCount: number;
+  /** Per event id, when each watcher received its change frame (when asked for arrivals). */
+  arrivals: Record<string, number[]>;
+}
+
+export type Reply = { ok: true; result: unknown } | { ok: false; error: string };

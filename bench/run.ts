@@ -1,0 +1,137 @@
+/**
+ * `npm run bench`: builds the server, starts it as it runs in production (node dist/src/main.js, set up
+ * by its environment) on a fresh MariaDB database and on the embedded default, drives it over /ws from
+ * forked client processes, runs the raw baselines, and prints one markdown table. See options.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { libsqlBaseline, mysqlBaselines } from './baselines';
+import { Clients } from './clients';
+import { say } from './messages';
+import { parseOptions, type Database, type Options } from './options';
+import { report, type Results, type ScancodeRun } from './report';
+import { closedLoop, echoRoundTrips, fanOut, layout, memory, openLoop, target, type Target } from './sections';
+import { freshMysqlDatabase, ROOT, serverLog, startEcho, startScancode, type NodeProcess } from './server';
+
+
+function fileLimit(): number {
+  const line = /Max open files\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return line?.[1] === 'unlimited' ? Infinity : Number(line?.[1] ?? NaN);
+}
+
+/**
+ * Compiles the server as `npm run build` does (tsconfig.build.json) into a directory of the bench's own,
+ * so that a rebuild of dist/ by someone else during the run cannot change the server under measurement.
+ */
+function buildServer(): string {
+  say('building the server (tsc -p tsconfig.build.json --outDir dist/bench-server)');
+  const outDir = join(ROOT, 'dist', 'bench-server');
+  const incremental = ['--incremental', '--tsBuildInfoFile', join(outDir, 'build.tsbuildinfo')];
+  const built = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir, ...incremental], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (built.status !== 0) throw new Error('the server did not build; fix it, or pass --no-build to bench dist/src/main.js as `npm run build` left it');
+  return join(outDir, 'src', 'main.js');
+}
+
+async function benchScancode(main: string, db: Database, o: Options, clients: Clients, tmp: string, results: Results): Promise<ScancodeRun> {
+  const run: ScancodeRun = {};
+  const database = db === 'mariadb' ? await freshMysqlDatabase(o.mysqlUrl, `scancode_bench_${process.pid}`) : null;
+  if (database) results.mariadbVersion = database.version;
+  const url = database?.url ?? `file:${join(tmp, 'scancode.db')}`;
+  const logPath = join(tmp, `${db}.log`);
+  let server: NodeProcess | null = null;
+  try {
+    say(`${db}: starting the server (${url})`);
+    server = await startScancode(main, url, logPath);
+    say(`${db}: server ready`);
+    const t: Target = target(server);
+    if (o.sections.includes('closed') || o.sections.includes('open')) {
+      const many = await layout(t.base, 'many', 50);
+      if (o.sections.includes('closed')) {
+        run.closedOne = await closedLoop(t, clients, await layout(t.base, 'one', 1), o, 'c1');
+        say(`  1a: ${Math.round(run.closedOne.rate)} scans/s; ${run.closedOne.watchers}`);
+        run.closedMany = await closedLoop(t, clients, many, o, 'c50');
+        say(`  1b: ${Math.round(run.closedMany.rate)} scans/s; ${run.closedMany.watchers}`);
+      }
+      if (o.sections.includes('open')) run.open = await openLoop(t, clients, many, o);
+    }
+    if (o.sections.includes('fanout')) {
+      run.fanout = await fanOut(t, clients, o);
+      say(`  fan-out: delivery p50 ${run.fanout.delivery.p50.toFixed(1)} ms, p99 ${run.fanout.delivery.p99.toFixed(1)} ms; ${run.fanout.check}`);
+    }
+    if (o.sections.includes('memory')) {
+      // A fresh process (but in a quick run), so that the heap grown by the runs above does not hide the sockets' share.
+      if (!o.quick) {
+        await server.stop();
+        server = await startScancode(main, url, logPath);
+      }
+      run.memory = await memory(target(server), clients, o, false);
+      say(`  memory: ${Math.round(run.memory.bytesPerSocket)} bytes per socket over ${run.memory.sockets} sockets`);
+    }
+  } finally {
+    await server?.stop();
+    await database?.drop();
+  }
+  run.log = serverLog(logPath);
+  if (run.log.errors + run.log.warnings > 0) say(`  the server logged ${run.log.errors} errors and ${run.log.warnings} warnings; the log: ${logPath}`);
+  return run;
+}
+
+async function baselines(o: Options, clients: Clients, tmp: string, results: Results): Promise<void> {
+  say('baselines: raw ws echo server');
+  let echo = await startEcho(join(tmp, 'echo.log'));
+  try {
+    results.echo = await echoRoundTrips(echo, clients, o);
+    if (o.sections.includes('memory')) {
+      if (!o.quick) {
+        await echo.stop();
+        echo = await startEcho(join(tmp, 'echo.log'));
+      }
+      results.echoMemory = await memory(target(echo), clients, o, true);
+    }
+  } finally {
+    await echo.stop();
+  }
+  if (o.databases.includes('mariadb')) {
+    say('baselines: raw mysql2');
+    const database = await freshMysqlDatabase(o.mysqlUrl, `scancode_bench_raw_${process.pid}`);
+    results.mariadbVersion ??= database.version;
+    try {
+      results.mysql = await mysqlBaselines(database.url, o.warmupMs, o.baselineMs);
+    } finally {
+      await database.drop();
+    }
+  }
+  if (o.databases.includes('sqlite')) {
+    say('baselines: raw libsql');
+    results.libsql = await libsqlBaseline(tmp, o.warmupMs, o.baselineMs);
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2), process.env);
+  const main = o.build ? buildServer() : join(ROOT, 'dist', 'src', 'main.js');
+  const limit = fileLimit();
+  // The server holds every socket; each client process holds its share.
+  if (o.sections.includes('memory') && limit < o.sockets + 500) say(`warning: the open-file limit is ${limit}, under the ${o.sockets} sockets of the memory section`);
+  const results: Results = { load: [loadavg()[0]], date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', cores: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', node: process.version, fileLimit: String(limit), runs: {} };
+  const tmp = mkdtempSync(join(tmpdir(), 'scancode-bench-'));
+  const clients = Clients.start(o.clients);
+  try {
+    for (const db of o.databases) if (o.sections.some((s) => s !== 'baselines')) results.runs[db] = await benchScancode(main, db, o, clients, tmp, results);
+    if (o.sections.includes('baselines')) await baselines(o, clients, tmp, results);
+  } finally {
+    clients.stop();
+  }
+  results.load.push(loadavg()[0]);
+  say('done\n');
+  console.log(report(results, o));
+  // The server logs stay for reading when they hold anything.
+  if (Object.values(results.runs).every((run) => !run.log || run.log.errors + run.log.warnings === 0)) rmSync(tmp, { recursive: true, force: true });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

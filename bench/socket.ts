@@ -1,0 +1,139 @@
+import WebSocket from 'ws';
+import { now, type SocketSpec } from './messages';
+
+/** The few frame fields the bench reads; the server is a black box that speaks docs/protocol.md. */
+interface Frame {
+  type?: string;
+  id?: string | number;
+  ok?: boolean;
+  revision?: number;
+  result?: { revision?: number };
+  error?: { code?: string; message?: string };
+  change?: { eventId?: string };
+}
+
+export interface Answer {
+  ok: boolean;
+  revision: number | null;
+  errorCode: string | null;
+}
+
+const OPEN_TIMEOUT_MS = 30_000;
+
+/**
+ * One client socket on `/ws` (or on the raw ws echo server): requests matched to their acks by id, and,
+ * for a watcher, the check of the protocol's promise that it sees every revision after its starting
+ * point exactly once, in order.
+ */
+export class BenchSocket {
+  /** The last revision seen (the subscribe ack's, then each change's); null before the ack. */
+  last: number | null = null;
+  frames = 0;
+  readonly violations: string[] = [];
+  violationCount = 0;
+  /** [event id, arrival time] of each change frame. */
+  readonly arrivals: [string, number][] = [];
+  private readonly pending = new Map<string | number, (answer: Answer) => void>();
+  private hello: (() => void) | null = null;
+  private snapshot: (() => void) | null = null;
+
+  private constructor(
+    readonly ws: WebSocket,
+    readonly spec: SocketSpec,
+    private readonly echo: boolean,
+  ) {
+    // Failures show up as a close or as refused requests; an 'error' without a listener would throw.
+    ws.on('error', () => undefined);
+    ws.on('message', (data) => this.receive(JSON.parse(String(data)) as Frame, now()));
+    ws.on('close', (code) => {
+      for (const settle of this.pending.values()) settle({ ok: false, revision: null, errorCode: `socket closed ${code}` });
+      this.pending.clear();
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Opens the socket, waits for `hello` (scancode) and, for a subscriber, for the subscribe ack and snapshot. */
+  static async open(url: string, spec: SocketSpec, echo: boolean): Promise<BenchSocket> {
+    const headers = spec.token ? { authorization: `Bearer ${spec.token}` } : undefined;
+    const socket = new BenchSocket(new WebSocket(url, { headers, perMessageDeflate: false }), spec, echo);
+    let timer: NodeJS.Timeout | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out opening')), OPEN_TIMEOUT_MS);
+      socket.ws.once('error', reject);
+      socket.ws.once('close', (code, reason) => reject(new Error(`closed ${code} ${String(reason)}`)));
+    });
+    failed.catch(() => socket.ws.terminate());
+    try {
+      const ready = echo ? new Promise((resolve) => socket.ws.once('open', resolve)) : new Promise<void>((resolve) => (socket.hello = resolve));
+      await Promise.race([ready, failed]);
+      if (spec.subscribe) {
+        const snapshot = echo ? Promise.resolve() : new Promise<void>((resolve) => (socket.snapshot = resolve));
+        const ack = await Promise.race([socket.request({ type: 'subscribe', id: 'sub', directoryId: spec.directoryId }), failed]);
+        if (!ack.ok) throw new Error(`subscribe refused: ${ack.errorCode}`);
+        if (!echo) socket.last = ack.revision;
+        await Promise.race([snapshot, failed]);
+      }
+      return socket;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Sends a request frame and resolves with its ack (or the echo of it). */
+  request(frame: { id: string | number } & Record<string, unknown>): Promise<Answer> {
+    if (!this.isOpen) return Promise.resolve({ ok: false, revision: null, errorCode: 'socket not open' });
+    return new Promise((resolve) => {
+      this.pending.set(frame.id, resolve);
+      this.ws.send(JSON.stringify(frame));
+    });
+  }
+
+  private receive(frame: Frame, at: number): void {
+    if (this.echo || frame.type === 'ack') {
+      const settle = frame.id === undefined ? undefined : this.pending.get(frame.id);
+      if (!settle || frame.id === undefined) return;
+      this.pending.delete(frame.id);
+      settle({ ok: this.echo || frame.ok === true, revision: frame.result?.revision ?? null, errorCode: frame.error?.code ?? null });
+      return;
+    }
+    switch (frame.type) {
+      case 'hello':
+        this.hello?.();
+        return;
+      case 'snapshot':
+        if (this.last !== null && frame.revision !== this.last) this.violate(`snapshot at ${frame.revision} after a subscribe ack at ${this.last}`);
+        this.snapshot?.();
+        return;
+      case 'change':
+        return this.onChange(frame.revision ?? -1, frame.change?.eventId ?? '', at);
+      case 'error':
+        this.violate(`error frame: ${frame.error?.code} ${frame.error?.message}`);
+        return;
+      case undefined:
+      default:
+        // `directory` pushes, and any frame type added later: nothing the bench measures.
+        return;
+    }
+  }
+
+  private onChange(revision: number, eventId: string, at: number): void {
+    this.frames++;
+    this.arrivals.push([eventId, at]);
+    const directory = this.spec.directoryId;
+    if (this.last === null) this.violate(`directory ${directory}: change ${revision} before the subscribe ack`);
+    else if (revision === this.last + 1) this.last = revision;
+    else if (revision <= this.last) this.violate(`directory ${directory}: revision ${revision} received after ${this.last} (duplicate or out of order)`);
+    else {
+      this.violate(`directory ${directory}: gap, revision ${this.last} then ${revision}`);
+      this.last = revision;
+    }
+  }
+
+  violate(sentence: string): void {
+    this.violationCount++;
+    if (this.violations.length < 3) this.violations.push(sentence);
+  }
+}
