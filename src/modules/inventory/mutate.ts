@@ -85,7 +85,12 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
   const directory = await store.lockDirectory(directoryId);
   const stored = new Map<string, { ok: boolean; outcome: string }>();
   const byUser = new Map<number, string[]>();
-  for (const { actor, eventId } of requests) if (eventId !== undefined) byUser.set(actor.userId, [...(byUser.get(actor.userId) ?? []), eventId]);
+  for (const { actor, eventId } of requests) {
+    if (eventId === undefined) continue;
+    const ids = byUser.get(actor.userId);
+    if (ids) ids.push(eventId);
+    else byUser.set(actor.userId, [eventId]);
+  }
   for (const [userId, eventIds] of byUser) for (const [eventId, row] of await store.outcomes(userId, eventIds)) stored.set(keyOf(userId, eventId), row);
   const hashes = [...new Set(requests.map((r) => codeOf(r.mutation)).filter((code): code is string => code !== null).map(codeHash))];
   const state: Working = {
@@ -106,9 +111,10 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
   const decided = new Map<string, Outcome>();
   for (const request of requests) {
     const key = request.eventId === undefined ? null : keyOf(request.actor.userId, request.eventId);
-    const earlier = key === null ? undefined : (decided.get(key) ?? replayStored(stored.get(key), request.mutation.kind));
+    const decidedHere = key === null ? undefined : decided.get(key);
+    const earlier = decidedHere ? asDuplicate(decidedHere) : key === null ? undefined : replayStored(stored.get(key), request.mutation.kind);
     if (earlier) {
-      outcomes.push(earlier.ok ? { ...earlier, duplicate: true } : { ok: false, error: duplicateRefusal(earlier.error) });
+      outcomes.push(earlier);
       continue;
     }
     const outcome = await decide(store, state, request, at);
@@ -242,8 +248,7 @@ export function outcomeRow(actor: Actor, eventId: string, kind: MutationKind, ou
 /** The outcome of an event id sent before (marked duplicate), or undefined for a new one. */
 export async function previousOutcome(store: InventoryStore, actor: Actor, eventId: string | undefined, kind: MutationKind): Promise<Outcome | undefined> {
   if (eventId === undefined) return undefined;
-  const earlier = replayStored((await store.outcomes(actor.userId, [eventId])).get(eventId), kind);
-  return earlier && (earlier.ok ? earlier : { ok: false, error: duplicateRefusal(earlier.error) });
+  return replayStored((await store.outcomes(actor.userId, [eventId])).get(eventId), kind);
 }
 
 /** True when the outcome is the stored one of an event id sent before. */
@@ -262,7 +267,10 @@ function storedText(kind: MutationKind, outcome: Outcome): string {
   return JSON.stringify(stored);
 }
 
-/** The outcome stored for an event id sent before, as this mutation's kind answers it. */
+/**
+ * The outcome stored for an event id sent before, marked as a duplicate; an id stored for another kind
+ * of mutation is refused (unmarked: nothing was replayed).
+ */
 function replayStored(row: { ok: boolean; outcome: string } | undefined, kind: MutationKind): Outcome | undefined {
   if (!row) return undefined;
   const parsed = JSON.parse(row.outcome) as Partial<StoredOutcomeV1> & Record<string, unknown>;
@@ -270,9 +278,9 @@ function replayStored(row: { ok: boolean; outcome: string } | undefined, kind: M
   if (stored.kind !== kind) return { ok: false, error: badRequest(`event id was already used for a ${stored.kind}; choose a new one for this ${kind}`) };
   if (stored.error) {
     const { code, message, ...details } = stored.error;
-    return { ok: false, error: new AppError(code, message, details) };
+    return asDuplicate({ ok: false, error: new AppError(code, message, details) });
   }
-  return { ok: true, value: stored.result as MutationResult, duplicate: true };
+  return asDuplicate({ ok: true, value: stored.result as MutationResult, duplicate: false });
 }
 
 /** Before outcomes had a version, only scans had event ids: the row is a ScanResult or an ErrorBody. */
@@ -280,6 +288,8 @@ function version0(ok: boolean, parsed: Record<string, unknown>): StoredOutcomeV1
   return ok ? { v: 1, kind: 'scan', result: { kind: 'scan', result: parsed as unknown as ScanResult } } : { v: 1, kind: 'scan', error: parsed as unknown as ErrorBody };
 }
 
-function duplicateRefusal(error: AppError): AppError {
-  return new AppError(error.code, error.message, { ...error.details, duplicate: true });
+/** The same outcome, answered again: a result marked `duplicate`, a refusal with `duplicate: true`. */
+function asDuplicate(outcome: Outcome): Outcome {
+  if (outcome.ok) return { ...outcome, duplicate: true };
+  return { ok: false, error: new AppError(outcome.error.code, outcome.error.message, { ...outcome.error.details, duplicate: true }) };
 }

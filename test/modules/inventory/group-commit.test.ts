@@ -135,6 +135,7 @@ describe.each(testDatabases())('event ids on every mutation on $name', (db) => {
     const reused = await user.api.patch(`/api/directories/${id}`, { body: { name: '别名', eventId: 'goods-remove-1' } });
     expect(reused.status).toBe(400);
     expect(reused.body.error.message).toContain('already used for a remove');
+    expect(reused.body.error.duplicate).toBeUndefined();
     expect(await revisionOf(user.api, id)).toBe(3);
   });
 });
