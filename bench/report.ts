@@ -19,8 +19,10 @@ export interface Results {
   cpuModel: string;
   node: string;
   fileLimit: string;
-  /** The 1-minute load average at the start and at the end: the machine may be shared. */
-  load: number[];
+  /** The 1-minute load average at the start, at each part and at the end: the machine may be shared. */
+  load: [string, number][];
+  /** The server's commit, and whether its sources had uncommitted changes. */
+  server: string;
   mariadbVersion?: string;
   runs: Partial<Record<Database, ScancodeRun>>;
   mysql?: MysqlBaselines;
@@ -47,7 +49,8 @@ export function report(results: Results, o: Options): string {
   const seconds = (value: number) => `${value / 1000} s`;
 
   rows.push(['run: date, CPU cores (`os.cpus().length`), Node', `${results.date}, ${results.cores} × ${results.cpuModel}, Node ${results.node}`, `same run, open-file limit ${results.fileLimit}`]);
-  rows.push(['machine load (1-minute average) at start / end of the run', results.load.map((l) => l.toFixed(1)).join(' / '), '']);
+  rows.push(['server measured', results.server, '']);
+  rows.push(['machine load (1-minute average)', results.load.map(([when, load]) => `${when} ${load.toFixed(1)}`).join(', '), '']);
   rows.push(['database', results.mariadbVersion ? `MariaDB ${results.mariadbVersion}, fresh database` : '', 'libsql file in a temp dir (the server sets WAL)']);
   for (const [key, label] of [['closedOne', '1a closed loop, 1 user / 1 directory'], ['closedMany', '1b closed loop, 50 users / 50 directories']] as const) {
     row(`${label}, 50 devices, ${seconds(o.closedMs)} after ${seconds(o.warmupMs)} warm-up: acked scans/s`, (r) => (r[key] ? withErrors(r[key]) : ''));

@@ -34,6 +34,14 @@ function buildServer(): string {
   return join(outDir, 'src', 'main.js');
 }
 
+/** Which server was measured: the commit, and whether src/ differs from it. */
+function serverRevision(built: boolean): string {
+  if (!built) return 'dist/src/main.js as `npm run build` last left it';
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const dirty = git('status', '--porcelain', '--', 'src', 'tsconfig.build.json') !== '';
+  return `commit ${git('rev-parse', '--short', 'HEAD') || '?'}${dirty ? ' + uncommitted changes in src/' : ', src/ as committed'}`;
+}
+
 async function benchScancode(main: string, db: Database, o: Options, clients: Clients, tmp: string, results: Results): Promise<ScancodeRun> {
   const run: ScancodeRun = {};
   const database = db === 'mariadb' ? await freshMysqlDatabase(o.mysqlUrl, `scancode_bench_${process.pid}`) : null;
@@ -115,16 +123,23 @@ async function main(): Promise<void> {
   const limit = fileLimit();
   // The server holds every socket; each client process holds its share.
   if (o.sections.includes('memory') && limit < o.sockets + 500) say(`warning: the open-file limit is ${limit}, under the ${o.sockets} sockets of the memory section`);
-  const results: Results = { load: [loadavg()[0]], date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', cores: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', node: process.version, fileLimit: String(limit), runs: {} };
+  const results: Results = { server: serverRevision(o.build), load: [['start', loadavg()[0]]], date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', cores: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', node: process.version, fileLimit: String(limit), runs: {} };
   const tmp = mkdtempSync(join(tmpdir(), 'scancode-bench-'));
   const clients = Clients.start(o.clients);
   try {
-    for (const db of o.databases) if (o.sections.some((s) => s !== 'baselines')) results.runs[db] = await benchScancode(main, db, o, clients, tmp, results);
-    if (o.sections.includes('baselines')) await baselines(o, clients, tmp, results);
+    for (const db of o.databases) {
+      if (!o.sections.some((s) => s !== 'baselines')) continue;
+      results.load.push([`${db} part`, loadavg()[0]]);
+      results.runs[db] = await benchScancode(main, db, o, clients, tmp, results);
+    }
+    if (o.sections.includes('baselines')) {
+      results.load.push(['baselines', loadavg()[0]]);
+      await baselines(o, clients, tmp, results);
+    }
   } finally {
     clients.stop();
   }
-  results.load.push(loadavg()[0]);
+  results.load.push(['end', loadavg()[0]]);
   say('done\n');
   console.log(report(results, o));
   // The server logs stay for reading when they hold anything.
