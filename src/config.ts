@@ -29,6 +29,8 @@ export interface Config {
   /** Lifetime of a session token (SESSION_TTL_DAYS, in ms). */
   sessionTtlMs: number;
   logLevel: string;
+  /** LOG_FORMAT: `pretty` (pino-pretty) or `json`; `null` is pretty on a terminal outside production. */
+  logFormat: 'pretty' | 'json' | null;
   heartbeatMs: number;
   /** How many changes `changes?since=` replays before answering `reset` with a snapshot. */
   changesReplayLimit: number;
@@ -118,6 +120,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFormat = text(env, 'LOG_FORMAT') ?? null;
+  if (logFormat !== null && logFormat !== 'pretty' && logFormat !== 'json') throw new ConfigError('LOG_FORMAT', `must be pretty or json, got "${logFormat}"`);
   const redisUrl = text(env, 'REDIS_URL') ?? null;
   if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
 
@@ -137,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisChannel: text(env, 'REDIS_CHANNEL') ?? 'scancode:bus',
     sessionTtlMs: integer(env, 'SESSION_TTL_DAYS', 30, 1, 3650) * 24 * 3600 * 1000,
     logLevel,
+    logFormat,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),
     changesReplayLimit: integer(env, 'CHANGES_REPLAY_LIMIT', 1000, 1, 100000),
     legacyPrefix: pathPrefix(env, 'LEGACY_PREFIX', '/scan'),

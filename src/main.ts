@@ -1,9 +1,30 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
+import { openDatabase } from './db/orm';
+import { StartupError } from './startup-error';
 import { startFakeWechat, type FakeWechat } from './modules/wechat/fake-server';
 
-/** The entry point: read config, start the dev WeChat fake if needed, build, listen, shut down cleanly. */
+/**
+ * Where log lines go: pino-pretty's readable lines on a developer's terminal, JSON otherwise (a pipe, a
+ * log collector, production). pino-pretty is a dev dependency, loaded only when it is wanted, so that a
+ * production install (`npm ci --omit=dev`) starts without it.
+ */
+function logStream(config: Config): NodeJS.WritableStream | undefined {
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === null && process.stdout.isTTY === true && config.env !== 'production');
+  if (!pretty) return undefined;
+  let pinoPretty: typeof import('pino-pretty');
+  try {
+    pinoPretty = require('pino-pretty') as typeof import('pino-pretty');
+  } catch {
+    if (config.logFormat === 'pretty') throw new StartupError('LOG_FORMAT', 'pretty needs pino-pretty, a dev dependency this install does not have (npm ci --omit=dev); use json');
+    return undefined;
+  }
+  // Synchronous, so that the last lines before an exit are not lost; only ever on a terminal.
+  return pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+}
+
+/** The entry point: read config, open the database, start the dev WeChat fake if needed, build, listen, shut down cleanly. */
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -15,6 +36,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const stream = logStream(config);
+
+  // Opened here rather than by buildApp, so that production refuses a MySQL database that does not
+  // exist (a misspelt name in DATABASE_URL) instead of creating an empty one; dev and tests create it.
+  const orm = await openDatabase(config.database, { createDatabase: config.env !== 'production' });
 
   let fake: FakeWechat | null = null;
   if (config.wechat.devLogin && config.wechat.apiBase === null) {
@@ -22,7 +48,7 @@ async function main(): Promise<void> {
     config = { ...config, wechat: { ...config.wechat, apiBase: fake.apiBase } };
   }
 
-  const app = await buildApp(config);
+  const app = await buildApp(config, { orm, ...(stream ? { logStream: stream } : {}) });
   if (config.wechat.devLogin) {
     app.log.warn(
       { wechatApiBase: config.wechat.apiBase },
@@ -34,6 +60,7 @@ async function main(): Promise<void> {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal }, 'shutting down');
     await app.close();
+    await orm.close();
     await fake?.close();
   });
 
@@ -41,6 +68,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`scancode: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  // An operator's mistake (unreachable database or Redis, missing database) is one line naming the
+  // variable; anything else is a bug, with its stack.
+  const detail = error instanceof StartupError ? error.message : `failed to start: ${error instanceof Error ? error.stack : String(error)}`;
+  process.stderr.write(`scancode: ${detail}\n`);
   process.exit(1);
 });

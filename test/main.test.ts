@@ -1,7 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { mysqlOnly } from './helpers/db';
 import { request } from './helpers/http';
 
 /**
@@ -11,8 +15,21 @@ import { request } from './helpers/http';
 const root = join(__dirname, '..');
 const entry = join(root, 'dist', 'src', 'main.js');
 
-function run(env: Record<string, string>): { child: ChildProcess; output: () => string; listening: Promise<string>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [entry], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env }, cwd: root });
+/** The production settings besides the ones a test is about. */
+const production = { NODE_ENV: 'production', WECHAT_APPID: 'wxopsprobe0000000', WECHAT_SECRET: 'ops-secret' };
+const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/scancode_test';
+
+/** A loopback port nothing listens on: one the system just handed out, closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function run(env: Record<string, string>, command: string[] = [entry]): { child: ChildProcess; output: () => string; listening: Promise<string>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env }, cwd: root });
   let output = '';
   const listening = new Promise<string>((resolve) => {
     const onData = (chunk: Buffer) => {
@@ -27,11 +44,13 @@ function run(env: Record<string, string>): { child: ChildProcess; output: () => 
   return { child, output: () => output, listening, exited };
 }
 
+// One build for every process this file starts.
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root });
+});
+
 describe('the server process (npm start)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scancode-main-'));
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root });
-  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts on the embedded default with a dev login, and stops cleanly on SIGTERM', async () => {
@@ -50,5 +69,49 @@ describe('the server process (npm start)', () => {
     const server = run({ NODE_ENV: 'production', DATABASE_URL: `file:${join(dir, 'prod.db')}` });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('WECHAT_APPID');
+  });
+
+  it('does not start when Redis cannot be reached, naming REDIS_URL and the address', async () => {
+    const port = await closedPort();
+    const server = run({ DATABASE_URL: `file:${join(dir, 'redis.db')}`, REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain(`scancode: REDIS_URL: cannot reach redis at 127.0.0.1:${port} (ECONNREFUSED)`);
+  });
+
+  it('does not start when MySQL cannot be reached, naming DATABASE_URL and the address but never the password', async () => {
+    const port = await closedPort();
+    const server = run({ ...production, DATABASE_URL: `mysql://scancode:pa55-word@127.0.0.1:${port}/scancode` });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain(`scancode: DATABASE_URL: cannot reach mysql at 127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(server.output()).not.toContain('pa55-word');
+  });
+
+  it('runs dist/ without compiling when it is newer than the sources (npm start)', async () => {
+    // The build of beforeAll is current: a start fails at once on a bad setting, and must not build first.
+    const builtAt = statSync(entry).mtimeMs;
+    const server = run({ LOG_FORMAT: 'xml' }, [join(root, 'scripts', 'start.js')]);
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('LOG_FORMAT must be pretty or json');
+    expect(server.output()).not.toContain('building');
+    expect(statSync(entry).mtimeMs).toBe(builtAt);
+  });
+});
+
+describe.each(mysqlOnly())('the server process in production on $name', () => {
+  it('refuses a MySQL database that does not exist, naming it, and does not create it', async () => {
+    const url = new URL(MYSQL_URL);
+    const name = `${url.pathname.slice(1)}_missing_${randomBytes(4).toString('hex')}`;
+    url.pathname = `/${name}`;
+    const server = run({ ...production, DATABASE_URL: url.toString() });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain(`scancode: DATABASE_URL: database "${name}" does not exist on mysql at ${url.hostname}:${url.port || 3306}`);
+    url.pathname = '/';
+    const admin = await mysql.createConnection(url.toString());
+    try {
+      const [rows] = await admin.query('select schema_name from information_schema.schemata where schema_name = ?', [name]);
+      expect(rows).toEqual([]);
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
+import { StartupError, errorCode } from '../../startup-error';
 import { InProcessBus, type BusMessage } from './bus';
 
 interface Envelope {
@@ -53,6 +54,12 @@ export class RedisBus extends InProcessBus {
   /** Connects both clients and subscribes; fails (so the server does not start) if Redis is unreachable. */
   static async connect(options: RedisBusOptions): Promise<RedisBus> {
     const bus = new RedisBus(options);
+    // ioredis rejects a failed connect with a bare "Connection is closed."; the socket's own error
+    // (ECONNREFUSED, ENOTFOUND...) arrives just before it, as an 'error' event.
+    let cause: unknown;
+    const remember = (error: unknown) => (cause = error);
+    bus.publisher.on('error', remember);
+    bus.subscriber.on('error', remember);
     try {
       await bus.publisher.connect();
       await bus.subscriber.connect();
@@ -60,7 +67,11 @@ export class RedisBus extends InProcessBus {
     } catch (error) {
       bus.publisher.disconnect();
       bus.subscriber.disconnect();
-      throw error;
+      const { host, port } = bus.publisher.options;
+      throw new StartupError('REDIS_URL', `cannot reach redis at ${host}:${port} (${errorCode(cause ?? error)})`);
+    } finally {
+      bus.publisher.off('error', remember);
+      bus.subscriber.off('error', remember);
     }
     return bus;
   }
