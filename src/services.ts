@@ -46,8 +46,20 @@ export class Services {
     return this.orm.em.fork();
   }
 
+  /** The inventory's context; its EntityManager is forked on first use (a scan needs none). */
   inventory(): InventoryContext {
-    return { em: this.em(), bus: this.bus, now: this.now, changesReplayLimit: this.config.changesReplayLimit, mutations: this.mutations, raw: this.raw };
+    let em: Em | undefined;
+    const fork = () => (em ??= this.em());
+    return {
+      get em() {
+        return fork();
+      },
+      bus: this.bus,
+      now: this.now,
+      changesReplayLimit: this.config.changesReplayLimit,
+      mutations: this.mutations,
+      raw: this.raw,
+    };
   }
 
   auth(): AuthContext {

@@ -97,12 +97,27 @@ async function mysqlTransaction<T>(connection: MysqlConnection, work: (statement
   }
 }
 
+/** Prepared statements of each SQLite connection, by their text: preparing costs more than running. */
+const sqlitePrepared = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();
+
+function sqliteStatement(connection: SqliteConnection, sql: string): SqliteStatement {
+  let cache = sqlitePrepared.get(connection);
+  if (!cache) sqlitePrepared.set(connection, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    // Batches of every size make distinct texts; past a few hundred, start again rather than grow.
+    if (cache.size >= 500) cache.clear();
+    cache.set(sql, (statement = connection.prepare(sql)));
+  }
+  return statement;
+}
+
 /** SQLite has one writer: BEGIN IMMEDIATE takes the write lock at once rather than at the first write. */
 async function sqliteTransaction<T>(connection: SqliteConnection, work: (statements: Statements) => Promise<T>): Promise<T> {
   const statements: Statements = {
-    all: async <R>(sql: string, params: readonly unknown[] = []) => connection.prepare(sql).all(params.map(sqliteValue)) as R[],
+    all: async <R>(sql: string, params: readonly unknown[] = []) => sqliteStatement(connection, sql).all(params.map(sqliteValue)) as R[],
     run: async (sql, params = []) => {
-      const info = connection.prepare(sql).run(params.map(sqliteValue));
+      const info = sqliteStatement(connection, sql).run(params.map(sqliteValue));
       return { affectedRows: info.changes, insertId: Number(info.lastInsertRowid) };
     },
   };

@@ -104,3 +104,11 @@ export async function download(server: TestServer, token: string, path: string):
   const response = await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } });
   return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
 }
+
+/**
+ * Resolves once the bus has handed over what was published before: it delivers on the next turn of
+ * the event loop, so a client in the same process may read an HTTP answer before the push.
+ */
+export function busDelivered(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}

@@ -39,8 +39,10 @@ export class MutationQueue {
       const queue = this.waiting.get(request.directoryId);
       if (queue) return void queue.push({ request, settle });
       this.waiting.set(request.directoryId, [{ request, settle }]);
-      // On the next microtask, so that mutations submitted together (a sync's events) share the first batch.
-      queueMicrotask(() => void this.drain(request.directoryId));
+      // At the end of this turn of the event loop, so that every mutation received in it (frames of
+      // many sockets read together, a sync's events) shares the first batch. On SQLite a transaction
+      // runs without yielding to I/O, so this is what lets its batches grow at all.
+      setImmediate(() => void this.drain(request.directoryId));
     });
   }
 

@@ -59,7 +59,11 @@ export interface InventoryStore {
   insertDirectory(ownerId: number, name: string, at: Date): Promise<number>;
 }
 
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+const placeholderLists: string[] = [];
+/** `?, ?, ?` for n values (made once per n). */
+function placeholders(n: number): string {
+  return (placeholderLists[n] ??= Array.from({ length: n }, () => '?').join(', '));
+}
 
 export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): InventoryStore {
   const forUpdate = dialect === 'mysql' ? ' for update' : '';

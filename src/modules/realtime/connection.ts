@@ -43,6 +43,7 @@ export class Connection {
   /** Resolves once every request received so far has been answered (in order). */
   private answered: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  private corked = false;
   private pending = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly outlet: Outlet;
@@ -126,8 +127,26 @@ export class Connection {
       this.close(CloseCode.tooSlow, 'too many frames queued; reconnect and resume with since');
       return false;
     }
+    this.corkUntilNextTick();
     this.socket.send(text);
     return true;
+  }
+
+  /**
+   * Frames sent in one turn (a batch's acks, its change frames) leave in one write rather than one
+   * system call each: the TCP socket is corked until the next tick. (ws has no public cork; its
+   * socket is the net.Socket it was upgraded from.)
+   */
+  private corkUntilNextTick(): void {
+    if (this.corked) return;
+    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!tcp) return;
+    this.corked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      tcp.uncork();
+    });
   }
 
   sendFrame(frame: ServerFrame): boolean {

@@ -2,7 +2,7 @@ import type { BusMessage } from '../../../src/modules/realtime/bus';
 import { startServer, type TestServer } from '../../helpers/app';
 import { testDatabases } from '../../helpers/db';
 import { client } from '../../helpers/http';
-import { allLogs, createDirectory, directoryState, goodsPath, revisionOf, scan, signIn } from '../../helpers/inventory';
+import { allLogs, busDelivered, createDirectory, directoryState, goodsPath, revisionOf, scan, signIn } from '../../helpers/inventory';
 
 /** Small, so that "too far behind" is a few changes away (and the six-change story below just fits). */
 const REPLAY_LIMIT = 6;
@@ -58,11 +58,13 @@ describe.each(testDatabases())('revisions, changes and logs on $name', (db) => {
     for (const change of changes) expect(new Date(change.at).toISOString()).toBe(change.at);
 
     // What was pushed live is exactly what a late client replays.
+    await busDelivered();
     const pushed = published.filter((m) => m.type === 'change' && m.directoryId === id).map((m) => (m.type === 'change' ? m.change : null));
     expect(pushed).toEqual(changes);
 
     // Deleting is the last change: one more revision, pushed like the others.
     expect((await api.delete(`/api/directories/${id}`)).status).toBe(204);
+    await busDelivered();
     const last = published.filter((m) => m.type === 'change' && m.directoryId === id).pop();
     expect(last).toMatchObject({ revision: 7, change: { revision: 7, type: 'delete', directory: { id, name: '历史二' }, userId: me.user.id } });
   });

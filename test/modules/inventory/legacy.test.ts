@@ -2,7 +2,7 @@ import type { BusMessage } from '../../../src/modules/realtime/bus';
 import { startServer, type TestServer } from '../../helpers/app';
 import { testDatabases } from '../../helpers/db';
 import { request } from '../../helpers/http';
-import { countOf, createDirectory, directoryState, legacyPost, signIn } from '../../helpers/inventory';
+import { busDelivered, countOf, createDirectory, directoryState, legacyPost, signIn } from '../../helpers/inventory';
 
 const ROUTES = ['/checkqr/', '/datain/', '/dataout/', '/query/', '/builddir/'];
 
@@ -48,6 +48,7 @@ describe.each(testDatabases())('the seed mini-program routes on $name', (db) => 
 
     // The same domain as /api: five changes, each one pushed live.
     const id = (await api.get('/api/directories')).body.directories.find((d: { name: string }) => d.name === dir).id;
+    await busDelivered();
     expect(await directoryState(api, id)).toMatchObject({ directory: { revision: 5, freq: 5 } });
     const pushed = published.filter((m) => m.type === 'change' && m.directoryId === id).map((m) => (m.type === 'change' ? [m.change.type, m.change.goods?.count] : null));
     expect(pushed).toEqual([['in', 1], ['in', 2], ['out', 1], ['out', 0], ['in', 1]]);
