@@ -22,6 +22,19 @@ export interface QueueOptions {
 }
 
 /**
+ * What the queue reports as it works, for metrics (the domain imports no metrics library). Called
+ * synchronously; an observer that throws is ignored, so that counting can never fail a mutation.
+ */
+export interface QueueObserver {
+  /** A batch runs again from the start: it lost a race on a unique key. */
+  retried(directoryId: number): void;
+  /** A batch committed and its changes were handed to the bus; its callers are answered next. */
+  committed(directoryId: number, requests: readonly MutationRequest[], done: BatchDone): void;
+  /** A batch's transaction failed; each of its callers is answered with the error. */
+  failed(directoryId: number, requests: readonly MutationRequest[], error: unknown): void;
+}
+
+/**
  * Group commit: mutations of one directory that arrive while its transaction is running (from any
  * socket, HTTP or sync) wait, then run together in the next one. Each keeps its own result, refusal and
  * revision; a caller is answered only after the commit that holds its mutation. A directory with no
@@ -29,6 +42,8 @@ export interface QueueOptions {
  */
 export class MutationQueue {
   private readonly waiting = new Map<number, Waiting[]>();
+  /** Set by the metrics plugin (as the app sets a Redis bus's onError). */
+  observer: QueueObserver | null = null;
 
   constructor(private readonly options: QueueOptions) {}
 
@@ -62,6 +77,7 @@ export class MutationQueue {
     try {
       done = await this.commit(directoryId, batch.map((w) => w.request), raw, now);
     } catch (failed) {
+      this.notify((observer) => observer.failed(directoryId, batch.map((w) => w.request), failed));
       for (const waiting of batch) waiting.settle({ failed });
       return;
     }
@@ -71,6 +87,7 @@ export class MutationQueue {
       for (const change of done.changes) void bus.publish({ type: 'change', ownerId: done.ownerId, directoryId, revision: change.revision, change });
       if (done.directoryEvents.length > 0) this.options.announce(directoryId, done.ownerId, done.directoryEvents);
     }
+    this.notify((observer) => observer.committed(directoryId, batch.map((w) => w.request), done));
     batch.forEach((waiting, index) => waiting.settle(done.outcomes[index]));
   }
 
@@ -80,7 +97,17 @@ export class MutationQueue {
         return await raw.transaction((statements) => applyBatch(sqlStore(statements, raw.dialect), directoryId, requests, now()));
       } catch (error) {
         if (!isDuplicateKey(error) || attempt >= MAX_ATTEMPTS) throw error;
+        this.notify((observer) => observer.retried(directoryId));
       }
+    }
+  }
+
+  private notify(report: (observer: QueueObserver) => void): void {
+    if (this.observer === null) return;
+    try {
+      report(this.observer);
+    } catch {
+      // Counting is never a reason to fail or hang a mutation.
     }
   }
 }
