@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
 import type { ErrorBody } from '../../errors';
@@ -16,7 +17,28 @@ type Reply = ReturnType<Connection['reply']>;
 /** setTimeout's limit (about 24.8 days); longer delays are reached in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * What the sockets report for metrics (the plugin implements it; realtime imports no metrics library).
+ * Frame types are the protocol's own, or `invalid` for a frame that is not one, so labels stay few.
+ */
+export interface RealtimeObserver {
+  frameIn(type: string): void;
+  frameOut(type: string): void;
+  /** An ack of a `type` request was sent, `seconds` after its frame arrived. */
+  acked(type: string, seconds: number): void;
+  closed(code: number): void;
+}
+
+/** A request frame's type and when it arrived (performance.now()), to time its ack. */
+export interface Arrival {
+  type: string;
+  at: number;
+}
+
 export interface ConnectionOptions {
+  /** Where the socket came from, as TRUST_PROXY lets fastify read it (logged at authentication). */
+  ip: string;
+  observer?: RealtimeObserver;
   /** Over this many bytes queued for the client, the socket is closed with 4408. */
   maxQueuedBytes: number;
   readLog(directoryId: number, after: number, upTo: number): Promise<Change[]>;
@@ -48,6 +70,10 @@ export class Connection {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly outlet: Outlet;
   private disposed = false;
+  /** Frames handled and sent, and when the socket opened: the close log line reports them. */
+  private framesIn = 0;
+  private framesOut = 0;
+  private readonly openedAt = performance.now();
 
   constructor(
     readonly socket: WebSocket,
@@ -55,7 +81,13 @@ export class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.once('close', () => this.dispose());
+    socket.once('close', (code: number, reason: Buffer) => {
+      this.dispose();
+      this.options.observer?.closed(code);
+      const { userId = null, deviceId = null } = this.principal ?? {};
+      const durationMs = Math.round(performance.now() - this.openedAt);
+      this.log.info({ userId, deviceId, code, reason: reason.toString(), framesIn: this.framesIn, framesOut: this.framesOut, durationMs }, 'websocket closed');
+    });
     this.outlet = {
       send: (text) => this.send(text),
       readLog: options.readLog,
@@ -64,6 +96,16 @@ export class Connection {
         this.close(CloseCode.internalError, 'reconnect and resume with since');
       },
     };
+  }
+
+  get ip(): string {
+    return this.options.ip;
+  }
+
+  /** A frame from the client is being handled (counted once, by its type). */
+  counted(type: string): void {
+    this.framesIn += 1;
+    this.options.observer?.frameIn(type);
   }
 
   get isOpen(): boolean {
@@ -129,6 +171,9 @@ export class Connection {
     }
     this.corkUntilNextTick();
     this.socket.send(text);
+    this.framesOut += 1;
+    // Every frame is encoded with its type first (protocol.ts's encode of an object literal).
+    this.options.observer?.frameOut(/^\{"type":"([a-z-]+)"/.exec(text)?.[1] ?? 'other');
     return true;
   }
 
@@ -153,11 +198,14 @@ export class Connection {
     return this.send(encode(frame));
   }
 
-  /** One answer per request: the first call wins (a subscribe acks before its replay frames). */
-  reply(id: RequestId | null): { ok(result: AckResult): void; fail(error: ErrorBody): void } {
+  /**
+   * One answer per request: the first call wins (a subscribe acks before its replay frames). Given the
+   * request's arrival, the ack's latency is reported.
+   */
+  reply(id: RequestId | null, arrival?: Arrival): { ok(result: AckResult): void; fail(error: ErrorBody): void } {
     let answered = false;
     const once = (frame: ServerFrame) => {
-      if (!answered) this.sendFrame(frame);
+      if (!answered && this.sendFrame(frame) && arrival && frame.type === 'ack') this.options.observer?.acked(arrival.type, (performance.now() - arrival.at) / 1000);
       answered = true;
     };
     return {

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type {} from '@fastify/swagger'; // the `hide` route option, which keeps /asyncapi.json out of the OpenAPI document
@@ -8,10 +9,12 @@ import { toErrorBody } from '../../http/errors';
 import type { Services } from '../../services';
 import { authenticate } from '../auth/service';
 import { logChanges } from '../inventory/history';
-import { Connection } from './connection';
+import { Connection, type Arrival, type RealtimeObserver } from './connection';
 import { Hub } from './hub';
 import { CloseCode, parseClientFrame } from './protocol';
 import { answer } from './requests';
+
+export type { RealtimeObserver } from './connection';
 
 /** A frame over 64 KiB closes the socket with 1009 (ws does it, given this as maxPayload). */
 export { MAX_FRAME_BYTES } from './protocol';
@@ -36,12 +39,19 @@ export class RealtimeGateway {
   private readonly hub = new Hub();
   private heartbeat: NodeJS.Timeout | null = null;
   private shuttingDown = false;
+  /** Set by the metrics plugin before the server listens; every socket reports to it. */
+  observer: RealtimeObserver | undefined = undefined;
 
   constructor(
     private readonly services: Services,
     options: Partial<RealtimeOptions> = {},
   ) {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
+  }
+
+  /** Sockets open now, authenticated or not. */
+  get openSockets(): number {
+    return this.hub.sockets.size;
   }
 
   readonly routes: FastifyPluginAsync = async (app) => {
@@ -84,6 +94,8 @@ export class RealtimeGateway {
 
   private accept(socket: WebSocket, request: FastifyRequest): void {
     const connection = new Connection(socket, request.log, {
+      ip: request.ip,
+      observer: this.observer,
       maxQueuedBytes: this.options.maxQueuedBytes,
       readLog: (directoryId, after, upTo) => logChanges(this.services.em(), directoryId, after, upTo),
       gone: (gone) => this.hub.remove(gone),
@@ -93,7 +105,8 @@ export class RealtimeGateway {
     // being checked is queued behind the check, not lost.
     socket.on('message', (data) => {
       const text = Connection.text(data);
-      connection.enqueue(() => this.receive(connection, text));
+      const arrivedAt = performance.now();
+      connection.enqueue(() => this.receive(connection, text, arrivedAt));
     });
     socket.on('pong', () => (connection.lastHeardAt = Date.now()));
     socket.on('ping', () => (connection.lastHeardAt = Date.now()));
@@ -108,8 +121,10 @@ export class RealtimeGateway {
       });
   }
 
-  private async receive(connection: Connection, text: string): Promise<void> {
+  private async receive(connection: Connection, text: string, arrivedAt: number): Promise<void> {
     const parsed = parseClientFrame(text);
+    const arrival: Arrival = { type: parsed.ok ? parsed.frame.type : 'invalid', at: arrivedAt };
+    connection.counted(arrival.type);
     const principal = connection.principal;
     if (principal === null) {
       // Before authentication only the auth frame means anything; anything else is "log in first".
@@ -117,10 +132,10 @@ export class RealtimeGateway {
       return this.refuse(connection, 'the first frame must be {type:"auth", token}');
     }
     if (!parsed.ok || parsed.frame.type !== 'scan') await connection.answeredSoFar();
-    if (!parsed.ok) return connection.reply(parsed.id).fail(parsed.error);
+    if (!parsed.ok) return connection.reply(parsed.id, arrival).fail(parsed.error);
     const frame = parsed.frame;
     if (frame.type === 'auth') return connection.reply(null).fail({ code: 'bad_request', message: 'this socket is already authenticated' });
-    const reply = connection.reply(frame.id);
+    const reply = connection.reply(frame.id, arrival);
     if (frame.type === 'scan') {
       // Started now (queued for its directory in arrival order), answered in order: scans pipeline.
       const started = answer(this.services, connection, principal, frame, reply).then(
@@ -145,6 +160,7 @@ export class RealtimeGateway {
       if (connection.revokedWhileAuthenticating.has(principal.sessionId)) return this.refuse(connection, 'session revoked');
       connection.principal = principal;
       this.hub.authenticated(connection);
+      connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket authenticated');
       connection.after(principal.expiresAt.getTime() - this.services.now().getTime(), () => this.refuse(connection, 'session expired'));
       connection.sendFrame({ type: 'hello', userId: principal.userId, heartbeatMs: this.services.config.heartbeatMs, serverTime: this.services.now().toISOString() });
     } catch (error) {
