@@ -14,6 +14,7 @@ import { RedisBus } from './modules/realtime/redis-bus';
 import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
 import { publishOpenapi } from './plugins/openapi';
+import { answerWithRequestIds, genReqId } from './plugins/request-id';
 import { MAX_CODE_LENGTH } from './contract';
 import { Services } from './services';
 import { createAjv, describeErrors } from './validation';
@@ -57,7 +58,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     schemaErrorFormatter: (errors, dataVar) => new Error(describeErrors(errors, dataVar)),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     trustProxy: true,
+    genReqId,
   });
+  answerWithRequestIds(app);
   if (bus instanceof RedisBus && !deps.bus) bus.onError = (error) => app.log.warn({ err: error }, 'redis bus error');
   const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()), app.log);
   app.decorate('services', services);
