@@ -57,7 +57,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // One message style for every refusal: the field first, then what it must be.
     schemaErrorFormatter: (errors, dataVar) => new Error(describeErrors(errors, dataVar)),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    trustProxy: true,
+    // Only the proxies TRUST_PROXY names may set the client's address (X-Forwarded-For) and scheme.
+    trustProxy: config.trustProxy,
     genReqId,
   });
   answerWithRequestIds(app);

@@ -3,6 +3,8 @@
  * A bad value stops the start with a message naming the variable (ConfigError).
  */
 
+import { isIP } from 'node:net';
+
 export type DatabaseConfig =
   | { kind: 'mysql'; url: string }
   | { kind: 'sqlite'; path: string };
@@ -36,7 +38,12 @@ export interface Config {
   changesReplayLimit: number;
   /** The legacy routes' second home besides the root (LEGACY_PREFIX, `/scan`); `''` when set to `/`. */
   legacyPrefix: string;
+  /** Which proxies' X-Forwarded-* headers are believed (TRUST_PROXY), in the form fastify's `trustProxy` takes. */
+  trustProxy: TrustProxy;
 }
+
+/** false: none (the default); true: any; a list: those addresses and CIDR ranges. */
+export type TrustProxy = boolean | string[];
 
 export class ConfigError extends Error {
   constructor(
@@ -88,6 +95,34 @@ function pathPrefix(env: Env, name: string, fallback: string): string {
   const raw = text(env, name) ?? fallback;
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(raw)) throw new ConfigError(name, `must be a path such as /scan, got "${raw}"`);
   return raw.replace(/\/+$/, '');
+}
+
+/** proxy-addr's names for whole ranges (fastify's trustProxy takes them in a list). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY: unset or `false` trusts no proxy, so a client cannot choose the address the logs show by
+ * sending X-Forwarded-For; `true` trusts any; else a comma list of addresses, CIDR ranges and the names
+ * `loopback`, `linklocal`, `uniquelocal`. A hop count is refused: fastify 5 ignores one (it cannot tell
+ * whether the peer is a proxy, so it trusts nothing), and a setting that silently does nothing misleads.
+ */
+function trustProxy(env: Env, name: string): TrustProxy {
+  const raw = text(env, name);
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) throw new ConfigError(name, `must list the proxies' addresses (e.g. 10.0.0.0/8) or be true; a hop count such as "${raw}" is not supported`);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) throw new ConfigError(name, `must be true, false or a comma list of addresses, got "${raw}"`);
+  for (const entry of entries) {
+    if (PROXY_RANGE_NAMES.has(entry)) continue;
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(name, `must be true, false or a comma list of addresses and CIDR ranges, got "${entry}"`);
+    }
+  }
+  return entries;
 }
 
 export function parseDatabaseUrl(raw: string | undefined, name = 'DATABASE_URL'): DatabaseConfig {
@@ -145,5 +180,6 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),
     changesReplayLimit: integer(env, 'CHANGES_REPLAY_LIMIT', 1000, 1, 100000),
     legacyPrefix: pathPrefix(env, 'LEGACY_PREFIX', '/scan'),
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
   };
 }
