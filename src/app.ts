@@ -13,6 +13,7 @@ import { InProcessBus, type Bus } from './modules/realtime/bus';
 import { RedisBus } from './modules/realtime/redis-bus';
 import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './modules/realtime/gateway';
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
+import { publishMetrics } from './plugins/metrics';
 import { publishOpenapi } from './plugins/openapi';
 import { answerWithRequestIds, genReqId } from './plugins/request-id';
 import { MAX_CODE_LENGTH } from './contract';
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   // Before the routes: the document is built from the routes registered after it.
   await publishOpenapi(app);
+  await publishMetrics(app, gateway);
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(inventoryRoutes(services));

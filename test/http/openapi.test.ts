@@ -47,13 +47,13 @@ function registeredRoutes(tree: string): string[] {
   return routes.sort();
 }
 
-/** Routes the document leaves out on purpose: HEAD twins, `/ws` (AsyncAPI's), the documents and swagger-ui themselves. */
+/** Routes the document leaves out on purpose: HEAD twins, `/ws` (AsyncAPI's), the documents and swagger-ui themselves, `/metrics` (Prometheus'). */
 const LEGACY_PREFIX = loadConfig({}).legacyPrefix;
 // Each legacy route answers at the root and under the seed's own prefix.
 const LEGACY_URLS = new Set<string>(Object.values(legacy).flatMap((route) => [route.url, `${LEGACY_PREFIX}${route.url}`]));
 function expectedInDocument(route: string): boolean {
   const [method, path] = route.split(' ');
-  if (method === 'HEAD' || path === '/ws' || path === '/openapi.json' || path === '/asyncapi.json' || path.startsWith('/docs')) return false;
+  if (method === 'HEAD' || path === '/ws' || path === '/openapi.json' || path === '/asyncapi.json' || path === '/metrics' || path.startsWith('/docs')) return false;
   // A legacy URL answers every other method with the seed's refusal; only its POST is an operation.
   return !LEGACY_URLS.has(path) || method === 'POST';
 }
