@@ -28,8 +28,6 @@ export class RedisBus extends InProcessBus {
   private readonly subscriber: Redis;
   /** Where Redis errors go (the app points it at its logger); they never reach a publisher. */
   onError: (error: unknown) => void;
-  /** Publishes that did not reach Redis (other instances' watchers catch up from the log): read by the metrics. */
-  publishFailures = 0;
 
   private constructor(options: RedisBusOptions) {
     super();
@@ -70,7 +68,10 @@ export class RedisBus extends InProcessBus {
       bus.publisher.disconnect();
       bus.subscriber.disconnect();
       const { host, port } = bus.publisher.options;
-      throw new StartupError('REDIS_URL', `cannot reach redis at ${host}:${port} (${errorCode(cause ?? error)})`);
+      const code = errorCode(cause ?? error);
+      // A network error code (ECONNREFUSED, ENOTFOUND...) never got an answer; anything else is Redis's own (NOAUTH...).
+      const what = /^E[A-Z_]+$/.test(code) ? `cannot reach redis at ${host}:${port}` : `redis at ${host}:${port} refused the connection`;
+      throw new StartupError('REDIS_URL', `${what} (${code})`);
     } finally {
       bus.publisher.off('error', remember);
       bus.subscriber.off('error', remember);
@@ -84,7 +85,6 @@ export class RedisBus extends InProcessBus {
     try {
       await this.publisher.publish(this.channel, JSON.stringify(envelope));
     } catch (error) {
-      this.publishFailures += 1;
       this.onError(error);
     }
   }
