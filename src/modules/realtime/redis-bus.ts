@@ -28,6 +28,8 @@ export class RedisBus extends InProcessBus {
   private readonly subscriber: Redis;
   /** Where Redis errors go (the app points it at its logger); they never reach a publisher. */
   onError: (error: unknown) => void;
+  /** Publishes that did not reach Redis (other instances' watchers catch up from the log): read by the metrics. */
+  publishFailures = 0;
 
   private constructor(options: RedisBusOptions) {
     super();
@@ -85,6 +87,7 @@ export class RedisBus extends InProcessBus {
     try {
       await this.publisher.publish(this.channel, JSON.stringify(envelope));
     } catch (error) {
+      this.publishFailures += 1;
       this.onError(error);
     }
   }
