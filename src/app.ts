@@ -17,6 +17,7 @@ import { publishMetrics } from './plugins/metrics';
 import { publishOpenapi } from './plugins/openapi';
 import { answerWithRequestIds, genReqId } from './plugins/request-id';
 import { MAX_CODE_LENGTH } from './contract';
+import { edgeOptions, refuseWhileClosing } from './plugins/edges';
 import { Services } from './services';
 import { createAjv, describeErrors } from './validation';
 
@@ -61,8 +62,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Only the proxies TRUST_PROXY names may set the client's address (X-Forwarded-For) and scheme.
     trustProxy: config.trustProxy,
     genReqId,
+    ...edgeOptions,
   });
   answerWithRequestIds(app);
+  refuseWhileClosing(app);
   if (bus instanceof RedisBus && !deps.bus) bus.onError = (error) => app.log.warn({ err: error }, 'redis bus error');
   const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()), app.log);
   app.decorate('services', services);

@@ -30,21 +30,11 @@ const WAIT_MS = 15_000;
 const validServerFrame = addFormats(new Ajv({ strict: false, discriminator: true })).compile(ServerFrame);
 type Frame = Record<string, unknown> & { type?: unknown };
 
-/**
- * Known bug: the server echoes a request id of 65 to 256 characters in its ack (protocol.ts takes ids up
- * to 256 as usable), but the protocol's RequestId is 1–64 characters, so the ack is not a frame of the
- * published protocol. Told apart from other violations so that the run still checks everything else.
- */
-function isKnownLongIdAck(frame: Frame): boolean {
-  return frame.type === 'ack' && typeof frame.id === 'string' && frame.id.length > 64 && frame.id.length <= 256 && validServerFrame({ ...frame, id: 'x' });
-}
-
 /** A raw `ws` client that keeps every frame and checks it against the protocol. */
 class FuzzSocket {
   readonly received: Frame[] = [];
   readonly problems: string[] = [];
   /** Acks that break the protocol only by echoing an id of 65–256 characters (the known bug below). */
-  knownLongIds = 0;
   closedWith: { code: number; reason: string } | null = null;
   readonly closed: Promise<{ code: number; reason: string }>;
   private listeners = new Set<() => void>();
@@ -58,8 +48,7 @@ class FuzzSocket {
         this.problems.push(`a frame that is not JSON (binary: ${isBinary}): ${data.toString().slice(0, 200)}`);
         return;
       }
-      if (!validServerFrame(frame) && isKnownLongIdAck(frame)) this.knownLongIds++;
-      else if (!validServerFrame(frame)) this.problems.push(`not a frame of the protocol: ${JSON.stringify(frame).slice(0, 300)} ${JSON.stringify(validServerFrame.errors?.slice(0, 2))}`);
+      if (!validServerFrame(frame)) this.problems.push(`not a frame of the protocol: ${JSON.stringify(frame).slice(0, 300)} ${JSON.stringify(validServerFrame.errors?.slice(0, 2))}`);
       const error = frame.type === 'error' || (frame.type === 'ack' && frame.ok === false) ? wsErrorProblem(frame.error) : null;
       if (error !== null) this.problems.push(`${error}: ${JSON.stringify(frame).slice(0, 300)}`);
       this.received.push(frame);
@@ -223,13 +212,12 @@ describe.each(testDatabases())('fuzzed /ws frames on $name', (db) => {
       else expect(await socket.ping('after-the-run')).toMatchObject({ ok: true, result: { serverTime: expect.any(String) } });
     }
     const health = await fetch(`${server.url}/healthz`);
-    const longIds = sockets.reduce((n, socket) => n + socket.knownLongIds, 0);
     const tally = new Map<string, number>();
     for (const frame of sockets.flatMap((socket) => socket.received)) {
       const key = frame.type === 'ack' ? (frame.ok === true ? 'ack ok' : `ack ${(frame.error as { code?: string }).code}`) : String(frame.type);
       tally.set(key, (tally.get(key) ?? 0) + 1);
     }
-    console.log(`fuzz ws on ${db.name}: ${frames.length} frames tried on ${sockets.length} long-lived sockets (seed ${SEED}); answers ${JSON.stringify(Object.fromEntries(tally))}; known bug hit (acks echoing ids over 64 characters): ${longIds}; problems: ${failures.length}`);
+    console.log(`fuzz ws on ${db.name}: ${frames.length} frames tried on ${sockets.length} long-lived sockets (seed ${SEED}); answers ${JSON.stringify(Object.fromEntries(tally))}; problems: ${failures.length}`);
     expect(failures).toEqual([]);
     expect(health.status).toBe(200);
   });
@@ -281,24 +269,22 @@ describe.each(testDatabases())('fuzzed /ws frames on $name', (db) => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
-  // Known bug (isKnownLongIdAck): passes once an ack never carries an id the protocol does not allow.
-  it.failing('answers a request whose id is over 64 characters with an ack that is a frame of the protocol', async () => {
+  it('answers a request whose id is over 64 characters with an error frame of the protocol (no id to echo)', async () => {
     const socket = await open(user.token);
     await socket.waitFor((frame) => frame.type === 'hello');
     const id = 'a'.repeat(65);
     socket.ws.send(JSON.stringify({ type: 'ping', id }));
-    const ack = await socket.waitFor((frame) => frame.type === 'ack');
-    // Today: {"type":"ack","id":"aaa…a" (65),"ok":false,"error":{"code":"bad_request","message":"id must ..."}}
-    expect(validServerFrame(ack)).toBe(true);
+    const answer = await socket.waitFor((frame) => frame.type === 'ack' || frame.type === 'error');
+    expect(answer).toMatchObject({ type: 'error', error: { code: 'bad_request' } });
+    expect(validServerFrame(answer)).toBe(true);
   });
 
-  // Known bug: a text frame that is not valid UTF-8 is closed by ws with 1007, a code protocol.md does
-  // not list (binary frames with the same bytes are answered with bad_request). Passes once the server
-  // answers it as it answers such a binary frame, or documents 1007.
-  it.failing('answers a text frame that is not valid UTF-8 without closing the socket', async () => {
+  // ws closes a socket whose text frame is not valid UTF-8 with 1007, as RFC 6455 requires; the
+  // protocol documents it (the same bytes as a binary frame get a bad_request answer).
+  it('closes a socket whose text frame is not valid UTF-8 with 1007, as the protocol documents', async () => {
     const socket = await open(user.token);
     await socket.waitFor((frame) => frame.type === 'hello');
     socket.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
-    expect(await socket.ping('after-bad-utf8')).toMatchObject({ ok: true });
+    expect((await socket.closed).code).toBe(1007);
   });
 });

@@ -61,7 +61,15 @@ export class RealtimeGateway {
       this.stopHeartbeat();
       unsubscribe();
     });
-    app.get('/ws', { websocket: true }, (socket, request) => this.accept(socket, request));
+    app.route({
+      method: 'GET',
+      url: '/ws',
+      // Described by AsyncAPI (/asyncapi.json); as an HTTP operation it is only a refusal.
+      schema: { hide: true },
+      // A plain GET without the upgrade: SPEC's error rather than an empty 404.
+      handler: async (_request, reply) => reply.code(400).send({ error: { code: 'bad_request', message: 'GET /ws takes a WebSocket upgrade' } }),
+      wsHandler: (socket, request) => this.accept(socket, request),
+    });
     // The protocol's AsyncAPI document, pointing at the host and scheme the client reached (behind a proxy too).
     app.get('/asyncapi.json', { schema: { hide: true } }, async (request) =>
       asyncApiDocument({ serverUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}` }),

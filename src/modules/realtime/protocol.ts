@@ -18,7 +18,7 @@ export type ParsedFrame =
   | { ok: false; id: RequestId | null; error: ErrorBody };
 
 function usableId(value: unknown): RequestId | null {
-  if (typeof value === 'string' && value.length > 0 && value.length <= 256) return value;
+  if (typeof value === 'string' && value.length > 0 && value.length <= 64) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
   return null;
 }
