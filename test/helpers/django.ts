@@ -7,12 +7,11 @@ import type { TestDatabase } from './db';
 
 /**
  * The old Django backend's data, as a real MariaDB database for the import to read: the dump
- * `shared/fixtures/django-seed.sql` loaded into a scratch database `old_<random>` of its own.
- *
- * CI lays `shared/` beside the clone, so the dump is found from the repository's parent directory;
- * DJANGO_SEED_SQL names another copy. It is always there: a missing dump fails the suite.
+ * `test/fixtures/django-seed.sql` (made by running the old backend against MariaDB and driving its
+ * mini-program through a day of use) loaded into a scratch database `old_<random>` of its own.
+ * DJANGO_SEED_SQL names another dump. A missing dump fails the suite.
  */
-export const DJANGO_SEED_SQL = process.env.DJANGO_SEED_SQL || resolve(__dirname, '../../../shared/fixtures/django-seed.sql');
+export const DJANGO_SEED_SQL = process.env.DJANGO_SEED_SQL || resolve(__dirname, '../fixtures/django-seed.sql');
 
 const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/scancode_test';
 
@@ -27,7 +26,7 @@ export interface OldDatabase {
 }
 
 export async function loadDjangoSeed(): Promise<OldDatabase> {
-  if (!existsSync(DJANGO_SEED_SQL)) throw new Error(`the Django dump is not at ${DJANGO_SEED_SQL} (CI lays shared/ beside the clone; DJANGO_SEED_SQL names another path)`);
+  if (!existsSync(DJANGO_SEED_SQL)) throw new Error(`the Django dump is not at ${DJANGO_SEED_SQL} (DJANGO_SEED_SQL names another path)`);
   const name = `old_${randomBytes(5).toString('hex')}`;
   const admin = new URL(MYSQL_URL);
   admin.pathname = '/';
