@@ -36,6 +36,11 @@ export interface Config {
   heartbeatMs: number;
   /** How many changes `changes?since=` replays before answering `reset` with a snapshot. */
   changesReplayLimit: number;
+  /**
+   * How often each instance compares the revisions of the directories its sockets watch with the
+   * database (REVISION_CHECK_MS): the bound within which a change whose publish was lost reaches them.
+   */
+  revisionCheckMs: number;
   /** The legacy routes' second home besides the root (LEGACY_PREFIX, `/scan`); `''` when set to `/`. */
   legacyPrefix: string;
   /** Which proxies' X-Forwarded-* headers are believed (TRUST_PROXY), in the form fastify's `trustProxy` takes. */
@@ -179,6 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),
     changesReplayLimit: integer(env, 'CHANGES_REPLAY_LIMIT', 1000, 1, 100000),
+    revisionCheckMs: integer(env, 'REVISION_CHECK_MS', 5000, 100, 3_600_000),
     legacyPrefix: pathPrefix(env, 'LEGACY_PREFIX', '/scan'),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
   };

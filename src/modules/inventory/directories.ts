@@ -160,3 +160,9 @@ export async function directoryIdByName(em: Em, ownerId: number, name: string): 
     .execute<{ id: number } | undefined>('get');
   return row?.id ?? null;
 }
+
+/** The current revision of each of these directories (live or not), by id. */
+export async function directoryRevisions(em: Em, directoryIds: number[]): Promise<Map<number, number>> {
+  const rows = await em.createQueryBuilder(Directory).select(['id', 'revision']).where({ id: { $in: directoryIds } }).execute<{ id: number; revision: number }[]>('all');
+  return new Map(rows.map((row) => [row.id, row.revision]));
+}

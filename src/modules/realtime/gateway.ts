@@ -8,6 +8,7 @@ import { bearerToken } from '../../http/auth';
 import { toErrorBody } from '../../http/errors';
 import type { Services } from '../../services';
 import { authenticate } from '../auth/service';
+import { directoryRevisions } from '../inventory/directories';
 import { logChanges } from '../inventory/history';
 import { Connection, type Arrival, type RealtimeObserver } from './connection';
 import { Hub } from './hub';
@@ -57,8 +58,10 @@ export class RealtimeGateway {
   readonly routes: FastifyPluginAsync = async (app) => {
     const unsubscribe = this.services.bus.subscribe(this.hub.receive);
     this.heartbeat = setInterval(() => this.beat(), this.services.config.heartbeatMs).unref();
+    const revisionCheck = setInterval(() => void this.checkRevisions(), this.services.config.revisionCheckMs).unref();
     app.addHook('onClose', async () => {
       this.stopHeartbeat();
+      clearInterval(revisionCheck);
       unsubscribe();
     });
     app.route({
@@ -191,6 +194,22 @@ export class RealtimeGateway {
     for (const connection of this.hub.sockets) {
       if (now - connection.lastHeardAt > 2 * this.services.config.heartbeatMs) connection.terminate();
       else if (connection.isOpen) connection.socket.ping();
+    }
+  }
+
+  /**
+   * A change whose publish never arrived (Redis stalled or away, an instance that died between commit
+   * and publish) reaches this instance's watchers within one interval: their directories' revisions
+   * are read, and the subscriptions behind them read the log. One query per 500 watched directories.
+   */
+  private async checkRevisions(): Promise<void> {
+    const watched = this.hub.watchedDirectories();
+    try {
+      for (let i = 0; i < watched.length; i += 500) {
+        this.hub.catchUpTo(await directoryRevisions(this.services.em(), watched.slice(i, i + 500)));
+      }
+    } catch (error) {
+      this.services.log.warn({ err: error }, 'revision check failed; the next one will try again');
     }
   }
 

@@ -60,6 +60,24 @@ export class Hub {
     if (watchers?.size === 0) this.byDirectory.delete(subscription.directoryId);
   };
 
+  /** Every directory some socket of this process watches. */
+  watchedDirectories(): number[] {
+    return [...this.byDirectory.keys()];
+  }
+
+  /**
+   * Subscriptions behind their directory's revision read what they missed from the log: for changes
+   * whose publish was lost (Redis stalled or away, an instance that died between commit and publish).
+   */
+  catchUpTo(revisions: Map<number, number>): void {
+    for (const [directoryId, revision] of revisions) {
+      for (const subscription of this.byDirectory.get(directoryId) ?? []) {
+        const last = subscription.lastRevision;
+        if (last !== null && last < revision) subscription.catchUp();
+      }
+    }
+  }
+
   /** The bus listener. Never throws: sending to one socket cannot fail another. */
   readonly receive = (message: BusMessage): void => {
     switch (message.type) {

@@ -15,6 +15,8 @@ export interface RedisBusOptions {
   onError?: (error: unknown) => void;
 }
 
+/** How long a command to Redis may take before it counts as failed. */
+const PUBLISH_TIMEOUT_MS = 1000;
 /**
  * Fan-out across server instances through Redis pub/sub, in the way of Socket.IO's Redis adapter: a
  * message is delivered to this process's listeners at once and published for the others, and each
@@ -38,7 +40,9 @@ export class RedisBus extends InProcessBus {
     // No offline queue: while Redis is away a publish fails at once (and is logged) rather than piling up
     // behind the reconnect; subscribers catch up from the log at their next change.
     // A short disconnectTimeout: on close nothing is owed to Redis, so a socket that will not close is cut.
-    this.publisher = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, disconnectTimeout: 200 });
+    // A command timeout: a stalled Redis (SIGSTOP, a full network buffer) fails a publish in a second
+    // rather than holding it forever; no caller waits for it either way (see publish).
+    this.publisher = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, disconnectTimeout: 200, commandTimeout: PUBLISH_TIMEOUT_MS });
     this.subscriber = this.publisher.duplicate();
     for (const client of [this.publisher, this.subscriber]) {
       client.on('error', (error) => this.onError(error));
@@ -81,15 +85,19 @@ export class RedisBus extends InProcessBus {
     return bus;
   }
 
+  /**
+   * Delivers here and hands the message to Redis without waiting for it: a write is answered after its
+   * commit, never after Redis. A publish that fails or times out is counted and logged; the other
+   * instances' subscribers catch up from the log (the periodic revision check, or the resync when the
+   * connection comes back).
+   */
   override async publish(message: BusMessage): Promise<void> {
     this.deliver(message);
     const envelope: Envelope = { from: this.serverId, message };
-    try {
-      await this.publisher.publish(this.channel, JSON.stringify(envelope));
-    } catch (error) {
+    this.publisher.publish(this.channel, JSON.stringify(envelope)).catch((error: unknown) => {
       this.publishFailures += 1;
       this.onError(error);
-    }
+    });
   }
 
   private async resync(resubscribe: boolean): Promise<void> {

@@ -72,6 +72,11 @@ export class Subscription {
     this.open = false;
   }
 
+  /** The last revision this socket has (null until the start has run). */
+  get lastRevision(): number | null {
+    return this.last;
+  }
+
   /** Runs `work` after everything queued before it; a failure breaks the no-gap promise and the socket. */
   private queue(work: () => Promise<void>): void {
     this.chain = this.chain.then(work).catch((error: unknown) => {
