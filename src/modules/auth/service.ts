@@ -183,3 +183,13 @@ export async function updateMe(em: Em, userId: number, patch: { nickname?: strin
   await fork.flush();
   return userView(user);
 }
+
+/** Of these sessions, those revoked or expired by `now` (for sockets still open on them). */
+export async function endedSessions(em: Em, sessionIds: number[], now: Date): Promise<number[]> {
+  const rows = await em
+    .createQueryBuilder(Session)
+    .select('id')
+    .where({ id: { $in: sessionIds }, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] })
+    .execute<{ id: number }[]>('all');
+  return rows.map((row) => row.id);
+}

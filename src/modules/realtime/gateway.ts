@@ -7,7 +7,7 @@ import { AppError } from '../../errors';
 import { bearerToken } from '../../http/auth';
 import { toErrorBody } from '../../http/errors';
 import type { Services } from '../../services';
-import { authenticate } from '../auth/service';
+import { authenticate, endedSessions } from '../auth/service';
 import { directoryRevisions } from '../inventory/directories';
 import { logChanges } from '../inventory/history';
 import { Connection, type Arrival, type RealtimeObserver } from './connection';
@@ -58,7 +58,7 @@ export class RealtimeGateway {
   readonly routes: FastifyPluginAsync = async (app) => {
     const unsubscribe = this.services.bus.subscribe(this.hub.receive);
     this.heartbeat = setInterval(() => this.beat(), this.services.config.heartbeatMs).unref();
-    const revisionCheck = setInterval(() => void this.checkRevisions(), this.services.config.revisionCheckMs).unref();
+    const revisionCheck = setInterval(() => void this.checkWithDatabase(), this.services.config.revisionCheckMs).unref();
     app.addHook('onClose', async () => {
       this.stopHeartbeat();
       clearInterval(revisionCheck);
@@ -200,16 +200,25 @@ export class RealtimeGateway {
   /**
    * A change whose publish never arrived (Redis stalled or away, an instance that died between commit
    * and publish) reaches this instance's watchers within one interval: their directories' revisions
-   * are read, and the subscriptions behind them read the log. One query per 500 watched directories.
+   * are read, and the subscriptions behind them read the log. One query per 500 watched directories,
+   * and one per 500 sessions with an open socket.
    */
-  private async checkRevisions(): Promise<void> {
+  private async checkWithDatabase(): Promise<void> {
     const watched = this.hub.watchedDirectories();
+    const sessions = [...new Set([...this.hub.sockets].map((connection) => connection.principal?.sessionId).filter((id): id is number => id !== undefined))];
     try {
       for (let i = 0; i < watched.length; i += 500) {
         this.hub.catchUpTo(await directoryRevisions(this.services.em(), watched.slice(i, i + 500)));
       }
+      // Sessions too: a logout announced while Redis was away, or never heard, still closes every
+      // socket of that session (4401) within one interval, on every instance.
+      for (let i = 0; i < sessions.length; i += 500) {
+        for (const sessionId of await endedSessions(this.services.em(), sessions.slice(i, i + 500), this.services.now())) {
+          for (const connection of [...this.hub.sockets]) if (connection.principal?.sessionId === sessionId) this.refuse(connection, 'session revoked or expired');
+        }
+      }
     } catch (error) {
-      this.services.log.warn({ err: error }, 'revision check failed; the next one will try again');
+      this.services.log.warn({ err: error }, 'revision and session check failed; the next one will try again');
     }
   }
 

@@ -67,4 +67,21 @@ describe(`a stalled Redis under two instances, on ${db.name}`, () => {
     expect((await request(first.url, 'GET', '/api/me', { token: other })).status).toBe(401);
     redis.resume();
   });
+
+  it('a logout during the stall closes that session\'s socket on the other instance with 4401', async () => {
+    const token = await first.login('stall-logout');
+    const elsewhere = await connect(second.url, token);
+    const kept = await connect(second.url, await first.login('stall-logout'));
+    sockets.push(elsewhere, kept);
+    redis.stall();
+    try {
+      expect((await request(first.url, 'POST', '/api/logout', { token })).status).toBe(204);
+      // The revoked session's socket is refused at the next revision and session check; another
+      // session of the same user stays open.
+      expect(await elsewhere.closed).toMatchObject({ code: 4401 });
+      expect(await kept.request({ type: 'ping' })).toMatchObject({ ok: true });
+    } finally {
+      redis.resume();
+    }
+  });
 });
