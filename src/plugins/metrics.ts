@@ -112,6 +112,13 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
     failuresSeen = Math.max(failures, failuresSeen);
   } });
 
+  let droppedSeen = 0;
+  new Counter({ name: 'scancode_bus_dropped_messages_total', help: 'Messages on the Redis channel that were not bus messages (malformed or foreign), dropped unread', registers, collect() {
+    const dropped = bus instanceof RedisBus ? bus.droppedMessages : 0;
+    this.inc(Math.max(0, dropped - droppedSeen));
+    droppedSeen = Math.max(dropped, droppedSeen);
+  } });
+
   const pool = (): Pool | undefined => {
     try {
       return (services.orm.em.getConnection().getKnex().client as { pool?: Pool }).pool;

@@ -1,3 +1,5 @@
+import { Type } from '@sinclair/typebox';
+import { Change as ChangeSchema, Directory as DirectorySchema } from '../../contract';
 import type { Change, DirectoryView } from '../inventory/views';
 
 /**
@@ -13,6 +15,15 @@ export type BusMessage =
    * read what it missed from the log now, rather than at the next change it hears.
    */
   | { type: 'resync' };
+
+const Id = Type.Integer({ minimum: 1 });
+/** The same messages as a schema: what arrives from another instance is checked against it. */
+export const BusMessageSchema = Type.Union([
+  Type.Object({ type: Type.Literal('change'), ownerId: Id, directoryId: Id, revision: Type.Integer({ minimum: 0 }), change: ChangeSchema }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('directory'), ownerId: Id, event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]), directory: DirectorySchema }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('session-revoked'), userId: Id, sessionId: Id }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('resync') }, { additionalProperties: false }),
+]);
 
 export type BusListener = (message: BusMessage) => void;
 

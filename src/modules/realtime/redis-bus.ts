@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { StartupError, errorCode } from '../../startup-error';
-import { InProcessBus, type BusMessage } from './bus';
+import { Type } from '@sinclair/typebox';
+import { createAjv, validator } from '../../validation';
+import { BusMessageSchema, InProcessBus, type BusMessage } from './bus';
 
 interface Envelope {
   from: string;
   message: BusMessage;
 }
+
+const checkEnvelope = validator<Envelope>(createAjv({ coerce: false }), Type.Object({ from: Type.String({ minLength: 1, maxLength: 64 }), message: BusMessageSchema }, { additionalProperties: false }), 'envelope');
 
 export interface RedisBusOptions {
   url: string;
@@ -32,6 +36,8 @@ export class RedisBus extends InProcessBus {
   onError: (error: unknown) => void;
   /** Publishes that did not reach Redis (other instances' watchers catch up from the log): read by the metrics. */
   publishFailures = 0;
+  /** Messages on the channel that were not bus messages (malformed, foreign), dropped unread. */
+  droppedMessages = 0;
 
   private constructor(options: RedisBusOptions) {
     super();
@@ -110,17 +116,28 @@ export class RedisBus extends InProcessBus {
     await this.publish({ type: 'resync' });
   }
 
+  /**
+   * Every message is checked against the bus's schema before anything reads it: a malformed or foreign
+   * one (`PUBLISH <channel> null`, another program on the channel) is counted and dropped, never
+   * delivered and never a crash. (A well-formed forgery needs write access to the channel: protect it
+   * with Redis ACLs and a deployment's own REDIS_CHANNEL.)
+   */
   private receive(channel: string, text: string): void {
     if (channel !== this.channel) return;
-    let envelope: Envelope;
+    let parsed: unknown;
     try {
-      envelope = JSON.parse(text) as Envelope;
-    } catch (error) {
-      this.onError(error);
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const checked = checkEnvelope(parsed);
+    if (!checked.ok) {
+      this.droppedMessages += 1;
+      this.onError(new Error(`dropped a bus message that is not one: ${checked.message}`));
       return;
     }
-    if (envelope.from === this.serverId) return; // already delivered locally
-    this.deliver(envelope.message);
+    if (checked.value.from === this.serverId) return; // already delivered locally
+    this.deliver(checked.value.message);
   }
 
   override async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { InProcessBus, type Bus, type BusMessage } from '../../../src/modules/realtime/bus';
+import Redis from 'ioredis';
 import { RedisBus } from '../../../src/modules/realtime/redis-bus';
 import { TEST_REDIS_URL, testChannel } from '../../helpers/redis';
 
@@ -87,11 +88,29 @@ describe('two Redis bus instances (two servers)', () => {
       expect(heardB.map((m) => (m.type === 'change' ? m.revision : 0)).sort()).toEqual([1, 2, 3, 4]);
       // Nothing more arrives after a round trip: a ping message marks the end of the stream.
       const marker = new Promise<void>((resolve) => b.subscribe((m) => m.type === 'session-revoked' && resolve()));
-      await a.publish({ type: 'session-revoked', userId: 0, sessionId: 0 });
+      await a.publish({ type: 'session-revoked', userId: 1, sessionId: 1 });
       await marker;
       expect(onB.heard).toHaveLength(5);
       expect(onA.heard).toHaveLength(5);
     } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('drops what is not a bus message (PUBLISH <channel> null, junk, forged shapes) and keeps delivering real ones', async () => {
+    const channel = testChannel();
+    const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel }), RedisBus.connect({ url: TEST_REDIS_URL, channel })]);
+    const intruder = new Redis(TEST_REDIS_URL);
+    try {
+      const heard = collect(b, 1);
+      for (const text of ['null', 'junk', '[]', '{"from":"x"}', JSON.stringify({ from: 'x', message: { type: 'change', ownerId: 1 } }), JSON.stringify({ from: 'x', message: { type: 'directory', ownerId: 1, event: 'hacked', directory: {} } })]) {
+        await intruder.publish(channel, text);
+      }
+      await a.publish(change(9));
+      expect(await heard.done).toEqual([change(9)]);
+      expect(b.droppedMessages).toBe(6);
+    } finally {
+      intruder.disconnect();
       await Promise.all([a.close(), b.close()]);
     }
   });
