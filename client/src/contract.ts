@@ -1,0 +1,28 @@
+/**
+ * The one door from the SDK to the server's contract (src/contract). Shapes come in as types only, so
+ * nothing of TypeBox reaches the compiled SDK; the few values the SDK needs at run time come from
+ * constants.ts, which has no dependency at all. A test and the size script check both.
+ */
+import type { Static } from '@sinclair/typebox';
+import type { ErrorBody } from '../../src/contract/errors';
+import type { AckResults, ChangeFrame, DirectoryFrame, HelloFrame, RequestFrame, RequestType, ServerFrame, SnapshotFrame } from '../../src/contract/frames';
+import type { api } from '../../src/contract/http';
+import type { Change, Directory, Goods, ScanResult, SyncEvent, SyncResult, User } from '../../src/contract/models';
+
+export { CloseCode, EVENT_ID_PATTERN, MAX_EVENT_ID_LENGTH, MAX_SYNC_EVENTS, type ErrorCode } from '../../src/contract/constants';
+export type { AckResults, Change, ChangeFrame, Directory, DirectoryFrame, ErrorBody, Goods, HelloFrame, RequestFrame, RequestType, ScanResult, ServerFrame, SnapshotFrame, SyncEvent, SyncResult, User };
+
+type Routes = typeof api;
+export type LoginRequest = Static<Routes['login']['schema']['body']>;
+export type LoginResponse = Static<Routes['login']['schema']['response'][200]>;
+export type SyncResponse = Static<Routes['sync']['schema']['response'][200]>;
+export type DirectoryWithGoods = Static<Routes['getDirectory']['schema']['response'][200]>;
+
+/** `Omit` for each member of a union (a plain Omit would merge a tagged union into one shape). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A request frame of one type, without its id (the SDK gives ids). */
+export type RequestOf<T extends RequestType> = OmitEach<Extract<RequestFrame, { type: T }>, 'id'>;
+
+/** A scan as the app asks for it: a sync event without its event id, which the SDK gives. */
+export type ScanRequest = OmitEach<SyncEvent, 'eventId'>;

@@ -1,0 +1,146 @@
+import type { Connection } from './connection';
+import { MAX_SYNC_EVENTS, type ErrorBody, type RequestOf, type SyncResponse, type SyncResult } from './contract';
+import { isTransient, ScancodeError } from './errors';
+import type { Outbox, OutboxEntry } from './outbox';
+import type { Session } from './session';
+
+export type Via = 'socket' | 'http';
+
+export interface DeliveryHost {
+  /** The server's final answer to a scan (applied or refused): take it out of the outbox. */
+  settle(outcome: SyncResult, via: Via): void;
+  /** An HTTP sync started or ended (the client's `syncing` status). */
+  syncing(active: boolean): void;
+  /** The token was refused over HTTP. */
+  loginRequired(reason: string): void;
+}
+
+/**
+ * Gets the outbox to the server: over the socket while it is online (the oldest scans first, a window
+ * of them in flight, so a long queue cannot time itself out), and over `POST /api/sync` when the socket
+ * cannot be opened. Each scan is sent until it has a final answer; an event id may be sent twice (a
+ * lost ack, a restart, both paths at once) and the server applies it once.
+ */
+export class Delivery {
+  private readonly inFlight = new Map<string, Via>();
+  private httpRunning = false;
+  /** After a transient refusal (`unavailable`...): no new sends until the retry timer. */
+  private paused = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly session: Session,
+    private readonly outbox: Outbox,
+    private readonly host: DeliveryHost,
+    private readonly window: number,
+  ) {}
+
+  /** Sends the oldest unsent scans the window allows, if the socket is online. */
+  flushSocket(): void {
+    const user = this.session.user;
+    if (this.paused || this.connection.state !== 'online' || user === null) return;
+    let sending = [...this.inFlight.values()].filter((via) => via === 'socket').length;
+    for (const entry of this.outbox.of(user.id)) {
+      if (sending >= this.window) return;
+      if (this.inFlight.has(entry.event.eventId)) continue;
+      sending++;
+      this.sendOverSocket(entry);
+    }
+  }
+
+  /**
+   * Sends the outbox in batches over HTTP, while the socket cannot open. Stops at the first batch that
+   * gets no answer (the next failed socket attempt tries again), or when the socket comes online.
+   */
+  async flushHttp(): Promise<void> {
+    const user = this.session.user;
+    if (this.httpRunning || user === null || this.session.token === null) return;
+    this.httpRunning = true;
+    this.host.syncing(true);
+    try {
+      while (this.connection.state !== 'online') {
+        const batch = this.outbox.of(user.id).filter((entry) => !this.inFlight.has(entry.event.eventId)).slice(0, MAX_SYNC_EVENTS);
+        if (batch.length === 0 || !(await this.syncBatch(batch))) return;
+      }
+    } finally {
+      this.httpRunning = false;
+      this.host.syncing(false);
+      // The socket may have come online meanwhile, and skipped what was on its way over HTTP.
+      this.flushSocket();
+    }
+  }
+
+  /** Forgets what was in flight (the client is closing; the outbox keeps every scan). */
+  stop(): void {
+    clearTimeout(this.retryTimer);
+    this.inFlight.clear();
+    this.paused = false;
+  }
+
+  private sendOverSocket(entry: OutboxEntry): void {
+    const { eventId, ...scan } = entry.event;
+    this.inFlight.set(eventId, 'socket');
+    const frame = { type: 'scan', ...scan } as RequestOf<'scan'>;
+    this.connection.request<'scan'>(frame, { id: eventId }).then(
+      (result) => this.answered({ eventId, ok: true, result }, 'socket'),
+      (error: ScancodeError) => {
+        if (this.inFlight.get(eventId) === 'socket') this.inFlight.delete(eventId);
+        // Lost with its socket: sent again once it is back. The server is in trouble: wait a little.
+        if (error.body === undefined) return;
+        if (isTransient(error.code)) return this.pause();
+        this.answered({ eventId, ok: false, error: error.body }, 'socket');
+      },
+    );
+  }
+
+  /** One `POST /api/sync`; false when it got no usable answer. */
+  private async syncBatch(batch: OutboxEntry[]): Promise<boolean> {
+    for (const entry of batch) this.inFlight.set(entry.event.eventId, 'http');
+    let answer: SyncResponse;
+    try {
+      answer = await this.session.call<SyncResponse>('POST', '/api/sync', { events: batch.map((entry) => entry.event) });
+    } catch (error) {
+      const failure = error instanceof ScancodeError ? error : new ScancodeError('network', String(error));
+      return this.batchRefused(batch, failure);
+    } finally {
+      for (const entry of batch) if (this.inFlight.get(entry.event.eventId) === 'http') this.inFlight.delete(entry.event.eventId);
+    }
+    let progress = false;
+    for (const result of answer.results) {
+      if (!result.ok && isTransient(result.error.code)) continue;
+      progress = true;
+      this.answered(result, 'http');
+    }
+    return progress;
+  }
+
+  /**
+   * A malformed event refuses its whole batch and names itself (`events.3.qty must be ...`): that one is
+   * refused for good (it would poison every batch), and the others go again.
+   */
+  private batchRefused(batch: OutboxEntry[], error: ScancodeError): boolean {
+    if (error.code === 'unauthorized') this.host.loginRequired(error.message);
+    const index = error.code === 'bad_request' ? /^events\.(\d+)\b/.exec(error.message) : null;
+    const entry = index ? batch[Number(index[1])] : undefined;
+    if (!entry || !error.body) return false;
+    const body: ErrorBody = { ...error.body, message: error.message.replace(/^events\.\d+\./, '') };
+    this.answered({ eventId: entry.event.eventId, ok: false, error: body }, 'http');
+    return true;
+  }
+
+  private answered(outcome: SyncResult, via: Via): void {
+    if (this.inFlight.get(outcome.eventId) === via) this.inFlight.delete(outcome.eventId);
+    this.host.settle(outcome, via);
+    this.flushSocket();
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.retryTimer = setTimeout(() => {
+      this.paused = false;
+      this.flushSocket();
+    }, 1000 + Math.random() * 2000);
+  }
+}
