@@ -4,7 +4,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**'] },
+  { ignores: ['dist/**', 'client/dist/**', 'node_modules/**', 'coverage/**', 'data/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: {
@@ -18,6 +18,17 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: false }],
       '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
+    // The SDK ships inside mini-programs: the contract's shapes come in as types only, so TypeBox never
+    // reaches its bundle; constants.ts is the contract's one run-time module it may use.
+    files: ['client/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: '@sinclair/typebox', allowTypeImports: true, message: 'the SDK must not carry TypeBox: import types only' }],
+        patterns: [{ group: ['**/src/contract/*', '!**/src/contract/constants'], allowTypeImports: true, message: 'import the contract\'s types with `import type`; values only from constants.ts' }],
+      }],
     },
   },
 );
