@@ -35,6 +35,22 @@ export interface OpenOptions {
  * MikroORM options for either backend; used by the server and by `mikro-orm.config.ts` (the CLI). The
  * migrations are the files of `migrations/<dialect>/`, and the CLI's `migration:create` writes there.
  */
+/**
+ * The SQL mode of every connection, whatever the server's default: MikroORM's reads format values into
+ * the SQL text, escaped with backslashes, which NO_BACKSLASH_ESCAPES (a valid server setting) would turn
+ * into an injection. Strict, as MariaDB's default is.
+ */
+const SESSION_SQL_MODE = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
+interface RawMysqlConnection {
+  query(sql: string, callback: (error: Error | null) => void): void;
+}
+
+/** knex's afterCreate: runs once on each new pool connection, before anyone uses it. */
+function pinSession(connection: RawMysqlConnection, done: (error: Error | null, connection: RawMysqlConnection) => void): void {
+  connection.query(`set session sql_mode = '${SESSION_SQL_MODE}'`, (error) => done(error, connection));
+}
+
 export function ormOptions(database: DatabaseConfig, options: OpenOptions = {}): MySqlOptions | LibSqlOptions {
   if (database.kind === 'mysql') {
     return {
@@ -44,7 +60,7 @@ export function ormOptions(database: DatabaseConfig, options: OpenOptions = {}):
       ensureDatabase: options.createDatabase ?? true,
       timezone: '+00:00',
       charset: 'utf8mb4',
-      pool: { min: 0, max: 10 },
+      pool: { min: 0, max: 10, afterCreate: pinSession },
       // Fail fast when the database is down, so that clients get 503 `unavailable` in seconds rather
       // than after knex's default minute-long wait for a connection.
       driverOptions: { acquireConnectionTimeout: 5000, connection: { connectTimeout: 3000 } },
