@@ -1,0 +1,96 @@
+import WebSocket from 'ws';
+import type { WxApi, WxSocketTask } from '../../client/src';
+
+/**
+ * The parts of WeChat's `wx` that the SDK uses, behaving as a phone's does, over real sockets and real
+ * HTTP: `connectSocket` returns a SocketTask (listeners registered after the call, `onClose({code,
+ * reason})`, `send({data, fail})` failing on a closed socket, at most 5 sockets at once), sync storage
+ * that answers '' for a missing key, `request` with `success({statusCode, data})` / `fail({errMsg})`,
+ * and `login` giving fresh codes for one fake WeChat user. A test switches the network: sockets can be
+ * blocked (they fail to open, as when the socket domain is unreachable), made deaf (frames from the
+ * server are lost, as in a network that dies after the request left), and HTTP can be down.
+ */
+export interface FakeWx extends WxApi {
+  network: { socket: 'up' | 'blocked' | 'deaf'; http: 'up' | 'down' };
+  storage: Map<string, string>;
+  /** `METHOD /path` of every request that reached the network. */
+  requests: string[];
+  /** The sockets open now, and the most there ever were at once. */
+  open: Set<WebSocket>;
+  maxOpen: number;
+}
+
+const MAX_SOCKETS = 5;
+let codes = 0;
+
+export function fakeWx(user: string, storage = new Map<string, string>()): FakeWx {
+  const wx: FakeWx = {
+    network: { socket: 'up', http: 'up' },
+    storage,
+    requests: [],
+    open: new Set(),
+    maxOpen: 0,
+    connectSocket: ({ url, fail }) => socketTask(wx, url, fail),
+    getStorageSync: (key) => storage.get(key) ?? '',
+    setStorageSync: (key, value) => void storage.set(key, value),
+    removeStorageSync: (key) => void storage.delete(key),
+    request: (options) => {
+      if (wx.network.http === 'down') return void setTimeout(() => options.fail({ errMsg: 'request:fail network down' }), 5);
+      wx.requests.push(`${options.method} ${new URL(options.url).pathname}`);
+      fetch(options.url, { method: options.method, headers: options.header, body: options.data === undefined ? undefined : JSON.stringify(options.data) })
+        .then(async (response) => {
+          const text = await response.text();
+          options.success({ statusCode: response.status, data: text === '' ? '' : JSON.parse(text) });
+        })
+        .catch((error: Error) => options.fail({ errMsg: `request:fail ${error.message}` }));
+    },
+    login: ({ success }) => void setTimeout(() => success({ code: `${user}#wx${++codes}` }), 1),
+  };
+  return wx;
+}
+
+function socketTask(wx: FakeWx, url: string, fail?: (error: { errMsg: string }) => void): WxSocketTask {
+  const listeners = {
+    open: [] as (() => void)[],
+    message: [] as ((message: { data: string }) => void)[],
+    close: [] as ((event: { code: number; reason: string }) => void)[],
+    error: [] as ((error: { errMsg: string }) => void)[],
+  };
+  let ws: WebSocket | null = null;
+  if (wx.open.size >= MAX_SOCKETS) setTimeout(() => fail?.({ errMsg: 'connectSocket:fail exceed max task count' }), 0);
+  else if (wx.network.socket === 'blocked') {
+    setTimeout(() => {
+      for (const listener of listeners.error) listener({ errMsg: 'connectSocket:fail' });
+      for (const listener of listeners.close) listener({ code: 1006, reason: 'abnormal closure' });
+    }, 5);
+  } else {
+    const socket = (ws = new WebSocket(url));
+    socket.on('open', () => {
+      wx.open.add(socket);
+      wx.maxOpen = Math.max(wx.maxOpen, wx.open.size);
+      for (const listener of listeners.open) listener();
+    });
+    socket.on('message', (data) => {
+      if (wx.network.socket === 'deaf') return;
+      for (const listener of listeners.message) listener({ data: data.toString() });
+    });
+    socket.on('error', (error) => {
+      for (const listener of listeners.error) listener({ errMsg: error.message });
+    });
+    socket.on('close', (code, reason) => {
+      wx.open.delete(socket);
+      for (const listener of listeners.close) listener({ code, reason: reason.toString() });
+    });
+  }
+  return {
+    send: ({ data, fail: failed }) => {
+      if (ws === null || ws.readyState !== WebSocket.OPEN) return void setTimeout(() => failed?.({ errMsg: 'sendSocketMessage:fail WebSocket is not connected' }), 0);
+      ws.send(data, (error) => error && failed?.({ errMsg: error.message }));
+    },
+    close: ({ code, reason }) => ws?.close(code, reason),
+    onOpen: (listener) => void listeners.open.push(listener),
+    onMessage: (listener) => void listeners.message.push(listener),
+    onClose: (listener) => void listeners.close.push(listener),
+    onError: (listener) => void listeners.error.push(listener),
+  };
+}
