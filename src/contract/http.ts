@@ -96,6 +96,13 @@ export const DirectoryWithGoods = strict({ directory: Directory, goods: Type.Arr
 export const LogsPage = strict({ logs: Type.Array(LogEntry), next: Type.Union([Type.Integer(), Type.Null()], { description: 'the `before` of the next page; null at the end' }) });
 export const SyncResponse = strict({ results: Type.Array(SyncResult, { description: 'one per event, in order' }) });
 export const HealthResponse = strict({ status: Type.Literal('ok') });
+const Check = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
+/** The database and the bus, each checked; `degraded` while the bus is away (writes still work here). */
+export const ReadinessResponse = strict({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  database: Check,
+  bus: Check,
+});
 
 // ---- the routes ----
 
@@ -147,7 +154,12 @@ export const api = {
   }),
 
   healthz: route('GET', '/healthz', { summary: 'The process is up', tags: ['operations'], response: { 200: HealthResponse } }, { auth: false }),
-  readyz: route('GET', '/readyz', { summary: 'The database answers (else 503 unavailable)', tags: ['operations'], response: { 200: HealthResponse } }, { auth: false }),
+  readyz: route('GET', '/readyz', {
+    summary: 'The database and the bus, each checked',
+    description: '503 unavailable (with `database` and `bus` beside the code) when the database does not answer; 200 `degraded` when only the bus (Redis) is away: writes are still answered, other instances catch up within REVISION_CHECK_MS.',
+    tags: ['operations'],
+    response: { 200: ReadinessResponse },
+  }, { auth: false }),
 };
 
 export type ApiRoute = (typeof api)[keyof typeof api];

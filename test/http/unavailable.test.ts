@@ -42,7 +42,7 @@ const [db] = mysqlOnly();
     await relay.cut();
     const ready = await request(server.url, 'GET', '/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.error.code).toBe('unavailable');
+    expect(ready.body.error).toMatchObject({ code: 'unavailable', database: 'unavailable', bus: 'ok' });
     const scan = await api.post(`/api/directories/${directories[0].id}/scans`, { body: { op: 'in', code: 'x' } });
     expect(scan.status).toBe(503);
     expect(scan.body.error).toEqual({ code: 'unavailable', message: expect.any(String) });

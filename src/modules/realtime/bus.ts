@@ -31,6 +31,8 @@ export interface Bus {
   /** Delivers to every listener (of every instance); resolves once handed over, never throws. */
   publish(message: BusMessage): Promise<void>;
   subscribe(listener: BusListener): () => void;
+  /** Whether messages reach the other instances right now (always, for the in-process bus). */
+  healthy(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,10 @@ export class InProcessBus implements Bus {
         // A listener's failure is its own (the gateway logs its errors); delivery goes on.
       }
     }
+  }
+
+  async healthy(): Promise<boolean> {
+    return true;
   }
 
   subscribe(listener: BusListener): () => void {

@@ -106,6 +106,15 @@ export class RedisBus extends InProcessBus {
     });
   }
 
+  /** Redis answers a PING within the command timeout, on both connections' server. */
+  override async healthy(): Promise<boolean> {
+    try {
+      return this.subscriber.status === 'ready' && (await this.publisher.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
   private async resync(resubscribe: boolean): Promise<void> {
     try {
       // Listening again before anyone reads the log, so that nothing falls between the read and the feed.

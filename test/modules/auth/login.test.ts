@@ -219,7 +219,7 @@ describe.each(testDatabases())('health on $name', (db) => {
 
   it('answers /healthz and /readyz', async () => {
     expect((await request(server.url, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
-    expect((await request(server.url, 'GET', '/readyz')).body).toEqual({ status: 'ok' });
+    expect((await request(server.url, 'GET', '/readyz')).body).toEqual({ status: 'ok', database: 'ok', bus: 'ok' });
   });
 });
 

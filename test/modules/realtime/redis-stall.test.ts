@@ -42,9 +42,11 @@ describe(`a stalled Redis under two instances, on ${db.name}`, () => {
     expect((await api.post(`/api/directories/${directoryId}/scans`, { body: { op: 'in', code: 'S', eventId: 'stall-0' } })).status).toBe(200);
     await watcher.changesUpTo(directoryId, 1);
 
+    expect((await request(first.url, 'GET', '/readyz')).body).toEqual({ status: 'ok', database: 'ok', bus: 'ok' });
     redis.stall();
     // Each write is answered after its commit; a guard against hanging, not a timing assertion.
     const guard = { signal: AbortSignal.timeout(10_000) };
+    expect((await request(first.url, 'GET', '/readyz')).body).toEqual({ status: 'degraded', database: 'ok', bus: 'unavailable' });
     for (let i = 1; i <= 5; i++) {
       const answer = await fetch(`${first.url}/api/directories/${directoryId}/scans`, {
         ...guard,
