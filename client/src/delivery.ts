@@ -27,6 +27,8 @@ export class Delivery {
   /** After a transient refusal (`unavailable`...): no new sends until the retry timer. */
   private paused = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped by stop(): answers to what was sent before are ignored (a closed client writes nothing more). */
+  private generation = 0;
 
   constructor(
     private readonly connection: Connection,
@@ -58,8 +60,9 @@ export class Delivery {
     if (this.httpRunning || user === null || this.session.token === null) return;
     this.httpRunning = true;
     this.host.syncing(true);
+    const generation = this.generation;
     try {
-      while (this.connection.state !== 'online') {
+      while (this.connection.state !== 'online' && generation === this.generation) {
         const batch = this.outbox.of(user.id).filter((entry) => !this.inFlight.has(entry.event.eventId)).slice(0, MAX_SYNC_EVENTS);
         if (batch.length === 0 || !(await this.syncBatch(batch))) return;
       }
@@ -71,8 +74,12 @@ export class Delivery {
     }
   }
 
-  /** Forgets what was in flight (the client is closing; the outbox keeps every scan). */
+  /**
+   * Forgets what was in flight, and ignores the answers still on their way: the client is closing, as
+   * an app that is killed, and a new client over the same storage sends those scans again.
+   */
   stop(): void {
+    this.generation++;
     clearTimeout(this.retryTimer);
     this.inFlight.clear();
     this.paused = false;
@@ -82,14 +89,15 @@ export class Delivery {
     const { eventId, ...scan } = entry.event;
     this.inFlight.set(eventId, 'socket');
     const frame = { type: 'scan', ...scan } as RequestOf<'scan'>;
+    const generation = this.generation;
     this.connection.request<'scan'>(frame, { id: eventId }).then(
-      (result) => this.answered({ eventId, ok: true, result }, 'socket'),
+      (result) => this.answered({ eventId, ok: true, result }, 'socket', generation),
       (error: ScancodeError) => {
         if (this.inFlight.get(eventId) === 'socket') this.inFlight.delete(eventId);
         // Lost with its socket: sent again once it is back. The server is in trouble: wait a little.
         if (error.body === undefined) return;
         if (isTransient(error.code)) return this.pause();
-        this.answered({ eventId, ok: false, error: error.body }, 'socket');
+        this.answered({ eventId, ok: false, error: error.body }, 'socket', generation);
       },
     );
   }
@@ -97,12 +105,13 @@ export class Delivery {
   /** One `POST /api/sync`; false when it got no usable answer. */
   private async syncBatch(batch: OutboxEntry[]): Promise<boolean> {
     for (const entry of batch) this.inFlight.set(entry.event.eventId, 'http');
+    const generation = this.generation;
     let answer: SyncResponse;
     try {
       answer = await this.session.call<SyncResponse>('POST', '/api/sync', { events: batch.map((entry) => entry.event) });
     } catch (error) {
       const failure = error instanceof ScancodeError ? error : new ScancodeError('network', String(error));
-      return this.batchRefused(batch, failure);
+      return this.batchRefused(batch, failure, generation);
     } finally {
       for (const entry of batch) if (this.inFlight.get(entry.event.eventId) === 'http') this.inFlight.delete(entry.event.eventId);
     }
@@ -110,7 +119,7 @@ export class Delivery {
     for (const result of answer.results) {
       if (!result.ok && isTransient(result.error.code)) continue;
       progress = true;
-      this.answered(result, 'http');
+      this.answered(result, 'http', generation);
     }
     return progress;
   }
@@ -119,17 +128,19 @@ export class Delivery {
    * A malformed event refuses its whole batch and names itself (`events.3.qty must be ...`): that one is
    * refused for good (it would poison every batch), and the others go again.
    */
-  private batchRefused(batch: OutboxEntry[], error: ScancodeError): boolean {
+  private batchRefused(batch: OutboxEntry[], error: ScancodeError, generation: number): boolean {
+    if (generation !== this.generation) return false;
     if (error.code === 'unauthorized') this.host.loginRequired(error.message);
     const index = error.code === 'bad_request' ? /^events\.(\d+)\b/.exec(error.message) : null;
     const entry = index ? batch[Number(index[1])] : undefined;
     if (!entry || !error.body) return false;
     const body: ErrorBody = { ...error.body, message: error.message.replace(/^events\.\d+\./, '') };
-    this.answered({ eventId: entry.event.eventId, ok: false, error: body }, 'http');
+    this.answered({ eventId: entry.event.eventId, ok: false, error: body }, 'http', generation);
     return true;
   }
 
-  private answered(outcome: SyncResult, via: Via): void {
+  private answered(outcome: SyncResult, via: Via, generation: number): void {
+    if (generation !== this.generation) return;
     if (this.inFlight.get(outcome.eventId) === via) this.inFlight.delete(outcome.eventId);
     this.host.settle(outcome, via);
     this.flushSocket();
