@@ -1,0 +1,58 @@
+/** `npm run simulate -- --users 3 --devices 2 --rate 20 --duration 30 --url http://127.0.0.1:3000` */
+export interface SimulateOptions {
+  /** Dev-login users, each with its own two directories. */
+  users: number;
+  /** Phones per user, each its own SDK client over its own storage. */
+  devices: number;
+  /** Scans per second, over all phones. */
+  rate: number;
+  /** Seconds of scanning (the settling and the checks come after). */
+  duration: number;
+  /** One server, or several instances of one deployment (comma-separated): phones switch between them on every reconnect. */
+  urls: string[];
+  /** Mean seconds between two disruptions of one phone (drop, offline, socket blocked, app killed); 0: none. */
+  disruptEvery: number;
+  /** Distinct codes per directory (fewer: more `out`s refused, more contention). */
+  codes: number;
+  /** How long the phones may take to settle after the scanning stops. */
+  settleSeconds: number;
+}
+
+const DEFAULTS: SimulateOptions = { users: 3, devices: 2, rate: 20, duration: 30, urls: ['http://127.0.0.1:3000'], disruptEvery: 6, codes: 8, settleSeconds: 60 };
+
+const USAGE = `usage: npm run simulate -- [--users N] [--devices M] [--rate scans/s] [--duration s] [--url http://host:port[,http://other:port]] [--disrupt-every s] [--codes K]
+  defaults: --users ${DEFAULTS.users} --devices ${DEFAULTS.devices} --rate ${DEFAULTS.rate} --duration ${DEFAULTS.duration} --url ${DEFAULTS.urls[0]} --disrupt-every ${DEFAULTS.disruptEvery} --codes ${DEFAULTS.codes}
+  against a server in dev-login mode (npm start without WeChat credentials).`;
+
+export class UsageError extends Error {}
+
+export function parseOptions(argv: string[]): SimulateOptions {
+  const options = { ...DEFAULTS };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
+    const value = argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value\n${USAGE}`);
+    const number = (min: number) => {
+      const parsed = Number(value);
+      if (!Number.isFinite(parsed) || parsed < min) throw new UsageError(`${flag} must be a number of at least ${min}, not ${value}`);
+      return parsed;
+    };
+    switch (flag) {
+      case '--users': options.users = Math.floor(number(1)); break;
+      case '--devices': options.devices = Math.floor(number(1)); break;
+      case '--rate': options.rate = number(0.1); break;
+      case '--duration': options.duration = number(1); break;
+      case '--disrupt-every': options.disruptEvery = number(0); break;
+      case '--codes': options.codes = Math.floor(number(1)); break;
+      case '--settle': options.settleSeconds = number(1); break;
+      case '--url':
+        options.urls = value.split(',').map((url) => url.trim().replace(/\/+$/, ''));
+        if (options.urls.some((url) => !/^https?:\/\/[^/]+$/.test(url))) throw new UsageError(`--url must be http(s)://host:port, comma-separated, not ${value}`);
+        break;
+      default:
+        throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
+    }
+  }
+  return options;
+}
