@@ -167,6 +167,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
 
   unsubscribe(directoryId: number): void {
     if (!this.views.delete(directoryId)) return;
+    for (const [eventId, scan] of this.unseen) if (scan.event.directoryId === directoryId) this.unseen.delete(eventId);
     if (this.connection.state === 'online') this.connection.request<'unsubscribe'>({ type: 'unsubscribe', directoryId }).catch(() => undefined);
   }
 
