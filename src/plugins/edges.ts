@@ -37,7 +37,11 @@ export function refuseWhileClosing(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (closing) return reply.code(503).header('connection', 'close').send(body('unavailable', 'the server is shutting down; retry'));
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    // A WebSocket upgrade (a phone reconnecting after its 1001) is answered on its raw socket, which no
+    // server response ends by itself: end it, or close() would wait for it.
+    if (request.headers.upgrade) reply.raw.once('finish', () => request.raw.socket.destroy());
+    return reply.code(503).header('connection', 'close').send(body('unavailable', 'the server is shutting down; retry'));
   });
 }
