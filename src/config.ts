@@ -30,6 +30,8 @@ export interface Config {
   redisChannel: string;
   /** Lifetime of a session token (SESSION_TTL_DAYS, in ms). */
   sessionTtlMs: number;
+  /** Live sessions per user (MAX_SESSIONS_PER_USER): a login past it ends the oldest. */
+  maxSessionsPerUser: number;
   logLevel: string;
   /** LOG_FORMAT: `pretty` (pino-pretty) or `json`; `null` is pretty on a terminal outside production. */
   logFormat: 'pretty' | 'json' | null;
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redisChannel: text(env, 'REDIS_CHANNEL') ?? 'scancode:bus',
     sessionTtlMs: integer(env, 'SESSION_TTL_DAYS', 30, 1, 3650) * 24 * 3600 * 1000,
+    maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 200, 1, 100_000),
     logLevel,
     logFormat,
     heartbeatMs: integer(env, 'HEARTBEAT_MS', 30000, 1000, 600000),

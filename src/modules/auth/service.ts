@@ -19,6 +19,8 @@ export interface AuthContext {
   wechat: WechatClient;
   now: () => Date;
   sessionTtlMs: number;
+  /** Live sessions a user keeps at most (MAX_SESSIONS_PER_USER); older ones are pruned at login. */
+  maxSessions: number;
   /** Logins go to the dev fake of WeChat, whose session keys cannot open a real app's profile. */
   devLogin: boolean;
   log: Pick<FastifyBaseLogger, 'warn'>;
@@ -152,7 +154,19 @@ async function saveLogin(tx: Em, ctx: AuthContext, input: LoginInput, wechat: We
   const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
   const session = Object.assign(new Session(), { user, tokenHash: hashToken(token), deviceId: input.deviceId ?? null, sessionKey: wechat.sessionKey, createdAt: at, expiresAt });
   await tx.persist(session).flush();
+  await pruneSessions(tx, user.id, at, ctx.maxSessions);
   return { user, created, expiresAt };
+}
+
+/**
+ * Sessions never pile up: at each login the user's ended ones (revoked, expired) are deleted, and of the
+ * live ones only the newest `max` are kept (an account's fleet of scanners shares it; the oldest go
+ * first). A socket of a deleted session is closed within REVISION_CHECK_MS on every instance.
+ */
+async function pruneSessions(tx: Em, userId: number, now: Date, max: number): Promise<void> {
+  await tx.nativeDelete(Session, { user: userId, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] });
+  const beyond = await tx.find(Session, { user: userId }, { fields: ['id'], orderBy: { id: 'desc' }, offset: max, limit: 1_000_000 });
+  if (beyond.length > 0) await tx.nativeDelete(Session, { id: { $in: beyond.map((session) => session.id) } });
 }
 
 /** The session a bearer token names, if it is known, unexpired and not revoked. */
@@ -184,12 +198,13 @@ export async function updateMe(em: Em, userId: number, patch: { nickname?: strin
   return userView(user);
 }
 
-/** Of these sessions, those revoked or expired by `now` (for sockets still open on them). */
+/** Of these sessions, those no longer live by `now`: revoked, expired or pruned (for sockets still open on them). */
 export async function endedSessions(em: Em, sessionIds: number[], now: Date): Promise<number[]> {
   const rows = await em
     .createQueryBuilder(Session)
     .select('id')
-    .where({ id: { $in: sessionIds }, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] })
+    .where({ id: { $in: sessionIds }, revokedAt: null, expiresAt: { $gt: now } })
     .execute<{ id: number }[]>('all');
-  return rows.map((row) => row.id);
+  const live = new Set(rows.map((row) => row.id));
+  return sessionIds.filter((id) => !live.has(id));
 }
