@@ -129,6 +129,11 @@ export async function login(ctx: AuthContext, input: LoginInput): Promise<LoginR
     if (error instanceof UniqueConstraintViolationException) return inTransaction(ctx.em, (tx) => saveLogin(tx, ctx, input, wechat, profile, token));
     throw error;
   });
+  // After the login's own transaction, and never failing it: pruning is housekeeping, and many phones
+  // of one account logging in at once would otherwise contend on the same rows.
+  await pruneSessions(ctx.em.fork(), saved.user.id, ctx.now(), ctx.maxSessions).catch((error: unknown) =>
+    ctx.log.warn({ err: error, userId: saved.user.id }, 'could not prune old sessions; the next login will'),
+  );
   const { user, created, expiresAt } = saved;
   return {
     token,
@@ -154,7 +159,6 @@ async function saveLogin(tx: Em, ctx: AuthContext, input: LoginInput, wechat: We
   const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
   const session = Object.assign(new Session(), { user, tokenHash: hashToken(token), deviceId: input.deviceId ?? null, sessionKey: wechat.sessionKey, createdAt: at, expiresAt });
   await tx.persist(session).flush();
-  await pruneSessions(tx, user.id, at, ctx.maxSessions);
   return { user, created, expiresAt };
 }
 
@@ -163,10 +167,10 @@ async function saveLogin(tx: Em, ctx: AuthContext, input: LoginInput, wechat: We
  * live ones only the newest `max` are kept (an account's fleet of scanners shares it; the oldest go
  * first). A socket of a deleted session is closed within REVISION_CHECK_MS on every instance.
  */
-async function pruneSessions(tx: Em, userId: number, now: Date, max: number): Promise<void> {
-  await tx.nativeDelete(Session, { user: userId, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] });
-  const beyond = await tx.find(Session, { user: userId }, { fields: ['id'], orderBy: { id: 'desc' }, offset: max, limit: 1_000_000 });
-  if (beyond.length > 0) await tx.nativeDelete(Session, { id: { $in: beyond.map((session) => session.id) } });
+async function pruneSessions(em: Em, userId: number, now: Date, max: number): Promise<void> {
+  await em.nativeDelete(Session, { user: userId, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] });
+  const beyond = await em.find(Session, { user: userId }, { fields: ['id'], orderBy: { id: 'desc' }, offset: max, limit: 1_000_000 });
+  if (beyond.length > 0) await em.nativeDelete(Session, { id: { $in: beyond.map((session) => session.id) } });
 }
 
 /** The session a bearer token names, if it is known, unexpired and not revoked. */
