@@ -143,6 +143,21 @@ function sqliteValue(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Runs `work` again when it loses a race on a unique key (an event id or a name claimed by a concurrent
+ * transaction): the next run sees the winner's row and answers from it. `lost` hears each retry.
+ */
+export async function retryingLostRaces<T>(work: () => Promise<T>, attempts: number, lost: () => void = () => undefined): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isDuplicateKey(error) || attempt >= attempts) throw error;
+      lost();
+    }
+  }
+}
+
 /** A duplicate key, on either database. */
 export function isDuplicateKey(error: unknown): boolean {
   const { errno, code, message } = error as { errno?: number; code?: string; message?: string };

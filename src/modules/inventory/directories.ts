@@ -1,7 +1,7 @@
 import { raw } from '@mikro-orm/core';
 import type { Em } from '../../db/orm';
 import { AppError, badRequest } from '../../errors';
-import { isDuplicateKey } from '../../db/raw';
+import { retryingLostRaces } from '../../db/raw';
 import { directoryNotFound, readableBy } from './access';
 import type { InventoryContext } from './context';
 import { Directory } from './entities';
@@ -103,29 +103,25 @@ export async function createDirectory(ctx: InventoryContext, actor: Actor, rawNa
   return { directory, duplicate };
 }
 
-async function createOnce(ctx: InventoryContext, actor: Actor, name: string, eventId: string | undefined): Promise<Outcome> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await ctx.raw.transaction(async (statements) => {
-        const store = sqlStore(statements, ctx.raw.dialect);
-        const at = ctx.now();
-        const earlier = await previousOutcome(store, actor, eventId, 'create');
-        if (earlier) return earlier;
-        let outcome: Outcome;
-        try {
-          outcome = { ok: true, value: { kind: 'create', directoryId: await insertDirectory(store, actor, name, at) }, duplicate: false };
-        } catch (error) {
-          if (!(error instanceof AppError)) throw error;
-          outcome = { ok: false, error };
-        }
-        if (eventId !== undefined) await store.storeOutcomes([outcomeRow(actor, eventId, 'create', outcome, at)]);
-        return outcome;
-      });
-    } catch (error) {
-      // Two creates of one name at once: the loser's insert fails on the unique live name; run again, it is refused.
-      if (!isDuplicateKey(error) || attempt >= 3) throw error;
-    }
-  }
+/** Two creates of one name at once: the loser's insert fails on the unique live name; run again, it is refused. */
+function createOnce(ctx: InventoryContext, actor: Actor, name: string, eventId: string | undefined): Promise<Outcome> {
+  const create = () =>
+    ctx.raw.transaction(async (statements) => {
+      const store = sqlStore(statements, ctx.raw.dialect);
+      const at = ctx.now();
+      const earlier = await previousOutcome(store, actor, eventId, 'create');
+      if (earlier) return earlier;
+      let outcome: Outcome;
+      try {
+        outcome = { ok: true, value: { kind: 'create', directoryId: await insertDirectory(store, actor, name, at) }, duplicate: false };
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        outcome = { ok: false, error };
+      }
+      if (eventId !== undefined) await store.storeOutcomes([outcomeRow(actor, eventId, 'create', outcome, at)]);
+      return outcome;
+    });
+  return retryingLostRaces(create, 3);
 }
 
 export async function renameDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, rawName: string, eventId?: string): Promise<{ directory: DirectoryView; duplicate: boolean }> {

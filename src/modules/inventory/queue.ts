@@ -1,4 +1,4 @@
-import { isDuplicateKey, type RawDatabase } from '../../db/raw';
+import { retryingLostRaces, type RawDatabase } from '../../db/raw';
 import type { Bus } from '../realtime/bus';
 import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
 import { sqlStore } from './store';
@@ -91,15 +91,12 @@ export class MutationQueue {
     batch.forEach((waiting, index) => waiting.settle(done.outcomes[index]));
   }
 
-  private async commit(directoryId: number, requests: MutationRequest[], raw: RawDatabase, now: () => Date): Promise<BatchDone> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await raw.transaction((statements) => applyBatch(sqlStore(statements, raw.dialect), directoryId, requests, now()));
-      } catch (error) {
-        if (!isDuplicateKey(error) || attempt >= MAX_ATTEMPTS) throw error;
-        this.notify((observer) => observer.retried(directoryId));
-      }
-    }
+  private commit(directoryId: number, requests: MutationRequest[], raw: RawDatabase, now: () => Date): Promise<BatchDone> {
+    return retryingLostRaces(
+      () => raw.transaction((statements) => applyBatch(sqlStore(statements, raw.dialect), directoryId, requests, now())),
+      MAX_ATTEMPTS,
+      () => this.notify((observer) => observer.retried(directoryId)),
+    );
   }
 
   private notify(report: (observer: QueueObserver) => void): void {
