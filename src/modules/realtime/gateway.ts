@@ -213,8 +213,9 @@ export class RealtimeGateway {
       // Sessions too: a logout announced while Redis was away, or never heard, still closes every
       // socket of that session (4401) within one interval, on every instance.
       for (let i = 0; i < sessions.length; i += 500) {
-        for (const sessionId of await endedSessions(this.services.em(), sessions.slice(i, i + 500), this.services.now())) {
-          for (const connection of [...this.hub.sockets]) if (connection.principal?.sessionId === sessionId) this.refuse(connection, 'session revoked or expired');
+        const ended = new Set(await endedSessions(this.services.em(), sessions.slice(i, i + 500), this.services.now()));
+        for (const connection of [...this.hub.sockets]) {
+          if (connection.principal && ended.has(connection.principal.sessionId)) this.refuse(connection, 'session revoked or expired');
         }
       }
     } catch (error) {
