@@ -6,8 +6,31 @@
 import { isIP } from 'node:net';
 
 export type DatabaseConfig =
-  | { kind: 'mysql'; url: string }
+  | { kind: 'mysql'; url: string; timeouts?: DatabaseTimeouts }
   | { kind: 'sqlite'; path: string };
+
+/**
+ * How long the server waits on MySQL/MariaDB before answering 503 `unavailable`, so that a database
+ * that stalls (a frozen server, a network that drops packets silently) costs a client seconds, not the
+ * whole stall. Absent on a DatabaseConfig (the offline tools: migrations, the importer), statements
+ * wait as long as they take and a connection is waited for 5 s. SQLite has no use for them: its
+ * statements run in-process, synchronously, and its lock waits end at its own busy_timeout.
+ */
+export interface DatabaseTimeouts {
+  /**
+   * DB_QUERY_TIMEOUT_MS: how long a statement may wait with no answer from the database. Past it the
+   * statement fails and its connection is destroyed (never handed out again), and the request is
+   * answered 503. Statements of the start-up migrations are exempt.
+   */
+  queryMs: number;
+  /**
+   * DB_ACQUIRE_TIMEOUT_MS: how long a request waits for a pool connection, including opening a new one
+   * (its TCP connect and handshake), before it is answered 503.
+   */
+  acquireMs: number;
+}
+
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { queryMs: 5000, acquireMs: 5000 };
 
 export interface WechatConfig {
   appId: string;
@@ -149,6 +172,11 @@ export function parseDatabaseUrl(raw: string | undefined, name = 'DATABASE_URL')
   throw new ConfigError(name, 'must start with mysql://, file: or sqlite:');
 }
 
+/** The server's database: MySQL gets the timeouts (validated on either database, so a typo never waits for a switch to MySQL). */
+function withTimeouts(database: DatabaseConfig, timeouts: DatabaseTimeouts): DatabaseConfig {
+  return database.kind === 'mysql' ? { ...database, timeouts } : database;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
   const appId = text(env, 'WECHAT_APPID');
@@ -171,7 +199,10 @@ export function loadConfig(env: Env = process.env): Config {
     env: nodeEnv,
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: text(env, 'HOST') ?? '0.0.0.0',
-    database: parseDatabaseUrl(env.DATABASE_URL),
+    database: withTimeouts(parseDatabaseUrl(env.DATABASE_URL), {
+      queryMs: integer(env, 'DB_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.queryMs, 100, 600_000),
+      acquireMs: integer(env, 'DB_ACQUIRE_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.acquireMs, 100, 600_000),
+    }),
     wechat: {
       appId: appId ?? DEV_WECHAT_APPID,
       secret: secret ?? 'dev-secret',

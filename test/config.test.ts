@@ -29,6 +29,14 @@ describe('configuration', () => {
     expect(configError({ LEGACY_PREFIX: '/sc an' }).message).toContain('LEGACY_PREFIX');
   });
 
+  it('gives MySQL the database timeouts, 5 s each by default, from DB_QUERY_TIMEOUT_MS and DB_ACQUIRE_TIMEOUT_MS', () => {
+    const url = 'mysql://root@127.0.0.1:3306/scancode';
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ kind: 'mysql', url, timeouts: { queryMs: 5000, acquireMs: 5000 } });
+    expect(loadConfig({ DATABASE_URL: url, DB_QUERY_TIMEOUT_MS: '2500', DB_ACQUIRE_TIMEOUT_MS: '1000' }).database).toEqual({ kind: 'mysql', url, timeouts: { queryMs: 2500, acquireMs: 1000 } });
+    // SQLite's statements run in-process: nothing to time out, but a bad value is refused all the same.
+    expect(loadConfig({ DB_QUERY_TIMEOUT_MS: '2500' }).database).toEqual({ kind: 'sqlite', path: './data/scancode.db' });
+  });
+
   it('selects MySQL for mysql:// and SQLite for file: and sqlite:', () => {
     expect(parseDatabaseUrl('mysql://root@127.0.0.1:3306/scancode')).toEqual({ kind: 'mysql', url: 'mysql://root@127.0.0.1:3306/scancode' });
     expect(parseDatabaseUrl('file:/var/lib/scancode.db')).toEqual({ kind: 'sqlite', path: '/var/lib/scancode.db' });
@@ -51,6 +59,10 @@ describe('configuration', () => {
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
     [{ WECHAT_APPID: 'wx1' }, 'WECHAT_SECRET'],
     [{ NODE_ENV: 'production' }, 'WECHAT_APPID'],
+    [{ DB_QUERY_TIMEOUT_MS: '5s' }, 'DB_QUERY_TIMEOUT_MS'],
+    [{ DB_QUERY_TIMEOUT_MS: '0' }, 'DB_QUERY_TIMEOUT_MS'],
+    [{ DB_ACQUIRE_TIMEOUT_MS: '99' }, 'DB_ACQUIRE_TIMEOUT_MS'],
+    [{ DB_ACQUIRE_TIMEOUT_MS: '600001' }, 'DB_ACQUIRE_TIMEOUT_MS'],
   ])('refuses %j naming %s', (env, variable) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

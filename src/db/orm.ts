@@ -3,8 +3,9 @@ import { MikroORM as LibSqlORM, LibSqlDriver, type Options as LibSqlOptions } fr
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/knex';
 import { Migrator } from '@mikro-orm/migrations';
+import type { Socket } from 'node:net';
 import mysql from 'mysql2/promise';
-import type { DatabaseConfig } from '../config';
+import type { DatabaseConfig, DatabaseTimeouts } from '../config';
 import { StartupError, errorCode } from '../startup-error';
 import { entities } from './entities';
 import { mysqlMigrations, mysqlMigrationsPath } from './migrations/mysql';
@@ -32,41 +33,150 @@ export interface OpenOptions {
 }
 
 /**
- * MikroORM options for either backend; used by the server and by `mikro-orm.config.ts` (the CLI). The
- * migrations are the files of `migrations/<dialect>/`, and the CLI's `migration:create` writes there.
- */
-/**
  * The SQL mode of every connection, whatever the server's default: MikroORM's reads format values into
  * the SQL text, escaped with backslashes, which NO_BACKSLASH_ESCAPES (a valid server setting) would turn
  * into an injection. Strict, as MariaDB's default is.
  */
 const SESSION_SQL_MODE = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
+/** The code of QueryTimeoutError, which the error mapper answers as 503 `unavailable`. */
+export const QUERY_TIMEOUT_CODE = 'DB_QUERY_TIMEOUT';
+
+/**
+ * A statement that had no answer from the database within DB_QUERY_TIMEOUT_MS. Its connection is
+ * destroyed with it, so it can never be handed out again.
+ */
+export class QueryTimeoutError extends Error {
+  readonly code = QUERY_TIMEOUT_CODE;
+  /** mysql2's word for an error that ended the connection. */
+  readonly fatal = true;
+
+  constructor(limitMs: number) {
+    super(`the database did not answer a statement within ${limitMs} ms; its connection was destroyed`);
+    this.name = 'QueryTimeoutError';
+  }
+}
+
+/** The code of AcquireTimeoutError, which the error mapper answers as 503 `unavailable`. */
+export const ACQUIRE_TIMEOUT_CODE = 'DB_ACQUIRE_TIMEOUT';
+
+/**
+ * No pool connection within DB_ACQUIRE_TIMEOUT_MS: every connection busy, or none could be opened in
+ * time. In place of knex's own error, whose "the pool is probably full" misleads when it is the
+ * database that stalls, and which MikroORM passes on under another name, without it.
+ */
+export class AcquireTimeoutError extends Error {
+  readonly code = ACQUIRE_TIMEOUT_CODE;
+
+  constructor(limitMs: number) {
+    super(`no database connection could be had within ${limitMs} ms`);
+    this.name = 'AcquireTimeoutError';
+  }
+}
+
+interface KnexClient {
+  acquireConnection(): Promise<unknown>;
+}
+
+/** Every wait for a connection, MikroORM's and the mutation path's (raw.ts), goes through the client's acquireConnection. */
+function nameAcquireTimeouts(orm: Orm, limitMs: number): void {
+  const client = orm.em.getConnection().getKnex().client as unknown as KnexClient;
+  const acquire = client.acquireConnection.bind(client);
+  client.acquireConnection = () =>
+    acquire().catch((error: unknown) => {
+      throw (error as { name?: unknown }).name === 'KnexTimeoutError' ? new AcquireTimeoutError(limitMs) : error;
+    });
+}
+
+/**
+ * The mysql2 connection that knex's pool creates, as far as the pool hooks use it. `_command` is the
+ * command mysql2 is waiting on (null while the connection is idle): internal to mysql2, but the only way
+ * to tell a database that stopped answering from a connection resting in the pool.
+ */
 interface RawMysqlConnection {
+  stream: Socket;
+  /** null or undefined while idle. */
+  _command: unknown;
   query(sql: string, callback: (error: Error | null) => void): void;
 }
 
-/** knex's afterCreate: runs once on each new pool connection, before anyone uses it. */
-function pinSession(connection: RawMysqlConnection, done: (error: Error | null, connection: RawMysqlConnection) => void): void {
-  connection.query(`set session sql_mode = '${SESSION_SQL_MODE}'`, (error) => done(error, connection));
+/**
+ * The per-statement limit of one pool's connections. Armed only once the migrations are done: an
+ * ALTER TABLE or a backfill over a big table may rightly run for minutes.
+ */
+interface StatementLimit {
+  ms: number;
+  armed: boolean;
 }
 
+/**
+ * A statement's connection is destroyed when the database stays silent for `limit.ms` while mysql2
+ * waits for its answer. The socket's idle timer restarts on every byte either way, so a result that is
+ * still streaming is not cut; the server's own limits (max_statement_time) cannot help here, since a
+ * stalled server enforces nothing. Destroying the socket fails the statement (and any queued behind it)
+ * with QueryTimeoutError and marks the connection dead, which knex's pool checks before handing a
+ * connection out: a connection stuck in a stalled transaction never serves anyone again, and whatever
+ * the server does with it when it wakes (a rollback, or a commit already sent: an event id then answers
+ * its retry as a duplicate) reaches no client.
+ */
+function watchForSilence(connection: RawMysqlConnection, limit: StatementLimit): void {
+  connection.stream.setTimeout(limit.ms);
+  connection.stream.on('timeout', () => {
+    // Idle in the pool, or running a migration: not a stall.
+    if (!limit.armed || !connection._command) return;
+    connection.stream.destroy(new QueryTimeoutError(limit.ms));
+  });
+}
+
+/**
+ * knex's afterCreate: runs once on each new pool connection, before anyone uses it. The watch comes
+ * first, so that a server that stalls right after the handshake fails this connection's creation (and
+ * the request waiting for it) instead of hanging it.
+ */
+function sessionSetup(limit: StatementLimit | null) {
+  return (connection: RawMysqlConnection, done: (error: Error | null, connection: RawMysqlConnection) => void): void => {
+    if (limit !== null) watchForSilence(connection, limit);
+    connection.query(`set session sql_mode = '${SESSION_SQL_MODE}'`, (error) => done(error, connection));
+  };
+}
+
+/** Without timeouts (the CLI's migrations, the importer): a connection is still waited for 5 s at most. */
+const TOOL_ACQUIRE_MS = 5000;
+
+function acquireLimit(database: Extract<DatabaseConfig, { kind: 'mysql' }>): number {
+  return database.timeouts?.acquireMs ?? TOOL_ACQUIRE_MS;
+}
+
+function mysqlOptions(database: Extract<DatabaseConfig, { kind: 'mysql' }>, options: OpenOptions, limit: StatementLimit | null): MySqlOptions {
+  const acquireMs = acquireLimit(database);
+  return {
+    ...common,
+    driver: MySqlDriver,
+    clientUrl: database.url,
+    ensureDatabase: options.createDatabase ?? true,
+    timezone: '+00:00',
+    charset: 'utf8mb4',
+    pool: { min: 0, max: 10, afterCreate: sessionSetup(limit) },
+    // Fail fast when the database is down or stalled, so that clients get 503 `unavailable` in seconds
+    // rather than after knex's default minute-long wait for a connection. A connection whose handshake
+    // takes longer than a request may wait for it is of no use to that request.
+    driverOptions: { acquireConnectionTimeout: acquireMs, connection: { connectTimeout: acquireMs } },
+    migrations: { migrationsList: mysqlMigrations, path: mysqlMigrationsPath, pathTs: mysqlMigrationsPath, transactional: false, snapshot: false, silent: true },
+  } satisfies MySqlOptions;
+}
+
+/** The pool's statement limit for these timeouts, disarmed until openDatabase has migrated. */
+function statementLimit(timeouts: DatabaseTimeouts | undefined): StatementLimit | null {
+  return timeouts === undefined ? null : { ms: timeouts.queryMs, armed: false };
+}
+
+/**
+ * MikroORM options for either backend, as `mikro-orm.config.ts` (the CLI) uses them: statements without
+ * a time limit, whatever the DatabaseConfig's timeouts say, since the CLI runs migrations. The
+ * migrations are the files of `migrations/<dialect>/`, and the CLI's `migration:create` writes there.
+ */
 export function ormOptions(database: DatabaseConfig, options: OpenOptions = {}): MySqlOptions | LibSqlOptions {
-  if (database.kind === 'mysql') {
-    return {
-      ...common,
-      driver: MySqlDriver,
-      clientUrl: database.url,
-      ensureDatabase: options.createDatabase ?? true,
-      timezone: '+00:00',
-      charset: 'utf8mb4',
-      pool: { min: 0, max: 10, afterCreate: pinSession },
-      // Fail fast when the database is down, so that clients get 503 `unavailable` in seconds rather
-      // than after knex's default minute-long wait for a connection.
-      driverOptions: { acquireConnectionTimeout: 5000, connection: { connectTimeout: 3000 } },
-      migrations: { migrationsList: mysqlMigrations, path: mysqlMigrationsPath, pathTs: mysqlMigrationsPath, transactional: false, snapshot: false, silent: true },
-    } satisfies MySqlOptions;
-  }
+  if (database.kind === 'mysql') return mysqlOptions(database, options, null);
   return {
     ...common,
     driver: LibSqlDriver,
@@ -114,12 +224,17 @@ async function checkMysql(url: string, createDatabase: boolean): Promise<void> {
   await connection.end();
 }
 
-/** Connects, tunes SQLite, and applies pending migrations. */
+/**
+ * Connects, tunes SQLite, and applies pending migrations. On MySQL the database's timeouts, if it has
+ * any, hold from then on: every statement after the migrations has DB_QUERY_TIMEOUT_MS to be answered.
+ */
 export async function openDatabase(database: DatabaseConfig, options: OpenOptions = {}): Promise<Orm> {
   if (database.kind === 'mysql') await checkMysql(database.url, options.createDatabase ?? true);
+  const limit = database.kind === 'mysql' ? statementLimit(database.timeouts) : null;
   const orm = (database.kind === 'mysql'
-    ? await MySqlORM.init(ormOptions(database, options) as MySqlOptions)
+    ? await MySqlORM.init(mysqlOptions(database, options, limit))
     : await LibSqlORM.init(ormOptions(database, options) as LibSqlOptions)) as unknown as Orm;
+  if (database.kind === 'mysql') nameAcquireTimeouts(orm, acquireLimit(database));
   if (database.kind === 'sqlite') {
     const connection = orm.em.getConnection();
     // WAL lets readers run beside the writer and is about 3x faster than the rollback journal here.
@@ -128,5 +243,6 @@ export async function openDatabase(database: DatabaseConfig, options: OpenOption
     await connection.execute('pragma busy_timeout = 5000');
   }
   await orm.getMigrator().up();
+  if (limit !== null) limit.armed = true;
   return orm;
 }

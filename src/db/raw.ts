@@ -15,7 +15,12 @@ export interface Statements {
 
 export interface RawDatabase {
   readonly dialect: 'mysql' | 'sqlite';
-  /** Runs `work` in one transaction, again from the start when MySQL picks it as a deadlock victim. */
+  /**
+   * Runs `work` in one transaction, again from the start when MySQL picks it as a deadlock victim. On
+   * MySQL the pool's limits hold here too (orm.ts): a connection is waited for DB_ACQUIRE_TIMEOUT_MS,
+   * and a statement left unanswered for DB_QUERY_TIMEOUT_MS fails with QueryTimeoutError, never
+   * retried (a stalled database would only stall the retry).
+   */
   transaction<T>(work: (statements: Statements) => Promise<T>): Promise<T>;
 }
 
@@ -26,6 +31,8 @@ const RETRIABLE_ERRNOS = new Set([1213, 1205]);
 interface MysqlConnection {
   execute(sql: string, params: readonly unknown[], callback: (error: Error | null, result: unknown) => void): void;
   query(sql: string, callback: (error: Error | null, result: unknown) => void): void;
+  /** Its socket: destroyed, the connection is dead to knex's pool, which discards it before handing it out. */
+  stream: { destroy(): void };
 }
 
 interface SqliteStatement {
@@ -92,7 +99,10 @@ async function mysqlTransaction<T>(connection: MysqlConnection, work: (statement
     await mysqlCall((done) => connection.query('commit', done));
     return result;
   } catch (error) {
-    await mysqlCall((done) => connection.query('rollback', done)).catch(() => undefined);
+    // A connection whose transaction cannot be rolled back (a statement that timed out already
+    // destroyed it; a server that refuses the rollback) is destroyed rather than handed to the next
+    // caller inside a transaction it did not start.
+    await mysqlCall((done) => connection.query('rollback', done)).catch(() => connection.stream.destroy());
     throw error;
   }
 }

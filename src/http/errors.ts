@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { ConnectionException, DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
+import { ACQUIRE_TIMEOUT_CODE, QUERY_TIMEOUT_CODE } from '../db/orm';
 import { AppError, type ErrorBody } from '../errors';
 
 /** Driver codes that mean "the database cannot answer right now": the client should retry. */
@@ -18,11 +19,15 @@ const UNAVAILABLE_CODES = new Set([
   'ER_STATEMENT_TIMEOUT',
   'SQLITE_BUSY',
   'SQLITE_LOCKED',
+  // A statement left unanswered for DB_QUERY_TIMEOUT_MS, no connection within DB_ACQUIRE_TIMEOUT_MS
+  // (src/db/orm.ts): the database stalled, or every connection is busy.
+  QUERY_TIMEOUT_CODE,
+  ACQUIRE_TIMEOUT_CODE,
 ]);
 /** ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK (after the retries), ER_QUERY_INTERRUPTED, ER_STATEMENT_TIMEOUT (MariaDB). */
 const UNAVAILABLE_ERRNOS = new Set([1205, 1213, 1317, 1969]);
 
-type Fields = { code?: unknown; errno?: unknown; name?: unknown; cause?: unknown; validation?: unknown; statusCode?: unknown; message?: unknown };
+type Fields = { code?: unknown; errno?: unknown; fatal?: unknown; name?: unknown; cause?: unknown; validation?: unknown; statusCode?: unknown; message?: unknown };
 
 function fieldsOf(error: unknown): Fields {
   return typeof error === 'object' && error !== null ? (error as Fields) : {};
@@ -31,9 +36,13 @@ function fieldsOf(error: unknown): Fields {
 /** The error, or any error in its `cause` chain, says the database is away or too busy right now. */
 function isUnavailable(error: unknown, depth = 0): boolean {
   if (error instanceof ConnectionException || error instanceof LockWaitTimeoutException || error instanceof DeadlockException) return true;
-  const { code, errno, name, cause } = fieldsOf(error);
+  const { code, errno, fatal, name, cause } = fieldsOf(error);
   // The pool found no connection in time (the mutation path takes its connections from it directly).
   if (name === 'KnexTimeoutError') return true;
+  // mysql2's mark of an error that ended the connection, some of them without a code (a statement
+  // sent on a connection that a timeout or the network had just closed: "Can't add new command when
+  // connection is in closed state").
+  if (fatal === true) return true;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   if (typeof errno === 'number' && UNAVAILABLE_ERRNOS.has(errno)) return true;
   return cause !== undefined && cause !== error && depth < 5 && isUnavailable(cause, depth + 1);
