@@ -37,7 +37,7 @@ export type RequestType = RequestFrame['type'];
 
 /** The `result` of a successful ack, by the type of the request it answers. */
 export const ACK_RESULTS = {
-  subscribe: Type.Object({ revision: Revision }, { additionalProperties: false, title: 'subscribe result', description: 'the revision the subscription starts from' }),
+  subscribe: Type.Object({ revision: Revision }, { additionalProperties: false, title: 'subscribe result', description: 'the revision the client has once the replay or snapshot that follows has arrived (a snapshot may be older: the changes after it come next)' }),
   unsubscribe: Type.Object({}, { additionalProperties: false, title: 'unsubscribe result' }),
   scan: Type.Object(ScanResult.properties, { additionalProperties: false, title: 'scan result' }),
   lookup: Type.Object({ goods: Type.Union([Goods, Type.Null()]) }, { additionalProperties: false, title: 'lookup result', description: 'null when the code is unknown' }),
@@ -56,7 +56,18 @@ export const AckOkFrame = frame(
 );
 export const AckErrorFrame = frame('ack (error)', { type: Type.Literal('ack'), id: RequestId, ok: Type.Literal(false), error: ErrorBody }, "A request's refusal, with one of the error codes.");
 export const ChangeFrame = frame('change', { type: Type.Literal('change'), directoryId: DirectoryId, revision: Revision, change: Change }, 'One change of a watched directory: every revision exactly once, in order.');
-export const SnapshotFrame = frame('snapshot', { type: Type.Literal('snapshot'), directoryId: DirectoryId, revision: Revision, goods: Type.Array(Goods) }, 'The goods of a directory at a revision (a subscribe without a usable `since`).');
+export const SnapshotFrame = frame(
+  'snapshot',
+  {
+    type: Type.Literal('snapshot'),
+    directoryId: DirectoryId,
+    revision: Revision,
+    page: Type.Integer({ minimum: 0, description: 'this page\'s place in the snapshot, from 0' }),
+    last: Type.Boolean({ description: 'true on the final page: the snapshot is whole, and changes after its revision follow' }),
+    goods: Type.Array(Goods),
+  },
+  'One page of the goods of a directory at a revision (a subscribe without a usable `since`): pages 0, 1, ... of at most 64 KiB each, the last one with `last: true`, all with the same revision; no change frame of the directory comes between them.',
+);
 export const DirectoryFrame = frame(
   'directory',
   { type: Type.Literal('directory'), event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]), directory: Directory },
@@ -74,3 +85,9 @@ export type DirectoryFrame = Static<typeof DirectoryFrame>;
 
 /** SPEC limits of the socket. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * A snapshot frame's size at most (UTF-8 bytes): its goods are cut into pages, each sent when the client
+ * has read the ones before, so that a big directory never sits whole in the server's queue for a socket.
+ * Every goods fits in one page (a 7,089-character code escaped six bytes a character is 42 KB).
+ */
+export const SNAPSHOT_PAGE_BYTES = 64 * 1024;

@@ -29,6 +29,22 @@ export async function directoryWithGoods(em: Em, ownerId: number, directoryId: n
   return { directory, goods: goods.map(goodsView) };
 }
 
+/**
+ * Up to `limit` goods of a directory with ids above `afterId`, by id: one step of a keyset read (a
+ * snapshot reads a big directory this way inside its transaction, a few hundred rows in memory at a time).
+ * The caller has checked access.
+ */
+export async function goodsAfter(em: Em, directoryId: number, afterId: number, limit: number): Promise<GoodsView[]> {
+  const rows = await em
+    .createQueryBuilder(Goods)
+    .select(['id', 'code', 'name', 'remarks', 'count'])
+    .where({ directory: directoryId, id: { $gt: afterId } })
+    .orderBy({ id: 'asc' })
+    .limit(limit)
+    .execute<GoodsView[]>('all');
+  return rows.map(goodsView);
+}
+
 /** The goods of every live directory of the owner, by directory id, each list in first-scanned order: one query. */
 export async function goodsByDirectory(em: Em, ownerId: number): Promise<Map<number, GoodsView[]>> {
   const rows = await em

@@ -19,12 +19,17 @@ const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'c
  */
 export async function changesSince(em: Em, ownerId: number, directoryId: number, since: number, replayLimit: number): Promise<ChangesAnswer> {
   const directory = await findDirectory(em, ownerId, directoryId);
-  if (since > directory.revision || directory.revision - since > replayLimit) {
+  if (!canReplay(since, directory.revision, replayLimit)) {
     const snapshot = await directoryWithGoods(em, ownerId, directoryId);
     return { revision: snapshot.directory.revision, reset: true, goods: snapshot.goods };
   }
   const changes = await logChanges(em, directoryId, since, directory.revision);
   return { revision: directory.revision, changes };
+}
+
+/** Whether a client at `since` is resumed from the log (else it gets a snapshot): the rule of `changes` and of a subscribe. */
+export function canReplay(since: number, revision: number, replayLimit: number): boolean {
+  return since <= revision && revision - since <= replayLimit;
 }
 
 /** The changes with revisions in (after, upTo], in order. */

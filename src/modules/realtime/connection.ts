@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
@@ -12,6 +13,13 @@ import { Subscription, type Outlet } from './subscription';
 const MAX_PENDING_FRAMES = 32;
 /** Pipelined scans of one socket awaiting their commit before it stops taking more. */
 const MAX_IN_FLIGHT = 64;
+/**
+ * Bytes queued for the client under which the next paced frame (a snapshot page, a replayed change)
+ * goes out: with a page at most 64 KiB, a socket in its start never holds much more than this.
+ */
+const LOW_WATER_BYTES = 256 * 1024;
+/** How often a wait for the client to read looks at the queue, besides the TCP socket's 'drain'. */
+const WRITABLE_POLL_MS = 100;
 
 type Reply = ReturnType<Connection['reply']>;
 /** setTimeout's limit (about 24.8 days); longer delays are reached in steps. */
@@ -41,6 +49,8 @@ export interface ConnectionOptions {
   observer?: RealtimeObserver;
   /** Over this many bytes queued for the client, the socket is closed with 4408. */
   maxQueuedBytes: number;
+  /** How long a paced frame (a snapshot page, a replayed change) waits for the client to read before the socket is closed with 4408. */
+  readTimeoutMs: number;
   readLog(directoryId: number, after: number, upTo: number): Promise<Change[]>;
   /** Called once, as soon as the socket is closed or closing: nothing more is sent to it. */
   gone(connection: Connection): void;
@@ -74,6 +84,8 @@ export class Connection {
   private framesIn = 0;
   private framesOut = 0;
   private readonly openedAt = performance.now();
+  /** The one wait for the client to read, shared by every subscription of this socket that has more to send. */
+  private drained: Promise<boolean> | null = null;
 
   constructor(
     readonly socket: WebSocket,
@@ -89,7 +101,8 @@ export class Connection {
       this.log.info({ userId, deviceId, code, reason: reason.toString(), framesIn: this.framesIn, framesOut: this.framesOut, durationMs }, 'websocket closed');
     });
     this.outlet = {
-      send: (text) => this.send(text),
+      send: (frame) => this.send(frame),
+      writable: () => this.writable(),
       readLog: options.readLog,
       broken: (error) => {
         this.log.error({ err: error }, 'a subscription could not be kept without a gap; closing the socket');
@@ -159,22 +172,68 @@ export class Connection {
   }
 
   /**
-   * Sends one serialized frame. A client with more than maxQueuedBytes still unsent is not reading:
-   * it is closed with 4408 (it resumes with `since`), so one stalled phone cannot grow our memory.
+   * Sends one serialized frame: text, or the UTF-8 bytes of one shared by many sockets (a snapshot
+   * page), sent as a text frame without a copy. A client with more than maxQueuedBytes still unsent is
+   * not reading: it is closed with 4408 (it resumes with `since`), so one stalled phone cannot grow our
+   * memory. Frames are small (a snapshot comes in pages), so the queue stays within one frame of it.
    */
-  send(text: string): boolean {
+  send(frame: string | Buffer): boolean {
     if (!this.isOpen) return false;
     if (this.socket.bufferedAmount > this.options.maxQueuedBytes) {
-      this.log.warn({ bufferedAmount: this.socket.bufferedAmount }, 'closing a websocket that does not read');
-      this.close(CloseCode.tooSlow, 'too many frames queued; reconnect and resume with since');
+      this.closeTooSlow('closing a websocket that does not read');
       return false;
     }
     this.corkUntilNextTick();
-    this.socket.send(text);
+    if (typeof frame === 'string') this.socket.send(frame);
+    else this.socket.send(frame, { binary: false });
     this.framesOut += 1;
     // Every frame is encoded with its type first (protocol.ts's encode of an object literal).
-    this.options.observer?.frameOut(/^\{"type":"([a-z-]+)"/.exec(text)?.[1] ?? 'other');
+    const head = typeof frame === 'string' ? frame.slice(0, 32) : frame.toString('latin1', 0, 32);
+    this.options.observer?.frameOut(/^\{"type":"([a-z-]+)"/.exec(head)?.[1] ?? 'other');
     return true;
+  }
+
+  /**
+   * Resolves true once fewer than LOW_WATER_BYTES are queued for the client, so that one more paced
+   * frame may go; false once the socket is gone. A client that reads nothing for readTimeoutMs while
+   * the server waits to send it more is not reading: it is closed with 4408, as SPEC says. ws has no
+   * drain event of its own; its TCP socket's 'drain' comes when its queue empties, and a slow poll
+   * covers whatever else moves the count.
+   */
+  writable(): Promise<boolean> {
+    if (!this.isOpen) return Promise.resolve(false);
+    if (this.socket.bufferedAmount < LOW_WATER_BYTES) return Promise.resolve(true);
+    this.drained ??= new Promise<boolean>((resolve) => {
+      const tcp = this.tcp();
+      const finish = (writable: boolean) => {
+        clearInterval(poll);
+        clearTimeout(deadline);
+        tcp?.off('drain', check);
+        this.drained = null;
+        resolve(writable);
+      };
+      const check = () => {
+        if (!this.isOpen) finish(false);
+        else if (this.socket.bufferedAmount < LOW_WATER_BYTES) finish(true);
+      };
+      const poll = setInterval(check, WRITABLE_POLL_MS);
+      const deadline = setTimeout(() => {
+        this.closeTooSlow(`closing a websocket that read nothing for ${this.options.readTimeoutMs} ms`);
+        finish(false);
+      }, this.options.readTimeoutMs);
+      tcp?.on('drain', check);
+    });
+    return this.drained;
+  }
+
+  private closeTooSlow(message: string): void {
+    this.log.warn({ bufferedAmount: this.socket.bufferedAmount }, message);
+    this.close(CloseCode.tooSlow, 'too many frames queued; reconnect and resume with since');
+  }
+
+  /** The TCP socket under ws (ws has no public cork or drain; its socket is the net.Socket it was upgraded from). */
+  private tcp(): Socket | undefined {
+    return (this.socket as unknown as { _socket?: Socket })._socket;
   }
 
   /**
@@ -184,7 +243,7 @@ export class Connection {
    */
   private corkUntilNextTick(): void {
     if (this.corked) return;
-    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    const tcp = this.tcp();
     if (!tcp) return;
     this.corked = true;
     tcp.cork();

@@ -1,10 +1,12 @@
-import type { Em } from '../../db/orm';
 import type { Services } from '../../services';
 import type { Principal } from '../auth/service';
-import { directoryWithGoods, lookupGoods } from '../inventory/goods';
-import { changesSince, type ChangesAnswer } from '../inventory/history';
+import { findDirectory } from '../inventory/directories';
+import { lookupGoods } from '../inventory/goods';
+import { canReplay } from '../inventory/history';
 import { applyScan } from '../inventory/scan';
 import type { Connection } from './connection';
+import { SharedSnapshots, readSnapshot } from './snapshot';
+import type { StartingPoint } from './subscription';
 import type { AckResult } from '../../contract';
 import type { RequestFrame } from './protocol';
 import type { ScanInput } from '../inventory/views';
@@ -40,33 +42,42 @@ export async function answer(services: Services, connection: Connection, princip
 /**
  * Registers the subscription first, then reads the starting point: whatever commits in between queues
  * behind the start and is deduped by revision, so the replay joins the live stream with neither a gap
- * nor a duplicate.
+ * nor a duplicate. Returns once acked; the snapshot or replay goes on behind the ack, paced by the
+ * client's reading, without holding this socket's next requests.
  */
 async function subscribe(services: Services, connection: Connection, ownerId: number, frame: Extract<RequestFrame, { type: 'subscribe' }>, reply: Reply): Promise<void> {
   const { directoryId, since } = frame;
   const subscription = connection.subscribe(directoryId);
   try {
-    await subscription.start(async () => {
-      const start = await startingPoint(services.em(), ownerId, directoryId, since, services.config.changesReplayLimit);
-      reply.ok({ revision: start.revision });
-      if ('changes' in start) for (const change of start.changes) subscription.sendChange(change);
-      else connection.sendFrame({ type: 'snapshot', directoryId, revision: start.revision, goods: start.goods });
-      return start.revision;
-    });
+    await subscription.start(
+      () => startingPoint(services, ownerId, directoryId, since),
+      (revision) => reply.ok({ revision }),
+    );
   } catch (error) {
     connection.unsubscribe(directoryId, subscription);
     throw error;
   }
 }
 
+/** One set of shared snapshots per app (per database: directory ids of two apps in one process may coincide). */
+const snapshotsByApp = new WeakMap<Services, SharedSnapshots>();
+
+function sharedSnapshots(services: Services): SharedSnapshots {
+  let snapshots = snapshotsByApp.get(services);
+  if (!snapshots) snapshotsByApp.set(services, (snapshots = new SharedSnapshots()));
+  return snapshots;
+}
+
 /**
- * Every change after `since`, or a snapshot (no `since`, `since` too old to replay, or ahead of the
- * directory). Read in one transaction, so that a snapshot's goods are exactly those of its revision.
+ * Every change after `since` from the log, or a snapshot (no `since`, `since` too old to replay, or
+ * ahead of the directory): the one other sockets are being sent if it is recent enough, the changes
+ * after it following from the log. Neither is read here beyond the directory's revision: the replay
+ * is read a batch at a time as the client takes it.
  */
-function startingPoint(em: Em, ownerId: number, directoryId: number, since: number | undefined, replayLimit: number): Promise<ChangesAnswer> {
-  return em.transactional(async (tx) => {
-    if (since !== undefined) return changesSince(tx as Em, ownerId, directoryId, since, replayLimit);
-    const { directory, goods } = await directoryWithGoods(tx as Em, ownerId, directoryId);
-    return { revision: directory.revision, reset: true as const, goods };
-  });
+async function startingPoint(services: Services, ownerId: number, directoryId: number, since: number | undefined): Promise<StartingPoint> {
+  const limit = services.config.changesReplayLimit;
+  const { revision } = await findDirectory(services.em(), ownerId, directoryId);
+  if (since !== undefined && canReplay(since, revision, limit)) return { revision, since };
+  const snapshot = await sharedSnapshots(services).acquire(directoryId, revision, limit, () => readSnapshot(services.em(), ownerId, directoryId));
+  return { revision: Math.max(revision, snapshot.revision), snapshot };
 }

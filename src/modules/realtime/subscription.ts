@@ -1,15 +1,34 @@
 import type { Change } from '../inventory/views';
 import { encode } from './protocol';
+import type { SnapshotLease } from './snapshot';
+
+/** Revisions read from the log per statement while replaying: what a socket's replay holds in memory at once. */
+const REPLAY_BATCH = 50;
 
 /** What a subscription needs from its socket and from the database. */
 export interface Outlet {
-  /** Sends one serialized frame; false when the socket is gone (or was just closed for not reading). */
-  send(text: string): boolean;
+  /**
+   * Sends one serialized frame (text, or a shared snapshot page's UTF-8 bytes); false when the socket is
+   * gone (or was just closed for not reading).
+   */
+  send(frame: string | Buffer): boolean;
+  /**
+   * Resolves true once little enough is queued for the client to send it more; false once the socket is
+   * gone, or was closed (4408) because the client read nothing for too long.
+   */
+  writable(): Promise<boolean>;
   /** The changes of a directory with revisions in (after, upTo], in order, from the log. */
   readLog(directoryId: number, after: number, upTo: number): Promise<Change[]>;
   /** The no-gap promise cannot be kept (the log could not be read): the socket must be closed. */
   broken(error: unknown): void;
 }
+
+/**
+ * Where a subscription starts: the client's own revision (its `since`), resumed from the log, or a
+ * snapshot (possibly shared, and a few changes behind), followed by the log from its revision.
+ * `revision` is what the subscribe ack announces: where the client is once the start's frames are in.
+ */
+export type StartingPoint = { revision: number; since: number } | { revision: number; snapshot: SnapshotLease };
 
 /**
  * One socket's interest in one directory, and the promise that it sees every revision after its
@@ -20,6 +39,10 @@ export interface Outlet {
  * through one rule, run one at a time in a promise chain so that order holds: drop a revision already
  * sent, send the next one, and on a jump fill the gap from the log first. (The log has every revision
  * below a published one: a change locks its directory, so revision r+1 commits after r.)
+ *
+ * What the start sends (snapshot pages, a replay) and every read from the log go out as fast as the
+ * client reads them and no faster: each frame waits until the socket's queue is under its low-water
+ * mark, so a socket holds about that much whatever the size of the directory or of its history.
  */
 export class Subscription {
   /** The last revision this socket has of the directory; null until the start has run. */
@@ -33,18 +56,23 @@ export class Subscription {
   ) {}
 
   /**
-   * Runs the start (read the starting point, ack, send the replay or snapshot) before any live delivery:
-   * the subscription is registered before the start reads the database, so changes committed meanwhile
-   * queue behind it and the same last-revision rule dedupes them at the seam. Resolves to the revision
-   * the start reached; a failed start closes the subscription.
+   * Reads the starting point and acks it, then sends the snapshot or replay behind the ack, before any
+   * live delivery: the subscription is registered before the start reads the database, so changes
+   * committed meanwhile queue behind it and the same last-revision rule dedupes them at the seam.
+   * Resolves once acked, so that the socket's next requests do not wait for a slow phone to read its
+   * snapshot; rejects (and closes the subscription) when the starting point cannot be read.
    */
-  start(catchUp: () => Promise<number>): Promise<void> {
-    const started = this.chain.then(async () => {
-      const revision = await catchUp();
-      this.last = Math.max(this.last ?? revision, revision);
+  start(read: () => Promise<StartingPoint>, ack: (revision: number) => void): Promise<void> {
+    const acked = this.chain.then(async () => {
+      const point = await read();
+      ack(point.revision);
+      return point;
     });
-    this.chain = started.catch(() => this.close());
-    return started;
+    this.chain = acked.then(
+      (point) => this.sendStart(point).catch((error: unknown) => this.break(error)),
+      () => this.close(),
+    );
+    return acked.then(() => undefined);
   }
 
   /** A change from the bus, serialized once for every subscriber (`text` is its change frame). */
@@ -58,14 +86,8 @@ export class Subscription {
    */
   catchUp(): void {
     this.queue(async () => {
-      if (!this.open || this.last === null) return;
-      for (const change of await this.outlet.readLog(this.directoryId, this.last, Number.MAX_SAFE_INTEGER)) this.sendChange(change);
+      if (this.open && this.last !== null) await this.replay(this.last, Number.MAX_SAFE_INTEGER);
     });
-  }
-
-  /** Sends a change read from the log (a replay or a gap fill), unless this socket already has it. */
-  sendChange(change: Change): void {
-    this.sendFrame(change.revision, encode({ type: 'change', directoryId: this.directoryId, revision: change.revision, change }));
   }
 
   close(): void {
@@ -79,19 +101,69 @@ export class Subscription {
 
   /** Runs `work` after everything queued before it; a failure breaks the no-gap promise and the socket. */
   private queue(work: () => Promise<void>): void {
-    this.chain = this.chain.then(work).catch((error: unknown) => {
-      this.close();
-      this.outlet.broken(error);
-    });
+    this.chain = this.chain.then(work).catch((error: unknown) => this.break(error));
+  }
+
+  private break(error: unknown): void {
+    this.close();
+    this.outlet.broken(error);
+  }
+
+  private async sendStart(point: StartingPoint): Promise<void> {
+    let from: number;
+    if ('snapshot' in point) {
+      try {
+        for (const page of point.snapshot.pages) if (!(await this.sendPaced(page))) return;
+      } finally {
+        point.snapshot.release();
+      }
+      from = point.snapshot.revision;
+    } else {
+      from = point.since;
+    }
+    this.last = from;
+    await this.replay(from, point.revision);
   }
 
   private async deliver(revision: number, text: string): Promise<void> {
     if (!this.open || this.last === null || revision <= this.last) return;
     if (revision > this.last + 1) {
-      for (const change of await this.outlet.readLog(this.directoryId, this.last, revision - 1)) this.sendChange(change);
+      await this.replay(this.last, revision - 1);
       if (this.open && this.last !== revision - 1) throw new Error(`log of directory ${this.directoryId} lacks revisions before ${revision}`);
     }
     this.sendFrame(revision, text);
+  }
+
+  /**
+   * Sends the changes in (after, upTo] from the log, a batch of revisions per read and each frame paced
+   * by the client's reading; stops at the end of the log (a catch-up does not know where that is).
+   */
+  private async replay(after: number, upTo: number): Promise<void> {
+    for (let from = after; from < upTo && this.open; ) {
+      const to = Math.min(from + REPLAY_BATCH, upTo);
+      const changes = await this.outlet.readLog(this.directoryId, from, to);
+      for (const change of changes) {
+        if (!(await this.writable())) return;
+        this.sendFrame(change.revision, encode({ type: 'change', directoryId: this.directoryId, revision: change.revision, change }));
+      }
+      if (changes.length < to - from) return;
+      from = to;
+    }
+  }
+
+  /** Sends a frame once the client has room for it; false (and the subscription closed) when it never will. */
+  private async sendPaced(frame: Buffer): Promise<boolean> {
+    if (!(await this.writable())) return false;
+    if (this.outlet.send(frame)) return true;
+    this.close();
+    return false;
+  }
+
+  /** Waits until the client has room; false when the subscription ended meanwhile or the socket is gone. */
+  private async writable(): Promise<boolean> {
+    if (this.open && (await this.outlet.writable()) && this.open) return true;
+    this.close();
+    return false;
   }
 
   private sendFrame(revision: number, text: string): void {

@@ -42,7 +42,7 @@ describe.each(testDatabases())('WebSocket fan-out on $name', (db) => {
     const c = await device(carol.tokens[0]);
 
     expect(await a.request({ type: 'subscribe', directoryId: alice.directory.id })).toMatchObject({ ok: true, result: { revision: 0 } });
-    expect(await a.next('snapshot')).toEqual({ type: 'snapshot', directoryId: alice.directory.id, revision: 0, goods: [] });
+    expect(await a.next('snapshot')).toEqual({ type: 'snapshot', directoryId: alice.directory.id, revision: 0, page: 0, last: true, goods: [] });
     await c.request({ type: 'subscribe', directoryId: carol.directory.id });
 
     const ack = await b.request({ type: 'scan', id: 'b-1', directoryId: alice.directory.id, op: 'in', code: '6901234567890', qty: 3, name: '可乐' });

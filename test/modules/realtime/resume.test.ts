@@ -102,7 +102,7 @@ describe.each(testDatabases())('WebSocket resume and ordering on $name', (db) =>
     const start: number = ack.result.revision;
     if (since === undefined) {
       const snapshot = await watcher.next('snapshot');
-      expect(snapshot).toEqual({ type: 'snapshot', directoryId, revision: start, goods: [expect.objectContaining({ code: 'flour', count: start })] });
+      expect(snapshot).toEqual({ type: 'snapshot', directoryId, revision: start, page: 0, last: true, goods: [expect.objectContaining({ code: 'flour', count: start })] });
       expect(watcher.revisions()).toEqual(range(start + 1, 71));
     } else {
       expect(watcher.revisions()).toEqual(range(since + 1, 71));
@@ -115,7 +115,7 @@ describe.each(testDatabases())('WebSocket resume and ordering on $name', (db) =>
     const { directoryId } = alice;
     await scanOverHttp(alice.api, directoryId, REPLAY_LIMIT + 10);
     const current = REPLAY_LIMIT + 10;
-    const snapshot = { type: 'snapshot', directoryId, revision: current, goods: [expect.objectContaining({ code: 'flour', count: current })] };
+    const snapshot = { type: 'snapshot', directoryId, revision: current, page: 0, last: true, goods: [expect.objectContaining({ code: 'flour', count: current })] };
 
     const tooOld = await device(alice.tokens[0]);
     expect((await tooOld.request({ type: 'subscribe', directoryId, since: 9 })).result).toEqual({ revision: current });
