@@ -70,7 +70,49 @@ export interface Config {
   legacyPrefix: string;
   /** Which proxies' X-Forwarded-* headers are believed (TRUST_PROXY), in the form fastify's `trustProxy` takes. */
   trustProxy: TrustProxy;
+  /** Rate limits and caps, each answered with `rate_limited` and `retryAfter`. */
+  limits: LimitsConfig;
 }
+
+/**
+ * Sized for a warehouse whose fleet of handheld scanners shares one account, so that its ordinary
+ * traffic never meets them; each stops one client (an address, a token, a user) from taking more
+ * than its share. The counts are per server instance. 0 turns a rate or a cap off.
+ */
+export interface LimitsConfig {
+  /**
+   * LOGIN_RATE_LIMIT: login attempts (`POST /api/login`, the legacy `/login/`) per client address per
+   * minute; each one calls WeChat. A shift of 100+ legacy handhelds behind one NAT logs in at every app
+   * start, so the default (300) lets such a fleet in at once, retries included, and still cuts a flood.
+   */
+  loginsPerMinute: number;
+  /** HTTP_RATE_LIMIT: requests per session token per minute (the legacy forms' `cookie` counts as the token). */
+  httpRequestsPerMinute: number;
+  /** WS_FRAME_RATE: frames per second per session, shared by its sockets, sustained... */
+  wsFramesPerSecond: number;
+  /** ...and WS_FRAME_BURST: how many may come at once (a reconnecting phone's subscribes and queued scans). */
+  wsFrameBurst: number;
+  /** MAX_SOCKETS_PER_USER: open authenticated sockets of one user on one instance; a socket past it is closed with 4429. */
+  maxSocketsPerUser: number;
+  /** MAX_SUBSCRIPTIONS_PER_SOCKET: directories one socket may watch at once. */
+  maxSubscriptionsPerSocket: number;
+  /**
+   * BODY_TIMEOUT_MS: a request's headers and body must have arrived this long after its first byte, or
+   * it is answered 400 and its connection closed (a body that trickles in holds a connection and its
+   * buffers). WebSockets and idle keep-alive connections are not timed by it.
+   */
+  bodyTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: LimitsConfig = {
+  loginsPerMinute: 300,
+  httpRequestsPerMinute: 1200,
+  wsFramesPerSecond: 500,
+  wsFrameBurst: 1000,
+  maxSocketsPerUser: 2000,
+  maxSubscriptionsPerSocket: 100,
+  bodyTimeoutMs: 30_000,
+};
 
 /** false: none (the default); true: any; a list: those addresses and CIDR ranges. */
 export type TrustProxy = boolean | string[];
@@ -221,5 +263,14 @@ export function loadConfig(env: Env = process.env): Config {
     revisionCheckMs: integer(env, 'REVISION_CHECK_MS', 5000, 100, 3_600_000),
     legacyPrefix: pathPrefix(env, 'LEGACY_PREFIX', '/scan'),
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
+    limits: {
+      loginsPerMinute: integer(env, 'LOGIN_RATE_LIMIT', DEFAULT_LIMITS.loginsPerMinute, 0, 1_000_000),
+      httpRequestsPerMinute: integer(env, 'HTTP_RATE_LIMIT', DEFAULT_LIMITS.httpRequestsPerMinute, 0, 10_000_000),
+      wsFramesPerSecond: integer(env, 'WS_FRAME_RATE', DEFAULT_LIMITS.wsFramesPerSecond, 0, 1_000_000),
+      wsFrameBurst: integer(env, 'WS_FRAME_BURST', DEFAULT_LIMITS.wsFrameBurst, 1, 10_000_000),
+      maxSocketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', DEFAULT_LIMITS.maxSocketsPerUser, 0, 1_000_000),
+      maxSubscriptionsPerSocket: integer(env, 'MAX_SUBSCRIPTIONS_PER_SOCKET', DEFAULT_LIMITS.maxSubscriptionsPerSocket, 0, 1_000_000),
+      bodyTimeoutMs: integer(env, 'BODY_TIMEOUT_MS', DEFAULT_LIMITS.bodyTimeoutMs, 1000, 3_600_000),
+    },
   };
 }

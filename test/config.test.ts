@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseDatabaseUrl } from '../src/config';
+import { ConfigError, DEFAULT_LIMITS, loadConfig, parseDatabaseUrl } from '../src/config';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -65,6 +65,31 @@ describe('configuration', () => {
     [{ DB_ACQUIRE_TIMEOUT_MS: '600001' }, 'DB_ACQUIRE_TIMEOUT_MS'],
   ])('refuses %j naming %s', (env, variable) => {
     const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+  });
+});
+
+describe('limits', () => {
+  it('default to sizes a fleet of scanners on one account never meets, and take 0 as "no limit"', () => {
+    expect(loadConfig({}).limits).toEqual(DEFAULT_LIMITS);
+    // The fan-out target: a scanner and 1,000 sockets watching its directory, which only its owner's sockets can watch.
+    expect(DEFAULT_LIMITS.maxSocketsPerUser).toBeGreaterThanOrEqual(1001);
+    const off = loadConfig({ LOGIN_RATE_LIMIT: '0', HTTP_RATE_LIMIT: '0', WS_FRAME_RATE: '0', MAX_SOCKETS_PER_USER: '0', MAX_SUBSCRIPTIONS_PER_SOCKET: '0' }).limits;
+    expect(off).toMatchObject({ loginsPerMinute: 0, httpRequestsPerMinute: 0, wsFramesPerSecond: 0, maxSocketsPerUser: 0, maxSubscriptionsPerSocket: 0 });
+    expect(loadConfig({ WS_FRAME_BURST: '7', BODY_TIMEOUT_MS: '1500' }).limits).toMatchObject({ wsFrameBurst: 7, bodyTimeoutMs: 1500 });
+  });
+
+  it.each([
+    ['LOGIN_RATE_LIMIT', '-1'],
+    ['HTTP_RATE_LIMIT', 'many'],
+    ['WS_FRAME_RATE', '1.5'],
+    ['WS_FRAME_BURST', '0'],
+    ['MAX_SOCKETS_PER_USER', '-3'],
+    ['MAX_SUBSCRIPTIONS_PER_SOCKET', 'x'],
+    ['BODY_TIMEOUT_MS', '0'],
+  ])('refuses %s=%s, naming it', (variable, value) => {
+    const error = configError({ [variable]: value });
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
   });
