@@ -245,7 +245,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     if (!view) return;
     const applied = frame.type === 'snapshot' ? view.applySnapshot(frame) : view.applyChange(frame);
     if (applied === 'gap') return this.resubscribe(view);
-    if (applied === 'skipped') return;
+    if (applied === 'skipped' || applied === 'partial') return;
     for (const [eventId, scan] of this.unseen) {
       if (scan.event.directoryId === view.directoryId && (scan.result?.revision ?? 0) <= (view.revision ?? -1)) this.unseen.delete(eventId);
     }

@@ -33,11 +33,15 @@ export interface PendingScan {
   result?: ScanResult;
 }
 
-/** What became of a pushed frame: applied, already had it, or a revision is missing before it. */
-export type Applied = 'applied' | 'skipped' | 'gap';
+/**
+ * What became of a pushed frame: applied, already had it, a revision is missing before it, or a
+ * snapshot page kept until the snapshot's last page arrives.
+ */
+export type Applied = 'applied' | 'skipped' | 'gap' | 'partial';
 
 /**
- * A live copy of one directory: a snapshot, then each change by revision, exactly once and in order.
+ * A live copy of one directory: a snapshot (in pages, taken whole once its last page is in), then each
+ * change by revision, exactly once and in order.
  * A change is applied only on top of the revision just before it; an older one is skipped (a resume
  * overlapping the copy, the ack of this phone's own scan racing its change frame), a newer one is a
  * gap, which the client fills by subscribing again with `since`.
@@ -49,17 +53,34 @@ export class DirectoryView {
   /** The revision the last subscribe's ack announced. */
   target: number | null = null;
   private goods = new Map<string, Goods>();
+  /** The pages of a snapshot so far, until its last: the copy shown meanwhile stays the one before. */
+  private pages: { revision: number; next: number; goods: Goods[] } | null = null;
 
   constructor(readonly directoryId: number) {}
 
   applySnapshot(frame: SnapshotFrame): Applied {
+    // Page 0 starts a snapshot, dropping the pages of one cut short (a socket that closed mid-way).
+    if (frame.page === 0) this.pages = { revision: frame.revision, next: 0, goods: [] };
+    const pages = this.pages;
+    if (!pages || frame.page !== pages.next || frame.revision !== pages.revision) {
+      // A page out of its snapshot's order: the server never sends one; subscribe again.
+      this.pages = null;
+      return 'gap';
+    }
+    for (const goods of frame.goods) pages.goods.push(goods);
+    pages.next++;
+    if (!frame.last) return 'partial';
+    this.pages = null;
     // Always taken, even older than the copy: the server sends one for a copy ahead of the directory.
-    this.goods = new Map(frame.goods.map((goods) => [goods.code, goods]));
+    this.goods = new Map(pages.goods.map((goods) => [goods.code, goods]));
     this.revision = frame.revision;
     return 'applied';
   }
 
   applyChange(frame: ChangeFrame): Applied {
+    // No change comes between a snapshot's pages: pages still held are of a snapshot cut short (its
+    // socket closed), and this change comes from the replay that resumed the copy instead.
+    this.pages = null;
     if (this.revision === null) return 'gap';
     if (frame.revision <= this.revision) return 'skipped';
     if (frame.revision !== this.revision + 1) return 'gap';
