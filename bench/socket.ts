@@ -7,6 +7,8 @@ interface Frame {
   id?: string | number;
   ok?: boolean;
   revision?: number;
+  /** A snapshot page's: true on its last page. */
+  last?: boolean;
   result?: { revision?: number };
   error?: { code?: string; message?: string };
   change?: { eventId?: string };
@@ -26,8 +28,10 @@ const OPEN_TIMEOUT_MS = 30_000;
  * point exactly once, in order.
  */
 export class BenchSocket {
-  /** The last revision seen (the subscribe ack's, then each change's); null before the ack. */
+  /** The last revision seen (the snapshot's or else the subscribe ack's, then each change's); null before either. */
   last: number | null = null;
+  /** The revision the subscribe ack announced (a snapshot may be older; the changes after it follow). */
+  private acked: number | null = null;
   frames = 0;
   readonly violations: string[] = [];
   violationCount = 0;
@@ -73,7 +77,9 @@ export class BenchSocket {
         const snapshot = echo ? Promise.resolve() : new Promise<void>((resolve) => (socket.snapshot = resolve));
         const ack = await Promise.race([socket.request({ type: 'subscribe', id: 'sub', directoryId: spec.directoryId }), failed]);
         if (!ack.ok) throw new Error(`subscribe refused: ${ack.errorCode}`);
-        if (!echo) socket.last = ack.revision;
+        // The snapshot's pages may have been read before this line runs: its revision wins.
+        if (!echo) socket.acked = ack.revision;
+        if (!echo) socket.last ??= ack.revision;
         await Promise.race([snapshot, failed]);
       }
       return socket;
@@ -104,7 +110,10 @@ export class BenchSocket {
         this.hello?.();
         return;
       case 'snapshot':
-        if (this.last !== null && frame.revision !== this.last) this.violate(`snapshot at ${frame.revision} after a subscribe ack at ${this.last}`);
+        // Pages until the last; the changes after the snapshot's revision follow it.
+        if (!frame.last) return;
+        if (this.acked !== null && (frame.revision ?? -1) > this.acked) this.violate(`snapshot at ${frame.revision} after a subscribe ack at ${this.acked}`);
+        this.last = frame.revision ?? null;
         this.snapshot?.();
         return;
       case 'change':
