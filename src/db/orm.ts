@@ -90,12 +90,11 @@ function nameAcquireTimeouts(orm: Orm, limitMs: number): void {
 
 /**
  * The mysql2 connection that knex's pool creates, as far as the pool hooks use it. `_command` is the
- * command mysql2 is waiting on (null while the connection is idle): internal to mysql2, but the only way
- * to tell a database that stopped answering from a connection resting in the pool.
+ * command mysql2 is waiting on (null or undefined while the connection is idle): internal to mysql2,
+ * but the only way to tell a database that stopped answering from a connection resting in the pool.
  */
 interface RawMysqlConnection {
   stream: Socket;
-  /** null or undefined while idle. */
   _command: unknown;
   query(sql: string, callback: (error: Error | null) => void): void;
 }
