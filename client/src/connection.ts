@@ -230,7 +230,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       clearTimeout(request.timer);
       request.reject(new ScancodeError('disconnected', `the socket closed (${code}) before the answer`));
     }
-    const why = code === CloseCode.unauthorized && this.lastError ? this.lastError.message : reason;
+    const why = (code === CloseCode.unauthorized || code === CloseCode.tooManySockets) && this.lastError ? this.lastError.message : reason;
     this.setState(this.stopped ? 'idle' : 'waiting');
     const next = this.attempt;
     this.emit('closed', { code, reason: why, authenticated });
@@ -241,7 +241,10 @@ export class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     const quick = code === CloseCode.goingAway || code === CloseCode.tooSlow;
-    const delay = quick ? this.options.backoff.brief() : this.options.backoff.next();
+    let delay = quick ? this.options.backoff.brief() : this.options.backoff.next();
+    // 4429: the token is fine but the server holds enough of this user's sockets; like a network
+    // failure, try again, but not before the `retryAfter` its error frame named.
+    if (code === CloseCode.tooManySockets) delay = Math.max(delay, (this.lastError?.retryAfter ?? 0) * 1000);
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
 

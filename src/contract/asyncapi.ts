@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { CloseCode } from './errors';
-import { ACK_RESULTS, CLIENT_FRAMES, MAX_FRAME_BYTES, SERVER_FRAMES, type RequestType } from './frames';
+import { ACK_RESULTS, CLIENT_FRAMES, MAX_FRAME_BYTES, SERVER_FRAMES, SNAPSHOT_PAGE_BYTES, type RequestType } from './frames';
 
 /**
  * The AsyncAPI 3.0.0 document of `/ws`, built from the frames' own schemas so that it says exactly what
@@ -31,7 +31,11 @@ const CLOSE_CODE_ADVICE: Record<keyof typeof CloseCode, [why: string, what: stri
     'reconnect with backoff and re-subscribe with `since`',
   ],
   unauthorized: ['no, bad, expired or revoked token', 'do not reconnect with this token: log in again (`POST /api/login`), then connect with the new token'],
-  tooSlow: ['the client did not read its frames (over 1 MiB queued for it)', 'reconnect and re-subscribe with `since` (what it missed is replayed)'],
+  tooSlow: ['the client did not read its frames (over 1 MiB queued for it, or nothing read for 30 s while its snapshot or replay waits)', 'reconnect and re-subscribe with `since` (what it missed is replayed)'],
+  tooManySockets: [
+    'too many sockets of this user on this server (after an `error` frame: `rate_limited` with `retryAfter`)',
+    'not a login problem: reconnect after `retryAfter` seconds (send queued scans over `POST /api/sync` meanwhile) and re-subscribe with `since`',
+  ],
 };
 
 type JsonObject = Record<string, unknown>;
@@ -68,6 +72,7 @@ const DESCRIPTION = [
   '## Requests and acks',
   '- Every request (every client frame but `auth`) carries an `id` (a string of 1 to 64 characters or an integer; a `scan`\'s id is its event id) and gets exactly one ack echoing it: `ackOk` with a `result`, or `ackError` with an `error`.',
   '- The requests of one socket are answered in the order they were sent; pushes (`change`, `snapshot`, `directory`) may arrive between acks.',
+  `- A \`subscribe\` without a usable \`since\` gets a snapshot in one or more \`snapshot\` frames (pages of at most ${SNAPSHOT_PAGE_BYTES / 1024} KiB, \`page\` from 0, the final one with \`last: true\`, all of one revision): keep the pages until the last, then replace the copy with their goods together. The changes after the snapshot\'s revision follow its last page, up to the ack\'s revision, then live ones.`,
   '- A malformed or unknown frame gets an `ackError` with `bad_request` naming the field (an `error` frame when it has no usable `id`); the socket stays open.',
   '',
   'The `result` of an `ackOk`, by request type:',
@@ -78,7 +83,11 @@ const DESCRIPTION = [
   '',
   '## Limits',
   `- A frame from the client may be at most ${KIB} KiB (${MAX_FRAME_BYTES} bytes); a larger one closes the socket with ${CloseCode.tooBig}.`,
-  `- Over 1 MiB waiting to be sent to a client that does not read closes it with ${CloseCode.tooSlow}.`,
+  `- Over 1 MiB waiting to be sent to a client that does not read closes it with ${CloseCode.tooSlow}; so does reading nothing for 30 s while a snapshot page or a replayed change waits for it (they are sent as the client reads).`,
+  '- Frames per session (shared by its sockets): a token bucket, by default 500 a second with bursts of 1,000. A frame over it gets an `ackError` (an `error` frame when it has no `id`) with `rate_limited` and `retryAfter` (seconds); nothing of it is applied and the socket stays open.',
+  '- Directories per socket: by default 100. A `subscribe` to one more gets an `ackError` with `rate_limited` (`retryAfter` 30); re-subscribing to a directory already watched is not counted again.',
+  `- Sockets per user on one server: by default 2,000. One more gets an \`error\` frame with \`rate_limited\` (\`retryAfter\` 30) and a close with ${CloseCode.tooManySockets}.`,
+  '- Each server may be configured otherwise (WS_FRAME_RATE, WS_FRAME_BURST, MAX_SUBSCRIPTIONS_PER_SOCKET, MAX_SOCKETS_PER_USER).',
   '- The server sends protocol pings every `heartbeatMs` (from `hello`); a socket silent for two intervals is dropped (1006 on the client).',
   '',
   '## Close codes',

@@ -12,6 +12,7 @@ import { directoryRevisions } from '../inventory/directories';
 import { logChanges } from '../inventory/history';
 import { Connection, type Arrival, type RealtimeObserver } from './connection';
 import { Hub } from './hub';
+import { SocketLimits, type SocketLimit } from './limits';
 import { CloseCode, parseClientFrame } from './protocol';
 import { answer } from './requests';
 
@@ -25,11 +26,13 @@ export interface RealtimeOptions {
   authTimeoutMs: number;
   /** Bytes queued for a client past which it is closed with 4408 (SPEC: 1 MiB). */
   maxQueuedBytes: number;
+  /** How long a snapshot page or replayed change waits for the client to read before it is closed with 4408. */
+  readTimeoutMs: number;
   /** How long shutdown waits for clients to answer the 1001 close before cutting them off. */
   shutdownGraceMs: number;
 }
 
-export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = { authTimeoutMs: 10_000, maxQueuedBytes: 1024 * 1024, shutdownGraceMs: 3_000 };
+export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = { authTimeoutMs: 10_000, maxQueuedBytes: 1024 * 1024, readTimeoutMs: 30_000, shutdownGraceMs: 3_000 };
 
 /**
  * `GET /ws`: authenticates sockets, hands their frames to the domain one at a time, and pushes what the
@@ -38,6 +41,7 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = { authTimeoutMs: 10_000
 export class RealtimeGateway {
   private readonly options: RealtimeOptions;
   private readonly hub = new Hub();
+  private readonly limits: SocketLimits;
   private heartbeat: NodeJS.Timeout | null = null;
   private shuttingDown = false;
   /** Set by the metrics plugin before the server listens; every socket reports to it. */
@@ -46,8 +50,11 @@ export class RealtimeGateway {
   constructor(
     private readonly services: Services,
     options: Partial<RealtimeOptions> = {},
+    /** Each refusal by a limit (frames, sockets, subscriptions), for metrics. */
+    refused?: (limit: SocketLimit) => void,
   ) {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
+    this.limits = new SocketLimits(services.config.limits, refused);
   }
 
   /** Sockets open now, authenticated or not. */
@@ -108,8 +115,12 @@ export class RealtimeGateway {
       ip: request.ip,
       observer: this.observer,
       maxQueuedBytes: this.options.maxQueuedBytes,
+      readTimeoutMs: this.options.readTimeoutMs,
       readLog: (directoryId, after, upTo) => logChanges(this.services.em(), directoryId, after, upTo),
-      gone: (gone) => this.hub.remove(gone),
+      gone: (gone) => {
+        this.hub.remove(gone);
+        this.limits.left(gone);
+      },
       watching: this.hub.watching,
     });
     // Attached before any await (fastify-websocket's README): a frame that arrives while the token is
@@ -142,11 +153,22 @@ export class RealtimeGateway {
       if (parsed.ok && parsed.frame.type === 'auth') return this.authenticate(connection, parsed.frame.token);
       return this.refuse(connection, 'the first frame must be {type:"auth", token}');
     }
+    // Over the session's frame rate nothing of the frame is applied; its refusal still waits its turn,
+    // so that acks keep the order of the requests.
+    const overRate = this.limits.frame(principal.sessionId);
+    if (overRate) {
+      await connection.answeredSoFar();
+      return connection.reply(parsed.ok ? ('id' in parsed.frame ? parsed.frame.id : null) : parsed.id, arrival).fail(overRate);
+    }
     if (!parsed.ok || parsed.frame.type !== 'scan') await connection.answeredSoFar();
     if (!parsed.ok) return connection.reply(parsed.id, arrival).fail(parsed.error);
     const frame = parsed.frame;
     if (frame.type === 'auth') return connection.reply(null).fail({ code: 'bad_request', message: 'this socket is already authenticated' });
     const reply = connection.reply(frame.id, arrival);
+    if (frame.type === 'subscribe') {
+      const overCap = this.limits.subscription(connection, frame.directoryId);
+      if (overCap) return reply.fail(overCap);
+    }
     if (frame.type === 'scan') {
       // Started now (queued for its directory in arrival order), answered in order: scans pipeline.
       const started = answer(this.services, connection, principal, frame, reply).then(
@@ -169,6 +191,13 @@ export class RealtimeGateway {
       const principal = await authenticate(this.services.orm.em, token, this.services.now());
       if (!connection.isOpen) return;
       if (connection.revokedWhileAuthenticating.has(principal.sessionId)) return this.refuse(connection, 'session revoked');
+      const overCap = this.limits.admit(connection, principal);
+      if (overCap) {
+        // Not "log in again" (4401): the token is fine, this server holds enough of the user's sockets.
+        connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket refused: too many sockets of this user');
+        connection.sendFrame({ type: 'error', error: overCap });
+        return connection.close(CloseCode.tooManySockets, 'too many sockets; retry later');
+      }
       connection.principal = principal;
       this.hub.authenticated(connection);
       connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket authenticated');
@@ -190,6 +219,7 @@ export class RealtimeGateway {
 
   /** Protocol pings every heartbeatMs; a socket silent for two intervals is gone (a phone that slept, a dead NAT). */
   private beat(): void {
+    this.limits.sweep();
     const now = Date.now();
     for (const connection of this.hub.sockets) {
       if (now - connection.lastHeardAt > 2 * this.services.config.heartbeatMs) connection.terminate();

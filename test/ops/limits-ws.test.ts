@@ -1,0 +1,171 @@
+import { CloseCode } from '../../src/contract';
+import { ScancodeClient, wxHttp, wxLoginCode, wxSocket, wxStorage } from '../../client/src';
+import { startServer, type TestServer } from '../helpers/app';
+import { eventually, storedToken } from '../helpers/client';
+import { testDatabases } from '../helpers/db';
+import { request } from '../helpers/http';
+import { countOf, createDirectory, signIn } from '../helpers/inventory';
+import { closeAll, connect, TestSocket, type Frame } from '../helpers/ws';
+import { fakeWx } from '../helpers/wx';
+
+/**
+ * The gateway's limits, each crossed: frames per session (WS_FRAME_RATE with WS_FRAME_BURST), sockets
+ * per user (MAX_SOCKETS_PER_USER, closed with 4429) and subscriptions per socket
+ * (MAX_SUBSCRIPTIONS_PER_SOCKET), each answered `rate_limited` with `retryAfter`, while other sessions,
+ * users and sockets go on as before.
+ */
+
+const BURST = 5;
+const SOCKETS = 3;
+const SUBSCRIPTIONS = 2;
+
+function expectRateLimited(error: Frame | undefined): void {
+  expect(error).toMatchObject({ code: 'rate_limited', message: expect.any(String), retryAfter: expect.any(Number) });
+  expect(Number.isInteger(error?.retryAfter) && error?.retryAfter >= 1).toBe(true);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(testDatabases())('WebSocket limits on $name', (db) => {
+  describe('frames per session', () => {
+    let server: TestServer;
+    const sockets: TestSocket[] = [];
+    // One frame a second after a burst of five: a test sends its frames far faster than that.
+    beforeAll(async () => (server = await startServer(db, { env: { WS_FRAME_RATE: '1', WS_FRAME_BURST: String(BURST) } })));
+    afterEach(() => closeAll(sockets));
+    afterAll(() => server.close());
+
+    it('refuses frames past the burst with rate_limited, applies nothing of them, keeps acks in order and the socket open', async () => {
+      const user = await signIn(server, 'streamer');
+      const socket = await connect(server.url, user.token);
+      sockets.push(socket);
+      // Seven pipelined scans: the first five are applied, the last two refused, acked in the order sent.
+      const ids = Array.from({ length: BURST + 2 }, (_, i) => `streamer:${i}`);
+      for (const id of ids) socket.send({ type: 'scan', id, directoryId: user.defaultDirectoryId, op: 'in', code: 'BOX' });
+      const acks = await Promise.all(ids.map((id) => socket.next((frame) => frame.type === 'ack' && frame.id === id)));
+      expect(socket.received.filter((frame) => frame.type === 'ack').map((frame) => frame.id)).toEqual(ids);
+      expect(acks.map((ack) => ack.ok)).toEqual([true, true, true, true, true, false, false]);
+      for (const ack of acks.slice(BURST)) expectRateLimited(ack.error);
+      expect(await countOf(user.api, user.defaultDirectoryId, 'BOX')).toBe(BURST);
+
+      // A frame without an id gets an error frame; a second socket of the same session shares the bucket.
+      socket.send('not json');
+      expectRateLimited((await socket.next('error')).error);
+      const twin = await connect(server.url, user.token);
+      sockets.push(twin);
+      expectRateLimited((await twin.request({ type: 'ping' })).error);
+
+      // The refused event id was never applied: sent again once the bucket has refilled, it is.
+      const wait = acks[BURST].error.retryAfter as number;
+      await sleep(wait * 1000);
+      const again = await socket.request({ type: 'scan', id: ids[BURST], directoryId: user.defaultDirectoryId, op: 'in', code: 'BOX' });
+      expect(again).toMatchObject({ ok: true, result: { duplicate: false, goods: { count: BURST + 1 } } });
+    });
+
+    it('counts each session on its own: another session of the same user is not refused', async () => {
+      const user = await signIn(server, 'sharer');
+      const first = await connect(server.url, user.token);
+      const second = await connect(server.url, await server.login('sharer'));
+      sockets.push(first, second);
+      for (let i = 0; i < BURST; i++) expect((await first.request({ type: 'ping' })).ok).toBe(true);
+      expectRateLimited((await first.request({ type: 'ping' })).error);
+      for (let i = 0; i < BURST; i++) expect((await second.request({ type: 'ping' })).ok).toBe(true);
+    });
+  });
+
+  describe('sockets per user and subscriptions per socket', () => {
+    let server: TestServer;
+    const sockets: TestSocket[] = [];
+    const phones: ScancodeClient[] = [];
+    beforeAll(async () => {
+      server = await startServer(db, { env: { MAX_SOCKETS_PER_USER: String(SOCKETS), MAX_SUBSCRIPTIONS_PER_SOCKET: String(SUBSCRIPTIONS) } });
+    });
+    afterEach(async () => {
+      for (const phone of phones.splice(0)) phone.close();
+      await closeAll(sockets);
+    });
+    afterAll(() => server.close());
+
+    /** Resolves once the server holds this many sockets (a socket closed by the client is gone on its side too). */
+    const serverHolds = (count: number) => eventually(() => server.app.websocketServer.clients.size === count, `${count} sockets on the server`);
+
+    /** Opens a socket with a token (header or auth frame) and resolves with its first frame or its close. */
+    async function attempt(token: string, via: 'header' | 'frame'): Promise<{ socket: TestSocket; first: Frame }> {
+      const socket = await TestSocket.open(server.url, via === 'header' ? { token } : {});
+      sockets.push(socket);
+      if (via === 'frame') socket.send({ type: 'auth', token });
+      return { socket, first: await socket.next((frame) => frame.type === 'hello' || frame.type === 'error') };
+    }
+
+    it('closes a socket past MAX_SOCKETS_PER_USER with 4429 after a rate_limited error; a closed one frees its place; other users are not counted', async () => {
+      const tokens = [await server.login('fleet'), await server.login('fleet')];
+      for (let i = 0; i < SOCKETS; i++) expect((await attempt(tokens[i % 2], 'header')).first.type).toBe('hello');
+      const refused = await attempt(tokens[1], 'frame');
+      expect(refused.first.type).toBe('error');
+      expectRateLimited(refused.first.error);
+      expect((await refused.socket.closed).code).toBe(CloseCode.tooManySockets);
+      // The refusal is no logout: the token still works over HTTP.
+      expect((await request(server.url, 'GET', '/api/me', { token: tokens[1] })).status).toBe(200);
+
+      expect((await attempt(await server.login('neighbour'), 'header')).first.type).toBe('hello');
+      await sockets[0].close();
+      await serverHolds(SOCKETS);
+      expect((await attempt(tokens[0], 'frame')).first.type).toBe('hello');
+    });
+
+    it('the SDK takes 4429 for a network failure, not a logout: its scans go over HTTP, and it comes online when a place is free', async () => {
+      const blockers: TestSocket[] = [];
+      for (let i = 0; i < SOCKETS; i++) blockers.push((await attempt(await server.login('crowded'), 'header')).socket);
+      const wx = fakeWx('crowded');
+      // A backoff of a few milliseconds: the error frame's retryAfter, not the backoff, sets the next attempt.
+      const phone = new ScancodeClient({ url: server.url, socket: wxSocket(wx), storage: wxStorage(wx), http: wxHttp(wx), loginCode: wxLoginCode(wx), backoff: { baseMs: 10, maxMs: 20 } });
+      phones.push(phone);
+      const closes: number[] = [];
+      let loginsAsked = 0;
+      phone.on('disconnected', ({ code }) => closes.push(code));
+      phone.on('loginRequired', () => loginsAsked++);
+      // A scan waits in the outbox while the phone's network is away...
+      wx.network.socket = 'blocked';
+      const login = await phone.login();
+      const outcome = phone.scan({ directoryId: login.directories[0].id, op: 'in', code: 'OVERFLOW', qty: 2 });
+      // ...and once it is back, the socket gets its 4429 and the scan goes over HTTP.
+      wx.network.socket = 'up';
+      phone.reconnectNow();
+      await eventually(() => closes.includes(CloseCode.tooManySockets), 'a 4429');
+      expect((await outcome).ok).toBe(true);
+      expect(wx.requests).toContain('POST /api/sync');
+      expect(loginsAsked).toBe(0);
+      await sleep(300);
+      expect(closes.filter((code) => code === CloseCode.tooManySockets)).toHaveLength(1);
+      expect(phone.status).not.toBe('online');
+
+      await blockers[0].close();
+      await serverHolds(SOCKETS - 1);
+      phone.reconnectNow();
+      await eventually(() => phone.status === 'online', 'the phone online');
+      expect(await countOf((await signIn(server, 'crowded')).api, login.directories[0].id, 'OVERFLOW')).toBe(2);
+      expect(storedToken(wx.storage)).toEqual(expect.any(String));
+    });
+
+    it('refuses a subscribe past MAX_SUBSCRIPTIONS_PER_SOCKET, not a renewed one; another socket has its own', async () => {
+      const user = await signIn(server, 'watcher');
+      const directories = [user.defaultDirectoryId, await createDirectory(user.api, '甲'), await createDirectory(user.api, '乙')];
+      const socket = (await attempt(user.token, 'header')).socket;
+      for (const directoryId of directories.slice(0, SUBSCRIPTIONS)) expect((await socket.request({ type: 'subscribe', directoryId })).ok).toBe(true);
+      const refused = await socket.request({ type: 'subscribe', directoryId: directories[2] });
+      expect(refused.ok).toBe(false);
+      expectRateLimited(refused.error);
+      expect((await socket.request({ type: 'subscribe', directoryId: directories[0], since: 0 })).ok).toBe(true);
+
+      // The refused subscription receives nothing; one freed place takes it.
+      await user.api.post(`/api/directories/${directories[2]}/scans`, { body: { op: 'in', code: 'Q', eventId: 'watcher:1' } });
+      expect((await socket.request({ type: 'unsubscribe', directoryId: directories[1] })).ok).toBe(true);
+      expect((await socket.request({ type: 'subscribe', directoryId: directories[2], since: 0 })).ok).toBe(true);
+      await socket.changesUpTo(directories[2], 1);
+      expect(socket.received.filter((frame) => frame.directoryId === directories[2] && frame.type !== 'ack')).toHaveLength(1);
+
+      const other = (await attempt(user.token, 'header')).socket;
+      expect((await other.request({ type: 'subscribe', directoryId: directories[1] })).ok).toBe(true);
+    });
+  });
+});
