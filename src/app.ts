@@ -15,6 +15,7 @@ import { MAX_FRAME_BYTES, RealtimeGateway, type RealtimeOptions } from './module
 import { createWechatClient, type WechatClient } from './modules/wechat/client';
 import { publishMetrics } from './plugins/metrics';
 import { publishOpenapi } from './plugins/openapi';
+import { LimitRefusals, limitRequests } from './plugins/rate-limit';
 import { answerWithRequestIds, genReqId } from './plugins/request-id';
 import { MAX_CODE_LENGTH } from './contract';
 import { edgeOptions, refuseWhileClosing } from './plugins/edges';
@@ -48,6 +49,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel }) : new InProcessBus());
   const wechat = deps.wechat ?? createWechatClient({ ...config.wechat, apiBase: config.wechat.apiBase as string });
 
+  const refusals = new LimitRefusals();
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -62,7 +64,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Only the proxies TRUST_PROXY names may set the client's address (X-Forwarded-For) and scheme.
     trustProxy: config.trustProxy,
     genReqId,
-    ...edgeOptions,
+    ...edgeOptions({ bodyTimeoutMs: config.limits.bodyTimeoutMs, timedOut: () => refusals.count('body_timeout') }),
   });
   answerWithRequestIds(app);
   refuseWhileClosing(app);
@@ -89,7 +91,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   // Before any route, so that an upgrade to a route other than /ws is refused; the gateway closes its
   // sockets with 1001 at shutdown instead of the plugin's bare close.
-  const gateway = new RealtimeGateway(services, deps.realtime);
+  const gateway = new RealtimeGateway(services, deps.realtime, (limit) => refusals.count(limit));
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES }, preClose: gateway.preClose, errorHandler: gateway.onSocketError });
 
   app.setErrorHandler((error, request, reply) => {
@@ -100,9 +102,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
-  // Before the routes: the document is built from the routes registered after it.
+  // Before the routes: the document is built from the routes registered after it, and the limits
+  // are given to the routes registered after them.
   await publishOpenapi(app);
-  await publishMetrics(app, gateway);
+  await publishMetrics(app, gateway, refusals);
+  await limitRequests(app, config, refusals);
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(inventoryRoutes(services));

@@ -8,6 +8,7 @@ import type { Change } from '../modules/inventory/views';
 import type { BusMessage } from '../modules/realtime/bus';
 import type { RealtimeGateway } from '../modules/realtime/gateway';
 import { RedisBus } from '../modules/realtime/redis-bus';
+import { LIMITS, type LimitRefusals } from './rate-limit';
 
 /**
  * `GET /metrics` in Prometheus' text format: sockets, frames, acks, mutations, group commit, the bus
@@ -60,7 +61,7 @@ function outcomeLabels(request: MutationRequest, outcome: Outcome): { kind: stri
  * Called on the root instance before the server listens, after the error handler is set, so that a
  * failure answers in the API's error shape.
  */
-export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGateway): Promise<void> {
+export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGateway, refusals: LimitRefusals): Promise<void> {
   const { services } = app;
   const registry = new Registry();
   const registers = [registry];
@@ -78,6 +79,10 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
     acked: (type, seconds) => acks.observe({ type }, seconds),
     closed: (code) => closed.inc({ code: closeLabel(code) }),
   };
+
+  const limited = new Counter({ name: 'scancode_rate_limited_total', help: 'Requests, frames and sockets refused by a limit (rate_limited), and requests that did not arrive within BODY_TIMEOUT_MS (body_timeout), by limit', labelNames: ['limit'], registers });
+  for (const limit of LIMITS) limited.inc({ limit }, 0);
+  refusals.observer = (limit) => limited.inc({ limit });
 
   const mutations = new Counter({ name: 'scancode_mutations_total', help: 'Mutations (scans and the rest) by kind and outcome: applied, refused (by error code), duplicate (an event id sent again), failed (the transaction failed)', labelNames: ['kind', 'outcome', 'code'], registers });
   const batches = new Histogram({ name: 'scancode_mutation_batch_size', help: 'Mutations committed together in one transaction (group commit)', buckets: BATCH_BUCKETS, registers });

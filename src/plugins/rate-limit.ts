@@ -1,0 +1,119 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import rateLimit, { normalizeIP, type CreateRateLimitOptions } from '@fastify/rate-limit';
+import type { Config } from '../config';
+import { legacy } from '../contract';
+import type { ErrorBody } from '../errors';
+import { bearerToken } from '../http/auth';
+
+/**
+ * HTTP rate limits, counted by @fastify/rate-limit in this process (a window of one minute each):
+ *
+ * - logins (`POST /api/login` and the legacy `/login/`) per client address, LOGIN_RATE_LIMIT: each
+ *   one calls WeChat, so a flood from one place must not become a flood at WeChat's door;
+ * - every other `/api` and legacy request per session token (the legacy forms carry theirs as
+ *   `cookie`), HTTP_RATE_LIMIT; a request without one counts against its address.
+ *
+ * Health, readiness, metrics, the documents and the `/ws` upgrade are never limited (the gateway has
+ * its own limits). A refusal is 429 with `Retry-After`: SPEC's `rate_limited` with `retryAfter` on
+ * `/api`, the seed's `{error: "<中文>"}` on the legacy routes, whose app shows that text.
+ */
+
+/** Every limit a refusal is counted under in /metrics. */
+export const LIMITS = ['login', 'http', 'body_timeout', 'ws_frames', 'ws_sockets', 'ws_subscriptions'] as const;
+export type Limit = (typeof LIMITS)[number];
+
+/** Refusals by limit, reported to the metrics plugin (which sets `observer`). */
+export class LimitRefusals {
+  observer: ((limit: Limit) => void) | undefined = undefined;
+
+  count(limit: Limit): void {
+    this.observer?.(limit);
+  }
+}
+
+const WINDOW_MS = 60_000;
+/** Keys (addresses, tokens) each limiter remembers, least recently seen forgotten first. */
+const REMEMBERED_KEYS = 100_000;
+
+type Check = ReturnType<FastifyInstance['createRateLimit']>;
+type Answer = (reply: FastifyReply, retryAfter: number) => FastifyReply;
+
+/** `/api`: SPEC's error. */
+const apiAnswer =
+  (message: string): Answer =>
+  (reply, retryAfter) => {
+    const error: ErrorBody = { code: 'rate_limited', message, retryAfter };
+    return reply.code(429).send({ error });
+  };
+
+/** The legacy routes: the seed's shape, in words its app can show; the status says 429 all the same. */
+const legacyAnswer =
+  (words: string): Answer =>
+  (reply, retryAfter) =>
+    reply.code(429).send({ error: `${words}过于频繁，请${retryAfter}秒后再试` });
+
+/** The session token a request carries: the bearer token, or a legacy form's `cookie`. */
+function tokenOf(request: FastifyRequest): string | null {
+  const bearer = bearerToken(request.headers.authorization);
+  if (bearer !== null) return bearer;
+  const body = request.body as { cookie?: unknown } | undefined;
+  return typeof body?.cookie === 'string' && body.cookie !== '' ? body.cookie : null;
+}
+
+const addressKey = (request: FastifyRequest) => `ip:${normalizeIP(request.ip)}`;
+
+/**
+ * Registers the limits on the root instance, before any route: an `onRoute` hook gives each route
+ * registered after it the check that applies to it.
+ */
+export async function limitRequests(app: FastifyInstance, config: Config, refusals: LimitRefusals): Promise<void> {
+  const { loginsPerMinute, httpRequestsPerMinute } = config.limits;
+  // The plugin's own per-route hooks are not used (global: false): a refusal must answer in two
+  // shapes, and the legacy routes' token is in the body, read after it is parsed.
+  await app.register(rateLimit, { global: false });
+  const limiter = (max: number, keyGenerator: (request: FastifyRequest) => string): Check | null => {
+    if (max === 0) return null;
+    const options: CreateRateLimitOptions & { cache: number } = { max, timeWindow: WINDOW_MS, keyGenerator, cache: REMEMBERED_KEYS };
+    return app.createRateLimit(options);
+  };
+  const logins = limiter(loginsPerMinute, addressKey);
+  const requests = limiter(httpRequestsPerMinute, (request) => {
+    const token = tokenOf(request);
+    return token === null ? addressKey(request) : `token:${token}`;
+  });
+
+  const hook = (check: Check, limit: Limit, answer: Answer) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const result = await check(request);
+    if (result.isAllowed || !result.isExceeded) return;
+    refusals.count(limit);
+    const retryAfter = Math.max(1, result.ttlInSeconds);
+    request.log.info({ limit, retryAfter }, 'rate limited');
+    return answer(reply.header('retry-after', String(retryAfter)), retryAfter);
+  };
+
+  const prefixes = [...new Set(['', config.legacyPrefix])];
+  const legacyLogins = new Set(prefixes.map((prefix) => prefix + legacy.login.url));
+  const legacyForms = new Set(Object.values(legacy).flatMap((route) => prefixes.map((prefix) => prefix + route.url)));
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const url = route.url;
+    if (url === '/api/login' || legacyLogins.has(url)) {
+      const answer = url === '/api/login' ? apiAnswer(`more than ${loginsPerMinute} logins a minute from this address`) : legacyAnswer('登录');
+      if (logins) addHook(route, 'onRequest', hook(logins, 'login', answer));
+    } else if (legacyForms.has(url)) {
+      // After the body is parsed: the token is its `cookie` field.
+      if (requests) addHook(route, 'preHandler', hook(requests, 'http', legacyAnswer('请求')));
+    } else if (url.startsWith('/api/')) {
+      if (requests) addHook(route, 'onRequest', hook(requests, 'http', apiAnswer(`more than ${httpRequestsPerMinute} requests a minute with this token`)));
+    }
+  });
+}
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** Runs `hook` first among the route's own hooks of that kind (before authentication, for instance). */
+function addHook(route: RouteOptions, name: 'onRequest' | 'preHandler', hook: Hook): void {
+  const own = route[name];
+  const existing = own === undefined ? [] : Array.isArray(own) ? own : [own];
+  route[name] = [hook, ...existing] as RouteOptions[typeof name];
+}
