@@ -1,6 +1,6 @@
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { isSqlite } from '../modules/inventory/transaction';
-import type { Orm } from './orm';
+import { AcquireTimeoutError, QueryTimeoutError, type Orm } from './orm';
 
 /**
  * Transactions on the driver's own connection, taken from MikroORM's pool: statements are bound as
@@ -189,4 +189,15 @@ export function emStatements(tx: SqlEntityManager): Statements {
       return { affectedRows: result.affectedRows, insertId: result.insertId };
     },
   };
+}
+
+/**
+ * The database did not answer in time (a statement past DB_QUERY_TIMEOUT_MS, no connection within
+ * DB_ACQUIRE_TIMEOUT_MS), here or in the error's causes: it stalls or is gone, so work queued behind
+ * this would wait as long again for the same answer.
+ */
+export function isDatabaseStall(error: unknown, depth = 0): boolean {
+  if (error instanceof QueryTimeoutError || error instanceof AcquireTimeoutError) return true;
+  const cause = typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined;
+  return cause !== undefined && cause !== error && depth < 5 && isDatabaseStall(cause, depth + 1);
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { retryingLostRaces, type RawDatabase } from '../../db/raw';
+import { isDatabaseStall, retryingLostRaces, type RawDatabase } from '../../db/raw';
 import type { Bus } from '../realtime/bus';
 import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
 import { sqlStore } from './store';
@@ -85,7 +85,10 @@ export class MutationQueue {
     const size = MAX_BATCH[this.options.raw.dialect];
     while (queue.length > 0) {
       if (this.options.raw.dialect === 'sqlite') await this.shareTheEventLoop();
-      await this.run(directoryId, batch(queue, size));
+      const stalled = await this.run(directoryId, batch(queue, size));
+      // Those waiting behind a batch that the database left unanswered would wait as long again for
+      // the same answer: they get it now (503 unavailable; clients resend under the same event ids).
+      if (stalled !== null) this.fail(directoryId, queue.splice(0), stalled);
     }
     this.waiting.delete(directoryId);
   }
@@ -101,15 +104,15 @@ export class MutationQueue {
     this.sliceStartedAt = performance.now();
   }
 
-  private async run(directoryId: number, batch: Waiting[]): Promise<void> {
+  /** Commits one batch and answers its callers; returns the error when the database stalled, else null. */
+  private async run(directoryId: number, batch: Waiting[]): Promise<unknown> {
     const { raw, bus, now } = this.options;
     let done: BatchDone;
     try {
       done = await this.commit(directoryId, batch.map((w) => w.request), raw, now);
     } catch (failed) {
-      this.notify((observer) => observer.failed(directoryId, batch.map((w) => w.request), failed));
-      for (const waiting of batch) waiting.settle({ failed });
-      return;
+      this.fail(directoryId, batch, failed);
+      return isDatabaseStall(failed) ? failed : null;
     }
     // Published before the callers are answered, delivered after (the bus hands over asynchronously),
     // so no ack waits for a fan-out and every watcher still gets the revisions in order.
@@ -119,6 +122,13 @@ export class MutationQueue {
     }
     this.notify((observer) => observer.committed(directoryId, batch.map((w) => w.request), done));
     batch.forEach((waiting, index) => waiting.settle(done.outcomes[index]));
+    return null;
+  }
+
+  private fail(directoryId: number, batch: Waiting[], failed: unknown): void {
+    if (batch.length === 0) return;
+    this.notify((observer) => observer.failed(directoryId, batch.map((w) => w.request), failed));
+    for (const waiting of batch) waiting.settle({ failed });
   }
 
   private commit(directoryId: number, requests: MutationRequest[], raw: RawDatabase, now: () => Date): Promise<BatchDone> {
