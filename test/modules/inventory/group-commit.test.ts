@@ -4,7 +4,7 @@ import { allLogs, countOf, createDirectory, goodsPath, revisionOf, scan, signIn,
 
 /**
  * Group commit: the events of one `POST /api/sync` are submitted together, so those of one directory
- * run in one transaction (one `at` in the log), each with its own outcome and revision.
+ * share transactions (one `at` in the log per transaction), each with its own outcome and revision.
  */
 describe.each(testDatabases())('group commit on $name', (db) => {
   let server: TestServer;
@@ -28,7 +28,9 @@ describe.each(testDatabases())('group commit on $name', (db) => {
     expect(await countOf(user.api, id, 'LAST')).toBe(0);
     const outs = (await allLogs(user.api, id)).filter((l) => l.type === 'out');
     expect(outs).toHaveLength(100);
-    expect(new Set(outs.map((l) => l.at)).size).toBe(1); // one transaction
+    // One transaction on MariaDB; on the embedded database transactions hold at most 50 (so that the
+    // event loop is shared), so the 100 that succeeded took two.
+    expect(new Set(outs.map((l) => l.at)).size).toBeLessThanOrEqual(db.name === 'sqlite' ? 2 : 1);
   });
 
   it('an event id repeated inside one batch is applied once; the repeat answers the same outcome as a duplicate', async () => {
