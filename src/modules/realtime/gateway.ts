@@ -64,12 +64,18 @@ export class RealtimeGateway {
 
   readonly routes: FastifyPluginAsync = async (app) => {
     const unsubscribe = this.services.bus.subscribe(this.hub.receive);
+    // The bus came back after a drop (this instance's or another's): what was published meanwhile may
+    // be lost, changes and logouts alike, so the periodic check runs now rather than at its next tick.
+    const unsubscribeResync = this.services.bus.subscribe((message) => {
+      if (message.type === 'resync') void this.checkWithDatabase();
+    });
     this.heartbeat = setInterval(() => this.beat(), this.services.config.heartbeatMs).unref();
     const revisionCheck = setInterval(() => void this.checkWithDatabase(), this.services.config.revisionCheckMs).unref();
     app.addHook('onClose', async () => {
       this.stopHeartbeat();
       clearInterval(revisionCheck);
       unsubscribe();
+      unsubscribeResync();
     });
     app.route({
       method: 'GET',

@@ -97,10 +97,10 @@ export class Hub {
         for (const connection of owned) connection.send(text);
         return;
       }
-      case 'resync': {
-        for (const watchers of this.byDirectory.values()) for (const subscription of watchers) subscription.catchUp();
+      case 'resync':
+        // The gateway answers it: one check of every watched directory's revision and every open
+        // socket's session against the database (RealtimeGateway.checkWithDatabase).
         return;
-      }
       case 'session-revoked': {
         for (const connection of this.authenticating) connection.revokedWhileAuthenticating.add(message.sessionId);
         for (const connection of [...(this.byOwner.get(message.userId) ?? [])]) {

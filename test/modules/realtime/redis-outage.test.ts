@@ -19,9 +19,12 @@ describe.each(testDatabases())('Redis going away, on $name', (db) => {
   beforeAll(async () => {
     relay = await startRelayFor(TEST_REDIS_URL, 6379);
     const channel = testChannel();
-    first = await startServer(db, { env: { REDIS_URL: relay.rewrite(TEST_REDIS_URL), REDIS_CHANNEL: channel } });
+    // No periodic check within the test: what reaches the other instance comes through the bus, or
+    // through the check that a reconnect to Redis sets off.
+    const quiet = { REDIS_CHANNEL: channel, REVISION_CHECK_MS: '3600000' };
+    first = await startServer(db, { env: { REDIS_URL: relay.rewrite(TEST_REDIS_URL), ...quiet } });
     // The second instance reaches Redis directly: only the first one loses it.
-    second = await startServer(db, { env: { REDIS_URL: TEST_REDIS_URL, REDIS_CHANNEL: channel }, deps: { orm: first.app.services.orm } });
+    second = await startServer(db, { env: { REDIS_URL: TEST_REDIS_URL, ...quiet }, deps: { orm: first.app.services.orm } });
   });
   afterAll(async () => {
     await closeAll(sockets);
@@ -54,5 +57,24 @@ describe.each(testDatabases())('Redis going away, on $name', (db) => {
       const frames = await watcher.changesUpTo(directoryId, 5);
       expect(frames.map((f) => [f.revision, f.change.goods.count])).toEqual([1, 2, 3, 4, 5].map((r) => [r, r]));
     }
+  });
+
+  it('a logout while Redis is away closes that session\'s socket on the other instance as soon as Redis is back', async () => {
+    const token = await first.login('bob');
+    const elsewhere = await connect(second.url, token);
+    const kept = await connect(second.url, await first.login('bob'));
+    sockets.push(elsewhere, kept);
+
+    await relay.cut();
+    // Answered at once; its announcement to the other instance is lost with the connection.
+    expect((await client(first.url, token).post('/api/logout')).status).toBe(204);
+    expect(await kept.request({ type: 'ping' })).toMatchObject({ ok: true });
+    expect(await elsewhere.request({ type: 'ping' })).toMatchObject({ ok: true });
+    await relay.restore();
+
+    // Back on Redis, the first instance asks every instance to check with the database: the revoked
+    // session's socket is closed (the periodic check is an hour away), the other session's stays.
+    expect(await elsewhere.closed).toMatchObject({ code: 4401 });
+    expect(await kept.request({ type: 'ping' })).toMatchObject({ ok: true });
   });
 });
