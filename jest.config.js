@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // dist/, for the suites that start the server or the importer as a process: written once, before any suite.
+  globalSetup: '<rootDir>/test/global-setup.ts',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   // Suites share the machine's MariaDB; each makes its own databases, so two workers are safe.
   maxWorkers: 2,

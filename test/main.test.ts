@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -44,11 +44,6 @@ function run(env: Record<string, string>, command: string[] = [entry]): { child:
   return { child, output: () => output, listening, exited };
 }
 
-// One build for every process this file starts.
-beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root });
-});
-
 describe('the server process (npm start)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scancode-main-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,7 +82,7 @@ describe('the server process (npm start)', () => {
   });
 
   it('runs dist/ without compiling when it is newer than the sources (npm start)', async () => {
-    // The build of beforeAll is current: a start fails at once on a bad setting, and must not build first.
+    // dist/ is current (test/global-setup.ts wrote it): a start fails at once on a bad setting, and must not build first.
     const builtAt = statSync(entry).mtimeMs;
     const server = run({ LOG_FORMAT: 'xml' }, [join(root, 'scripts', 'start.js')]);
     expect(await server.exited).toBe(1);

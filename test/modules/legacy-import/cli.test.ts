@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,12 +9,11 @@ import { testDatabases } from '../../helpers/db';
 import { loadDjangoSeed, type OldDatabase } from '../../helpers/django';
 
 /**
- * `npm run import:django` as an operator runs it: compiled, in its own process, reading DATABASE_URL.
- * It is compiled into a directory of its own (not dist/, which other suites build at the same time)
- * and finds its packages through NODE_PATH.
+ * `npm run import:django` as an operator runs it: compiled (dist/, written once before the suites by
+ * test/global-setup.ts), in its own process, reading DATABASE_URL, in a working folder of its own.
  */
 const root = join(__dirname, '..', '..', '..');
-const build = mkdtempSync(join(tmpdir(), 'scancode-import-cli-'));
+const workdir = mkdtempSync(join(tmpdir(), 'scancode-import-cli-'));
 
 interface Exit {
   code: number | null;
@@ -23,9 +22,9 @@ interface Exit {
 }
 
 function cli(args: string[], databaseUrl: string): Promise<Exit> {
-  const child = spawn(process.execPath, [join(build, 'src', 'modules', 'legacy-import', 'cli.js'), ...args], {
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(root, 'node_modules'), DATABASE_URL: databaseUrl },
-    cwd: build,
+  const child = spawn(process.execPath, [join(root, 'dist', 'src', 'modules', 'legacy-import', 'cli.js'), ...args], {
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl },
+    cwd: workdir,
   });
   let stdout = '';
   let stderr = '';
@@ -38,10 +37,7 @@ const urlOf = (config: DatabaseConfig) => (config.kind === 'mysql' ? config.url 
 /** One row of the summary's table: label, then created, updated, unchanged, merged, skipped, total. */
 const summaryRow = (label: string, counts: number[]) => new RegExp(`^${label}\\s+${counts.join('\\s+')}$`, 'm');
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', build], { cwd: root });
-});
-afterAll(() => rmSync(build, { recursive: true, force: true }));
+afterAll(() => rmSync(workdir, { recursive: true, force: true }));
 
 describe.each(testDatabases())('npm run import:django into $name', (db) => {
   let old: OldDatabase;
