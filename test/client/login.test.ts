@@ -1,26 +1,17 @@
-import { ScancodeClient, wxHttp, wxLoginCode, wxSocket, wxStorage } from '../../client/src';
-import { startServer, type TestServer } from '../helpers/app';
-import { eventually, serverDirectory, settled, storedToken } from '../helpers/client';
+import type { TestServer } from '../helpers/app';
+import { eventually, sdkSuite, serverDirectory, settled, storedToken } from '../helpers/client';
 import { testDatabases } from '../helpers/db';
 import { request } from '../helpers/http';
 import { fakeWx } from '../helpers/wx';
 
 describe.each(testDatabases())('the SDK logging in and out, on $name', (db) => {
+  const suite = sdkSuite(db);
   let server: TestServer;
-  const clients: ScancodeClient[] = [];
-
-  beforeAll(async () => {
-    server = await startServer(db);
-  });
-  afterAll(async () => {
-    for (const each of clients) each.close();
-    await server.close();
-  });
+  beforeEach(() => (server = suite.server()));
 
   it('asks for a login without a token, logs in with wx.login, and keeps one deviceId per install', async () => {
     const wx = fakeWx('erin');
-    const phone = new ScancodeClient({ url: server.url, socket: wxSocket(wx), storage: wxStorage(wx), http: wxHttp(wx), loginCode: wxLoginCode(wx) });
-    clients.push(phone);
+    const phone = suite.phone(wx);
     const reasons: string[] = [];
     phone.on('loginRequired', ({ reason }) => reasons.push(reason));
     phone.connect();
@@ -36,15 +27,14 @@ describe.each(testDatabases())('the SDK logging in and out, on $name', (db) => {
     const changes = await request(server.url, 'GET', `/api/directories/${directoryId}/changes?since=${result.revision - 1}`, { token: storedToken(wx.storage) });
     expect(changes.body.changes[0].deviceId).toBe(phone.deviceId);
     expect(wx.storage.get('scancode:device')).toBe(phone.deviceId);
-    const again = new ScancodeClient({ url: server.url, socket: wxSocket(wx), storage: wxStorage(wx), http: wxHttp(wx) });
+    const again = suite.phone(wx, { loginCode: undefined });
     expect(again.deviceId).toBe(phone.deviceId);
     expect(again.user?.id).toBe(login.user.id);
   });
 
   it('raises loginRequired on a 4401 (the token logged out), keeps scanning into the outbox, and sends it after the next login', async () => {
     const wx = fakeWx('frank');
-    const phone = new ScancodeClient({ url: server.url, socket: wxSocket(wx), storage: wxStorage(wx), http: wxHttp(wx), loginCode: wxLoginCode(wx), backoff: { baseMs: 20, maxMs: 100 } });
-    clients.push(phone);
+    const phone = suite.phone(wx, { backoff: { baseMs: 20, maxMs: 100 } });
     const login = await phone.login();
     const directoryId = login.directories[0].id;
     const other = (await request(server.url, 'POST', '/api/directories', { token: storedToken(wx.storage), body: { name: '冷库' } })).body.directory.id as number;

@@ -1,36 +1,17 @@
-import { ScancodeClient, wxHttp, wxLoginCode, wxSocket, wxStorage, type ClientStatus, type SyncResult } from '../../client/src';
-import { startServer, type TestServer } from '../helpers/app';
-import { cutSockets, eventually, loggedEventIds, serverDirectory, settled, storedToken } from '../helpers/client';
+import type { ClientStatus, SyncResult } from '../../client/src';
+import type { TestServer } from '../helpers/app';
+import { cutSockets, eventually, loggedEventIds, sdkSuite, serverDirectory, settled, storedToken } from '../helpers/client';
 import { testDatabases } from '../helpers/db';
-import { fakeWx, type FakeWx } from '../helpers/wx';
-
-function client(server: TestServer, wx: FakeWx): ScancodeClient {
-  return new ScancodeClient({
-    url: server.url,
-    socket: wxSocket(wx),
-    storage: wxStorage(wx),
-    http: wxHttp(wx),
-    loginCode: wxLoginCode(wx),
-    backoff: { baseMs: 20, maxMs: 200 },
-  });
-}
+import { fakeWx } from '../helpers/wx';
 
 describe.each(testDatabases())('the SDK offline, on $name', (db) => {
+  const suite = sdkSuite(db);
   let server: TestServer;
-  const clients: ScancodeClient[] = [];
-
-  beforeAll(async () => {
-    server = await startServer(db);
-  });
-  afterAll(async () => {
-    for (const each of clients) each.close();
-    await server.close();
-  });
+  beforeEach(() => (server = suite.server()));
 
   it('shows scans as pending while nothing reaches the server, flushes them over POST /api/sync when the socket cannot open, and catches up once it can', async () => {
     const wx = fakeWx('carol');
-    const phone = client(server, wx);
-    clients.push(phone);
+    const phone = suite.phone(wx);
     const statuses: ClientStatus[] = [];
     phone.on('status', (status) => statuses.push(status));
     const directoryId = (await phone.login()).directories[0].id;
@@ -82,8 +63,7 @@ describe.each(testDatabases())('the SDK offline, on $name', (db) => {
 
   it('resends the outbox of a killed app with the same event ids: once applied, whichever copy arrived', async () => {
     const wx = fakeWx('dave');
-    const first = client(server, wx);
-    clients.push(first);
+    const first = suite.phone(wx);
     const directoryId = (await first.login()).directories[0].id;
     await eventually(() => first.status === 'online', 'online');
     const token = storedToken(wx.storage);
@@ -105,8 +85,7 @@ describe.each(testDatabases())('the SDK offline, on $name', (db) => {
 
     // Started again over the same storage, with the network back.
     wx.network = { socket: 'up', http: 'up' };
-    const second = client(server, wx);
-    clients.push(second);
+    const second = suite.phone(wx);
     expect(second.deviceId).toBe(first.deviceId);
     expect(second.pending().map((entry) => entry.event.eventId)).toEqual(queued);
     const acked: { eventId: string; duplicate: boolean }[] = [];

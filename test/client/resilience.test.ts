@@ -1,6 +1,6 @@
-import { ScancodeClient, wxHttp, wxLoginCode, wxSocket, wxStorage, type SyncResult } from '../../client/src';
+import type { ScancodeClient, SyncResult } from '../../client/src';
 import { startServer, type TestServer } from '../helpers/app';
-import { cutSockets, eventually, loggedEventIds, restartServer, serverDirectory, settled, storedToken } from '../helpers/client';
+import { cutSockets, eventually, loggedEventIds, phoneOf, restartServer, serverDirectory, settled, storedToken } from '../helpers/client';
 import { testDatabases } from '../helpers/db';
 import { fakeWx, type FakeWx } from '../helpers/wx';
 
@@ -14,15 +14,7 @@ interface Phone {
 
 function phone(server: TestServer, user: string): Phone {
   const wx = fakeWx(user);
-  const client = new ScancodeClient({
-    url: server.url,
-    socket: wxSocket(wx),
-    storage: wxStorage(wx),
-    http: wxHttp(wx),
-    loginCode: wxLoginCode(wx),
-    backoff: { baseMs: 20, maxMs: 300 },
-    requestTimeoutMs: 5_000,
-  });
+  const client = phoneOf(server, wx, { backoff: { baseMs: 20, maxMs: 300 }, requestTimeoutMs: 5_000 });
   const made: Phone = { wx, client, disconnects: 0 };
   client.on('disconnected', () => made.disconnects++);
   return made;

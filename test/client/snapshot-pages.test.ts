@@ -1,8 +1,8 @@
-import { ScancodeClient, wxHttp, wxLoginCode, wxSocket, wxStorage, type Goods } from '../../client/src';
+import type { Goods } from '../../client/src';
 import { DirectoryView } from '../../client/src/view';
 import { applyScan } from '../../src/modules/inventory/scan';
-import { startServer, type TestServer } from '../helpers/app';
-import { cutSockets, eventually, serverDirectory, settled, storedToken } from '../helpers/client';
+import type { TestServer } from '../helpers/app';
+import { cutSockets, eventually, sdkSuite, serverDirectory, settled, storedToken } from '../helpers/client';
 import { testDatabases } from '../helpers/db';
 import { fakeWx } from '../helpers/wx';
 
@@ -51,21 +51,13 @@ describe('a directory view and the pages of a snapshot', () => {
 });
 
 describe.each(testDatabases())('the SDK watching a directory of many snapshot pages, on $name', (db) => {
+  const suite = sdkSuite(db);
   let server: TestServer;
-  const clients: ScancodeClient[] = [];
-
-  beforeAll(async () => {
-    server = await startServer(db);
-  });
-  afterAll(async () => {
-    for (const each of clients) each.close();
-    await server.close();
-  });
+  beforeEach(() => (server = suite.server()));
 
   it('shows the directory whole, equal to the server, through scans and cut sockets', async () => {
     const wx = fakeWx('pages');
-    const phone = new ScancodeClient({ url: server.url, socket: wxSocket(wx), storage: wxStorage(wx), http: wxHttp(wx), loginCode: wxLoginCode(wx), backoff: { baseMs: 20, maxMs: 200 } });
-    clients.push(phone);
+    const phone = suite.phone(wx);
     const login = await phone.login();
     const directoryId = login.directories[0].id;
     const actor = { userId: login.user.id, deviceId: null };

@@ -1,13 +1,56 @@
 import type { Duplex } from 'node:stream';
 import { buildApp } from '../../src/app';
-import type { ScancodeClient } from '../../client/src';
-import type { TestServer } from './app';
+import { ScancodeClient, wxHttp, wxLoginCode, wxSocket, wxStorage, type ClientOptions } from '../../client/src';
+import { startServer, type TestServer } from './app';
+import type { TestDatabase } from './db';
 import { request } from './http';
+import type { FakeWx } from './wx';
 
 /**
  * What the SDK's tests need around a real server: waiting for a client to settle, cutting every socket,
  * restarting the server on its database and port, and reading what the server holds.
  */
+
+/** A phone: the SDK over a fake `wx` against the server, with a quick backoff unless `options` say otherwise. */
+export function phoneOf(server: TestServer, wx: FakeWx, options: Partial<ClientOptions> = {}): ScancodeClient {
+  return new ScancodeClient({
+    url: server.url,
+    socket: wxSocket(wx),
+    storage: wxStorage(wx),
+    http: wxHttp(wx),
+    loginCode: wxLoginCode(wx),
+    backoff: { baseMs: 20, maxMs: 200 },
+    ...options,
+  });
+}
+
+/**
+ * For a describe block of SDK tests: one real server on `db` for the block, and the phones made on it
+ * with `phone()`, all closed after it. `server()` is the server of the running test.
+ */
+export function sdkSuite(db: TestDatabase): { server(): TestServer; phone(wx: FakeWx, options?: Partial<ClientOptions>): ScancodeClient } {
+  let server: TestServer | undefined;
+  const phones: ScancodeClient[] = [];
+  beforeAll(async () => {
+    server = await startServer(db);
+  });
+  afterAll(async () => {
+    for (const phone of phones.splice(0)) phone.close();
+    await server?.close();
+  });
+  const current = () => {
+    if (!server) throw new Error('sdkSuite: the server is not started yet (call server() inside a test)');
+    return server;
+  };
+  return {
+    server: current,
+    phone(wx, options) {
+      const phone = phoneOf(current(), wx, options);
+      phones.push(phone);
+      return phone;
+    },
+  };
+}
 
 /** Resolves once `condition` holds (checked every 20 ms); fails after `timeoutMs` saying what it waited for. */
 export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
