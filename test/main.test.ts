@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { mysqlOnly } from './helpers/db';
 import { request } from './helpers/http';
+import { freePort } from './helpers/ports';
 
 /**
  * The entry point as `npm start` runs it: compiled, in its own process, with no configuration but a
@@ -19,14 +19,6 @@ const entry = join(root, 'dist', 'src', 'main.js');
 const production = { NODE_ENV: 'production', WECHAT_APPID: 'wxopsprobe0000000', WECHAT_SECRET: 'ops-secret' };
 const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/scancode_test';
 
-/** A loopback port nothing listens on: one the system just handed out, closed again. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function run(env: Record<string, string>, command: string[] = [entry]): { child: ChildProcess; output: () => string; listening: Promise<string>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env }, cwd: root });
@@ -67,14 +59,14 @@ describe('the server process (npm start)', () => {
   });
 
   it('does not start when Redis cannot be reached, naming REDIS_URL and the address', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const server = run({ DATABASE_URL: `file:${join(dir, 'redis.db')}`, REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(`scancode: REDIS_URL: cannot reach redis at 127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
   it('does not start when MySQL cannot be reached, naming DATABASE_URL and the address but never the password', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const server = run({ ...production, DATABASE_URL: `mysql://scancode:pa55-word@127.0.0.1:${port}/scancode` });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(`scancode: DATABASE_URL: cannot reach mysql at 127.0.0.1:${port} (ECONNREFUSED)`);

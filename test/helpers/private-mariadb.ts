@@ -1,10 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
+import { freePort } from './ports';
 
 /**
  * A MariaDB server of the test's own, on a free port and its own data folder under the system's temp
@@ -43,15 +43,6 @@ const SERVER_OPTIONS = [
   '--performance-schema=OFF',
 ];
 
-async function freePort(): Promise<number> {
-  // mariadbd cannot take port 0: a port the kernel just gave out, and took back, is free.
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** The process's state letter in /proc (`T` when stopped), or null once it is gone. */
 function processState(pid: number): string | null {
