@@ -106,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // are given to the routes registered after them.
   await publishOpenapi(app);
   await publishMetrics(app, gateway, refusals);
-  await limitRequests(app, config, refusals);
+  await limitRequests(app, config, refusals, services.refusedTokens);
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
   await app.register(inventoryRoutes(services));

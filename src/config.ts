@@ -86,6 +86,13 @@ export interface LimitsConfig {
    * start, so the default (300) lets such a fleet in at once, retries included, and still cuts a flood.
    */
   loginsPerMinute: number;
+  /**
+   * BAD_TOKEN_RATE_LIMIT: refused tokens (unknown, expired, revoked) per client address per minute, over
+   * HTTP and WebSocket; past it the address's token-bearing requests and sockets are refused until the
+   * minute ends. Made-up tokens would each get a count of their own under HTTP_RATE_LIMIT. A fleet
+   * behind one NAT whose tokens all expired at once meets at most one refusal per phone.
+   */
+  badTokensPerMinute: number;
   /** HTTP_RATE_LIMIT: requests per session token per minute (the legacy forms' `cookie` counts as the token). */
   httpRequestsPerMinute: number;
   /** WS_FRAME_RATE: frames per second per session, shared by its sockets, sustained... */
@@ -106,6 +113,7 @@ export interface LimitsConfig {
 
 export const DEFAULT_LIMITS: LimitsConfig = {
   loginsPerMinute: 300,
+  badTokensPerMinute: 600,
   httpRequestsPerMinute: 1200,
   wsFramesPerSecond: 500,
   wsFrameBurst: 1000,
@@ -265,6 +273,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     limits: {
       loginsPerMinute: integer(env, 'LOGIN_RATE_LIMIT', DEFAULT_LIMITS.loginsPerMinute, 0, 1_000_000),
+      badTokensPerMinute: integer(env, 'BAD_TOKEN_RATE_LIMIT', DEFAULT_LIMITS.badTokensPerMinute, 0, 1_000_000),
       httpRequestsPerMinute: integer(env, 'HTTP_RATE_LIMIT', DEFAULT_LIMITS.httpRequestsPerMinute, 0, 10_000_000),
       wsFramesPerSecond: integer(env, 'WS_FRAME_RATE', DEFAULT_LIMITS.wsFramesPerSecond, 0, 1_000_000),
       wsFrameBurst: integer(env, 'WS_FRAME_BURST', DEFAULT_LIMITS.wsFrameBurst, 1, 10_000_000),

@@ -4,6 +4,7 @@ import { rawDatabase, type RawDatabase } from './db/raw';
 import { directoryViewById } from './modules/inventory/directories';
 import { MutationQueue } from './modules/inventory/queue';
 import type { Em, Orm } from './db/orm';
+import { RefusedTokens } from './modules/auth/refused-tokens';
 import type { AuthContext } from './modules/auth/service';
 import type { InventoryContext } from './modules/inventory/context';
 import type { Bus } from './modules/realtime/bus';
@@ -21,6 +22,7 @@ export class Services {
   ) {
     const raw = rawDatabase(orm);
     this.raw = raw;
+    this.refusedTokens = new RefusedTokens(config.limits.badTokensPerMinute);
     this.mutations = new MutationQueue({
       raw,
       bus,
@@ -38,6 +40,8 @@ export class Services {
 
   /** Transactions on the driver's connection: the mutation path's. */
   readonly raw: RawDatabase;
+  /** Tokens refused per client address (BAD_TOKEN_RATE_LIMIT), counted by HTTP and WebSocket alike. */
+  readonly refusedTokens: RefusedTokens;
   /** Every change to a directory goes through this one queue (group commit per directory). */
   readonly mutations: MutationQueue;
 

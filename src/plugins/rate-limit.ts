@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import rateLimit, { normalizeIP, type CreateRateLimitOptions } from '@fastify/rate-limit';
 import type { Config } from '../config';
+import type { RefusedTokens } from '../modules/auth/refused-tokens';
 import { legacy } from '../contract';
 import type { ErrorBody } from '../errors';
 import { bearerToken } from '../http/auth';
@@ -11,7 +12,9 @@ import { bearerToken } from '../http/auth';
  * - logins (`POST /api/login` and the legacy `/login/`) per client address, LOGIN_RATE_LIMIT: each
  *   one calls WeChat, so a flood from one place must not become a flood at WeChat's door;
  * - every other `/api` and legacy request per session token (the legacy forms carry theirs as
- *   `cookie`), HTTP_RATE_LIMIT; a request without one counts against its address.
+ *   `cookie`), HTTP_RATE_LIMIT; a request without one counts against its address;
+ * - `/api` requests with a token from an address that sent too many refused ones (BAD_TOKEN_RATE_LIMIT,
+ *   counted with the WebSocket's in RefusedTokens), before their token is looked up.
  *
  * Health, readiness, metrics, the documents and the `/ws` upgrade are never limited (the gateway has
  * its own limits). A refusal is 429 with `Retry-After`: SPEC's `rate_limited` with `retryAfter` on
@@ -19,7 +22,7 @@ import { bearerToken } from '../http/auth';
  */
 
 /** Every limit a refusal is counted under in /metrics. */
-export const LIMITS = ['login', 'http', 'body_timeout', 'ws_frames', 'ws_sockets', 'ws_subscriptions'] as const;
+export const LIMITS = ['login', 'http', 'bad_token', 'body_timeout', 'ws_frames', 'ws_sockets', 'ws_subscriptions'] as const;
 export type Limit = (typeof LIMITS)[number];
 
 /** Refusals by limit, reported to the metrics plugin (which sets `observer`). */
@@ -66,7 +69,7 @@ const addressKey = (request: FastifyRequest) => `ip:${normalizeIP(request.ip)}`;
  * Registers the limits on the root instance, before any route: an `onRoute` hook gives each route
  * registered after it the check that applies to it.
  */
-export async function limitRequests(app: FastifyInstance, config: Config, refusals: LimitRefusals): Promise<void> {
+export async function limitRequests(app: FastifyInstance, config: Config, refusals: LimitRefusals, refusedTokens: RefusedTokens): Promise<void> {
   const { loginsPerMinute, httpRequestsPerMinute } = config.limits;
   // The plugin's own per-route hooks are not used (global: false): a refusal must answer in two
   // shapes, and the legacy routes' token is in the body, read after it is parsed.
@@ -91,6 +94,21 @@ export async function limitRequests(app: FastifyInstance, config: Config, refusa
     return answer(reply.header('retry-after', String(retryAfter)), retryAfter);
   };
 
+  const badTokenAnswer = apiAnswer(`more than ${config.limits.badTokensPerMinute} refused tokens a minute from this address`);
+  /** First of all: an address past BAD_TOKEN_RATE_LIMIT is refused before its token costs a lookup. */
+  const badTokens = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (bearerToken(request.headers.authorization) === null) return;
+    const retryAfter = refusedTokens.retryAfter(request.ip);
+    if (retryAfter === 0) return;
+    refusals.count('bad_token');
+    request.log.info({ limit: 'bad_token', retryAfter }, 'rate limited');
+    return badTokenAnswer(reply.header('retry-after', String(retryAfter)), retryAfter);
+  };
+  // A token refused (401 with a token sent) counts against its address.
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === 401 && bearerToken(request.headers.authorization) !== null) refusedTokens.refused(request.ip);
+  });
+
   const prefixes = [...new Set(['', config.legacyPrefix])];
   const legacyLogins = new Set(prefixes.map((prefix) => prefix + legacy.login.url));
   const legacyForms = new Set(Object.values(legacy).flatMap((route) => prefixes.map((prefix) => prefix + route.url)));
@@ -105,6 +123,7 @@ export async function limitRequests(app: FastifyInstance, config: Config, refusa
       if (requests) addHook(route, 'preHandler', hook(requests, 'http', legacyAnswer('请求')));
     } else if (url.startsWith('/api/')) {
       if (requests) addHook(route, 'onRequest', hook(requests, 'http', apiAnswer(`more than ${httpRequestsPerMinute} requests a minute with this token`)));
+      addHook(route, 'onRequest', badTokens);
     }
   });
 }

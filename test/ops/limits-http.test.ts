@@ -11,6 +11,7 @@ import { legacyPost, signIn } from '../helpers/inventory';
 
 const LOGINS = 3;
 const REQUESTS = 5;
+const BAD_TOKENS = 3;
 
 /** A 429 with SPEC's `rate_limited`, and the same wait in its Retry-After header. */
 function expectRateLimited(answer: Answer): number {
@@ -38,11 +39,24 @@ describe(`HTTP rate limits on ${db.name}`, () => {
   let server: TestServer;
   beforeAll(async () => {
     // Addresses come from X-Forwarded-For here, so that one test plays several phones' networks.
-    server = await startServer(db, { env: { LOGIN_RATE_LIMIT: String(LOGINS), HTTP_RATE_LIMIT: String(REQUESTS), TRUST_PROXY: 'true' } });
+    server = await startServer(db, { env: { LOGIN_RATE_LIMIT: String(LOGINS), HTTP_RATE_LIMIT: String(REQUESTS), BAD_TOKEN_RATE_LIMIT: String(BAD_TOKENS), TRUST_PROXY: 'true' } });
   });
   afterAll(() => server.close());
 
   const login = (address: string, code: string) => request(server.url, 'POST', '/api/login', { body: { code }, headers: from(address) });
+
+  it('refuses tokens from an address past BAD_TOKEN_RATE_LIMIT refused ones a minute, before looking them up; other addresses go on', async () => {
+    const me = (address: string, token: string) => request(server.url, 'GET', '/api/me', { token, headers: from(address) });
+    const token = await login('192.0.2.50', 'token-guesser#1').then((answer) => answer.body.token as string);
+    expect((await me('192.0.2.50', token)).status).toBe(200);
+    // Each made-up token has a per-token count of its own: only the address's refusals add up.
+    for (let i = 0; i < BAD_TOKENS; i++) expect((await me('192.0.2.50', `made-up-${i}`)).status).toBe(401);
+    expectRateLimited(await me('192.0.2.50', 'made-up-next'));
+    expectRateLimited(await me('192.0.2.50', token));
+    // Another address, with the same valid token or a made-up one, is answered as before.
+    expect((await me('192.0.2.51', token)).status).toBe(200);
+    expect((await me('192.0.2.51', 'made-up-elsewhere')).status).toBe(401);
+  });
 
   it('refuses logins from one address past LOGIN_RATE_LIMIT a minute, before WeChat is called; another address logs in', async () => {
     for (let i = 1; i <= LOGINS; i++) expect((await login('203.0.113.1', `nat-phone#${i}`)).status).toBe(200);

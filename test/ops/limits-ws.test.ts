@@ -11,13 +11,15 @@ import { fakeWx } from '../helpers/wx';
 /**
  * The gateway's limits, each crossed: frames per session (WS_FRAME_RATE with WS_FRAME_BURST), sockets
  * per user (MAX_SOCKETS_PER_USER, closed with 4429) and subscriptions per socket
- * (MAX_SUBSCRIPTIONS_PER_SOCKET), each answered `rate_limited` with `retryAfter`, while other sessions,
- * users and sockets go on as before.
+ * (MAX_SUBSCRIPTIONS_PER_SOCKET) and refused tokens per address (BAD_TOKEN_RATE_LIMIT, closed with
+ * 4429), each answered `rate_limited` with `retryAfter`, while other sessions, users and sockets go on
+ * as before.
  */
 
 const BURST = 5;
 const SOCKETS = 3;
 const SUBSCRIPTIONS = 2;
+const BAD_TOKENS = 3;
 
 function expectRateLimited(error: Frame | undefined): void {
   expect(error).toMatchObject({ code: 'rate_limited', message: expect.any(String), retryAfter: expect.any(Number) });
@@ -166,6 +168,45 @@ describe.each(testDatabases())('WebSocket limits on $name', (db) => {
 
       const other = (await attempt(user.token, 'header')).socket;
       expect((await other.request({ type: 'subscribe', directoryId: directories[1] })).ok).toBe(true);
+    });
+  });
+
+  describe('refused tokens per address', () => {
+    let server: TestServer;
+    const sockets: TestSocket[] = [];
+    beforeAll(async () => (server = await startServer(db, { env: { BAD_TOKEN_RATE_LIMIT: String(BAD_TOKENS) } })));
+    afterAll(async () => {
+      await closeAll(sockets);
+      await server.close();
+    });
+
+    /** Opens a socket with this token in the header; resolves with its first frame and its close, if any. */
+    async function attempt(token: string): Promise<{ socket: TestSocket; first: Frame }> {
+      const socket = await TestSocket.open(server.url, { token });
+      sockets.push(socket);
+      return { socket, first: await socket.next((frame) => frame.type === 'hello' || frame.type === 'error') };
+    }
+
+    it('past BAD_TOKEN_RATE_LIMIT made-up tokens from one address, its sockets are refused with 4429 before any lookup, valid tokens too; open sockets and logins go on', async () => {
+      const user = await signIn(server, 'guesser');
+      const open = await attempt(user.token);
+      expect(open.first.type).toBe('hello');
+      for (let i = 0; i < BAD_TOKENS; i++) {
+        const guess = await attempt(`made-up-token-${i}`);
+        expect(guess.first.error).toMatchObject({ code: 'unauthorized' });
+        expect((await guess.socket.closed).code).toBe(CloseCode.unauthorized);
+      }
+      const refused = await attempt(user.token);
+      expect(refused.first.type).toBe('error');
+      expectRateLimited(refused.first.error);
+      expect((await refused.socket.closed).code).toBe(CloseCode.tooManySockets);
+      // HTTP counts the same refusals: a token from this address is refused there too, as SPEC's 429.
+      const http = await request(server.url, 'GET', '/api/me', { token: user.token });
+      expect(http.status).toBe(429);
+      expect(http.body.error).toMatchObject({ code: 'rate_limited' });
+      // What does not carry a token, and the socket that was already open, are not affected.
+      expect((await request(server.url, 'POST', '/api/login', { body: { code: 'guesser#again' } })).status).toBe(200);
+      expect(await open.socket.request({ type: 'ping' })).toMatchObject({ ok: true });
     });
   });
 });

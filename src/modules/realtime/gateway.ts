@@ -50,8 +50,8 @@ export class RealtimeGateway {
   constructor(
     private readonly services: Services,
     options: Partial<RealtimeOptions> = {},
-    /** Each refusal by a limit (frames, sockets, subscriptions), for metrics. */
-    refused?: (limit: SocketLimit) => void,
+    /** Each refusal by a limit (frames, sockets, subscriptions, refused tokens), for metrics. */
+    private readonly refused: (limit: SocketLimit) => void = () => undefined,
   ) {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
     this.limits = new SocketLimits(services.config.limits, refused);
@@ -192,6 +192,14 @@ export class RealtimeGateway {
   }
 
   private async authenticate(connection: Connection, token: string): Promise<void> {
+    // An address that sent too many refused tokens is refused before this one costs a lookup.
+    const wait = this.services.refusedTokens.retryAfter(connection.ip);
+    if (wait > 0) {
+      this.refused('bad_token');
+      const limit = this.services.config.limits.badTokensPerMinute;
+      connection.sendFrame({ type: 'error', error: { code: 'rate_limited', message: `more than ${limit} refused tokens a minute from this address`, retryAfter: wait } });
+      return connection.close(CloseCode.tooManySockets, 'too many refused tokens; retry later');
+    }
     this.hub.startAuthenticating(connection);
     try {
       const principal = await authenticate(this.services.orm.em, token, this.services.now());
@@ -210,7 +218,10 @@ export class RealtimeGateway {
       connection.after(principal.expiresAt.getTime() - this.services.now().getTime(), () => this.refuse(connection, 'session expired'));
       connection.sendFrame({ type: 'hello', userId: principal.userId, heartbeatMs: this.services.config.heartbeatMs, serverTime: this.services.now().toISOString() });
     } catch (error) {
-      if (error instanceof AppError && error.code === 'unauthorized') return this.refuse(connection, error.message);
+      if (error instanceof AppError && error.code === 'unauthorized') {
+        this.services.refusedTokens.refused(connection.ip);
+        return this.refuse(connection, error.message);
+      }
       // The database could not say: not "log in again" but "try again".
       connection.sendFrame({ type: 'error', error: toErrorBody(error, connection.log).body });
       connection.close(CloseCode.internalError, 'try again');

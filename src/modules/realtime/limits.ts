@@ -5,7 +5,7 @@ import type { Principal } from '../auth/service';
 import type { Connection } from './connection';
 
 /** The socket limits, as the metrics label them. */
-export type SocketLimit = 'ws_frames' | 'ws_sockets' | 'ws_subscriptions';
+export type SocketLimit = 'ws_frames' | 'ws_sockets' | 'ws_subscriptions' | 'bad_token';
 
 /**
  * What a client is told to wait after a cap (sockets per user, subscriptions per socket): a cap frees
