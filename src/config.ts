@@ -101,6 +101,13 @@ export interface LimitsConfig {
   wsFrameBurst: number;
   /** MAX_SOCKETS_PER_USER: open authenticated sockets of one user on one instance; a socket past it is closed with 4429. */
   maxSocketsPerUser: number;
+  /**
+   * MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: sockets from one client address not yet authenticated
+   * (waiting for their auth frame, up to 10 s each, or for their token's lookup); one more is closed
+   * with 4429. Authentication takes milliseconds, so a fleet behind one NAT reconnecting at once
+   * stays far below it; sockets opened and left silent by the thousand do not.
+   */
+  maxUnauthenticatedSocketsPerAddress: number;
   /** MAX_SUBSCRIPTIONS_PER_SOCKET: directories one socket may watch at once. */
   maxSubscriptionsPerSocket: number;
   /**
@@ -119,6 +126,7 @@ export const DEFAULT_LIMITS: LimitsConfig = {
   wsFrameBurst: 1000,
   maxSocketsPerUser: 2000,
   maxSubscriptionsPerSocket: 100,
+  maxUnauthenticatedSocketsPerAddress: 256,
   bodyTimeoutMs: 30_000,
 };
 
@@ -278,6 +286,7 @@ export function loadConfig(env: Env = process.env): Config {
       wsFramesPerSecond: integer(env, 'WS_FRAME_RATE', DEFAULT_LIMITS.wsFramesPerSecond, 0, 1_000_000),
       wsFrameBurst: integer(env, 'WS_FRAME_BURST', DEFAULT_LIMITS.wsFrameBurst, 1, 10_000_000),
       maxSocketsPerUser: integer(env, 'MAX_SOCKETS_PER_USER', DEFAULT_LIMITS.maxSocketsPerUser, 0, 1_000_000),
+      maxUnauthenticatedSocketsPerAddress: integer(env, 'MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS', DEFAULT_LIMITS.maxUnauthenticatedSocketsPerAddress, 0, 1_000_000),
       maxSubscriptionsPerSocket: integer(env, 'MAX_SUBSCRIPTIONS_PER_SOCKET', DEFAULT_LIMITS.maxSubscriptionsPerSocket, 0, 1_000_000),
       bodyTimeoutMs: integer(env, 'BODY_TIMEOUT_MS', DEFAULT_LIMITS.bodyTimeoutMs, 1000, 3_600_000),
     },

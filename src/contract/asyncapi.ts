@@ -33,7 +33,7 @@ const CLOSE_CODE_ADVICE: Record<keyof typeof CloseCode, [why: string, what: stri
   unauthorized: ['no, bad, expired or revoked token', 'do not reconnect with this token: log in again (`POST /api/login`), then connect with the new token'],
   tooSlow: ['the client did not read its frames (over 1 MiB queued for it, or nothing read for 30 s while its snapshot or replay waits)', 'reconnect and re-subscribe with `since` (what it missed is replayed)'],
   tooManySockets: [
-    'too many sockets of this user on this server, or too many refused tokens from this address (after an `error` frame: `rate_limited` with `retryAfter`)',
+    'too many sockets of this user on this server, too many of this address waiting for authentication, or too many refused tokens from this address (after an `error` frame: `rate_limited` with `retryAfter`)',
     'not a login problem: reconnect after `retryAfter` seconds (send queued scans over `POST /api/sync` meanwhile) and re-subscribe with `since`',
   ],
 };
@@ -87,8 +87,9 @@ const DESCRIPTION = [
   '- Frames per session (shared by its sockets): a token bucket, by default 500 a second with bursts of 1,000. A frame over it gets an `ackError` (an `error` frame when it has no `id`) with `rate_limited` and `retryAfter` (seconds); nothing of it is applied and the socket stays open.',
   '- Directories per socket: by default 100. A `subscribe` to one more gets an `ackError` with `rate_limited` (`retryAfter` 30); re-subscribing to a directory already watched is not counted again.',
   `- Sockets per user on one server: by default 2,000. One more gets an \`error\` frame with \`rate_limited\` (\`retryAfter\` 30) and a close with ${CloseCode.tooManySockets}.`,
+  `- Sockets waiting for authentication per client address: by default 256. One more gets an \`error\` frame with \`rate_limited\` (\`retryAfter\` 30) and a close with ${CloseCode.tooManySockets}.`,
   `- Refused tokens per client address: by default 600 a minute, over HTTP and sockets together. Past it, for the rest of that minute, a socket opened with a token from that address gets an \`error\` frame with \`rate_limited\` and a close with ${CloseCode.tooManySockets}, before its token is looked up.`,
-  '- Each server may be configured otherwise (WS_FRAME_RATE, WS_FRAME_BURST, MAX_SUBSCRIPTIONS_PER_SOCKET, MAX_SOCKETS_PER_USER, BAD_TOKEN_RATE_LIMIT).',
+  '- Each server may be configured otherwise (WS_FRAME_RATE, WS_FRAME_BURST, MAX_SUBSCRIPTIONS_PER_SOCKET, MAX_SOCKETS_PER_USER, MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS, BAD_TOKEN_RATE_LIMIT).',
   '- The server sends protocol pings every `heartbeatMs` (from `hello`); a socket silent for two intervals is dropped (1006 on the client).',
   '',
   '## Close codes',

@@ -40,9 +40,9 @@ export const CloseCode = {
   /** The client did not read its frames: reconnect and resume with `since`. */
   tooSlow: 4408,
   /**
-   * Too many sockets of this user on this server, or too many refused tokens from this address (after
-   * an `error` frame, `rate_limited` with `retryAfter`): not "log in again", but reconnect after that
-   * many seconds, as after a network failure.
+   * Too many sockets of this user on this server, too many of this address waiting for authentication,
+   * or too many refused tokens from this address (after an `error` frame, `rate_limited` with
+   * `retryAfter`): not "log in again", but reconnect after that many seconds, as after a network failure.
    */
   tooManySockets: 4429,
 } as const;

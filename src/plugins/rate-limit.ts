@@ -22,7 +22,7 @@ import { bearerToken } from '../http/auth';
  */
 
 /** Every limit a refusal is counted under in /metrics. */
-export const LIMITS = ['login', 'http', 'bad_token', 'body_timeout', 'ws_frames', 'ws_sockets', 'ws_subscriptions'] as const;
+export const LIMITS = ['login', 'http', 'bad_token', 'body_timeout', 'ws_frames', 'ws_sockets', 'ws_subscriptions', 'ws_unauthenticated'] as const;
 export type Limit = (typeof LIMITS)[number];
 
 /** Refusals by limit, reported to the metrics plugin (which sets `observer`). */

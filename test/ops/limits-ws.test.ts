@@ -11,8 +11,8 @@ import { fakeWx } from '../helpers/wx';
 /**
  * The gateway's limits, each crossed: frames per session (WS_FRAME_RATE with WS_FRAME_BURST), sockets
  * per user (MAX_SOCKETS_PER_USER, closed with 4429) and subscriptions per socket
- * (MAX_SUBSCRIPTIONS_PER_SOCKET) and refused tokens per address (BAD_TOKEN_RATE_LIMIT, closed with
- * 4429), each answered `rate_limited` with `retryAfter`, while other sessions, users and sockets go on
+ * (MAX_SUBSCRIPTIONS_PER_SOCKET), refused tokens per address (BAD_TOKEN_RATE_LIMIT, closed with
+ * 4429) and sockets waiting for authentication per address (MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS), each answered `rate_limited` with `retryAfter`, while other sessions, users and sockets go on
  * as before.
  */
 
@@ -20,6 +20,7 @@ const BURST = 5;
 const SOCKETS = 3;
 const SUBSCRIPTIONS = 2;
 const BAD_TOKENS = 3;
+const WAITING = 3;
 
 function expectRateLimited(error: Frame | undefined): void {
   expect(error).toMatchObject({ code: 'rate_limited', message: expect.any(String), retryAfter: expect.any(Number) });
@@ -207,6 +208,37 @@ describe.each(testDatabases())('WebSocket limits on $name', (db) => {
       // What does not carry a token, and the socket that was already open, are not affected.
       expect((await request(server.url, 'POST', '/api/login', { body: { code: 'guesser#again' } })).status).toBe(200);
       expect(await open.socket.request({ type: 'ping' })).toMatchObject({ ok: true });
+    });
+  });
+
+  describe('unauthenticated sockets per address', () => {
+    let server: TestServer;
+    const sockets: TestSocket[] = [];
+    beforeAll(async () => (server = await startServer(db, { env: { MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: String(WAITING) } })));
+    afterAll(async () => {
+      await closeAll(sockets);
+      await server.close();
+    });
+
+    const open = async () => {
+      const socket = await TestSocket.open(server.url);
+      sockets.push(socket);
+      return socket;
+    };
+
+    it('closes one socket too many waiting for its auth frame with 4429; an authenticated one frees its place', async () => {
+      const token = await server.login('silent');
+      const waiting = [await open(), await open(), await open()];
+      const refused = await open();
+      expectRateLimited((await refused.next('error')).error);
+      expect((await refused.closed).code).toBe(CloseCode.tooManySockets);
+      // The sockets under the cap are untouched: each may still authenticate.
+      waiting[0].send({ type: 'auth', token });
+      await waiting[0].next('hello');
+      const next = await open();
+      next.send({ type: 'auth', token });
+      await next.next('hello');
+      expect(await waiting[0].request({ type: 'ping' })).toMatchObject({ ok: true });
     });
   });
 });

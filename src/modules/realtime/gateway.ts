@@ -139,6 +139,11 @@ export class RealtimeGateway {
     socket.on('pong', () => (connection.lastHeardAt = Date.now()));
     socket.on('ping', () => (connection.lastHeardAt = Date.now()));
     if (this.shuttingDown) return connection.close(CloseCode.goingAway, 'server shutting down');
+    const crowded = this.limits.arrive(connection);
+    if (crowded) {
+      connection.sendFrame({ type: 'error', error: crowded });
+      return connection.close(CloseCode.tooManySockets, 'too many sockets waiting for authentication; retry later');
+    }
     this.hub.add(connection);
 
     const token = bearerToken(request.headers.authorization);
@@ -213,6 +218,7 @@ export class RealtimeGateway {
         return connection.close(CloseCode.tooManySockets, 'too many sockets; retry later');
       }
       connection.principal = principal;
+      this.limits.settled(connection);
       this.hub.authenticated(connection);
       connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket authenticated');
       connection.after(principal.expiresAt.getTime() - this.services.now().getTime(), () => this.refuse(connection, 'session expired'));

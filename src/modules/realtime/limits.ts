@@ -5,7 +5,7 @@ import type { Principal } from '../auth/service';
 import type { Connection } from './connection';
 
 /** The socket limits, as the metrics label them. */
-export type SocketLimit = 'ws_frames' | 'ws_sockets' | 'ws_subscriptions' | 'bad_token';
+export type SocketLimit = 'ws_frames' | 'ws_sockets' | 'ws_subscriptions' | 'ws_unauthenticated' | 'bad_token';
 
 /**
  * What a client is told to wait after a cap (sockets per user, subscriptions per socket): a cap frees
@@ -63,11 +63,40 @@ export class SocketLimits {
   private readonly socketsByUser = new Map<number, number>();
   /** Sockets counted against their user, and which user. */
   private readonly admitted = new Map<Connection, number>();
+  /** Sockets not authenticated yet, by client address, and each one's address. */
+  private readonly unauthenticatedByAddress = new Map<string, number>();
+  private readonly unauthenticated = new Map<Connection, string>();
 
   constructor(
     private readonly limits: LimitsConfig,
     private readonly refused: (limit: SocketLimit) => void = () => undefined,
   ) {}
+
+  /**
+   * A socket just opened: counted against its address until it authenticates or closes, or refused
+   * past MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS.
+   */
+  arrive(connection: Connection): ErrorBody | null {
+    const cap = this.limits.maxUnauthenticatedSocketsPerAddress;
+    const waiting = this.unauthenticatedByAddress.get(connection.ip) ?? 0;
+    if (cap > 0 && waiting >= cap) {
+      this.refused('ws_unauthenticated');
+      return rateLimited(`at most ${cap} sockets from this address may wait for authentication at once; try again later`, CAP_RETRY_AFTER_S);
+    }
+    this.unauthenticatedByAddress.set(connection.ip, waiting + 1);
+    this.unauthenticated.set(connection, connection.ip);
+    return null;
+  }
+
+  /** The socket authenticated, or closed: it no longer counts against its address. */
+  settled(connection: Connection): void {
+    const address = this.unauthenticated.get(connection);
+    if (address === undefined) return;
+    this.unauthenticated.delete(connection);
+    const waiting = (this.unauthenticatedByAddress.get(address) ?? 1) - 1;
+    if (waiting > 0) this.unauthenticatedByAddress.set(address, waiting);
+    else this.unauthenticatedByAddress.delete(address);
+  }
 
   /**
    * A socket that has just authenticated: counted against its user, or refused past
@@ -86,8 +115,9 @@ export class SocketLimits {
     return null;
   }
 
-  /** A socket closed (the connection's `gone`): its place is free. */
+  /** A socket closed (the connection's `gone`): its places are free. */
   left(connection: Connection): void {
+    this.settled(connection);
     const userId = this.admitted.get(connection);
     if (userId === undefined) return;
     this.admitted.delete(connection);
