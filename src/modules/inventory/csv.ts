@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Em } from '../../db/orm';
-import { Goods } from './entities';
+import { goodsAfter } from './goods';
 
 const PAGE = 500;
 const BOM = '\uFEFF';
@@ -24,13 +24,7 @@ export function exportCsv(em: Em, directoryId: number): Readable {
     yield `${BOM}code,name,remarks,count\r\n`;
     let afterId = 0;
     for (;;) {
-      const page = await em
-        .createQueryBuilder(Goods)
-        .select(['id', 'code', 'name', 'remarks', 'count'])
-        .where({ directory: directoryId, id: { $gt: afterId } })
-        .orderBy({ id: 'asc' })
-        .limit(PAGE)
-        .execute<Goods[]>('all');
+      const page = await goodsAfter(em, directoryId, afterId, PAGE);
       if (page.length === 0) return;
       yield page.map((g) => [g.code, g.name, g.remarks, g.count].map(csvField).join(',') + '\r\n').join('');
       afterId = page[page.length - 1].id;

@@ -31,7 +31,8 @@ export async function directoryWithGoods(em: Em, ownerId: number, directoryId: n
 
 /**
  * Up to `limit` goods of a directory with ids above `afterId`, by id: one step of a keyset read (a
- * snapshot reads a big directory this way inside its transaction, a few hundred rows in memory at a time).
+ * snapshot reads a big directory this way inside its transaction, a CSV export as it is sent, a few
+ * hundred rows in memory at a time).
  * The caller has checked access.
  */
 export async function goodsAfter(em: Em, directoryId: number, afterId: number, limit: number): Promise<GoodsView[]> {
