@@ -54,48 +54,69 @@ export class TokenBucket {
 }
 
 /**
+ * Sockets counted against a key (a user, an address) under a cap: each socket holds at most one place,
+ * given back once. 0 is no cap.
+ */
+class Places<K> {
+  private readonly taken = new Map<K, number>();
+  private readonly holders = new Map<Connection, K>();
+
+  constructor(private readonly cap: number) {}
+
+  /** Takes a place for the socket under `key`; false when the key has all it may. */
+  take(connection: Connection, key: K): boolean {
+    const count = this.taken.get(key) ?? 0;
+    if (this.cap > 0 && count >= this.cap) return false;
+    this.taken.set(key, count + 1);
+    this.holders.set(connection, key);
+    return true;
+  }
+
+  /** Gives the socket's place back, if it holds one. */
+  free(connection: Connection): void {
+    const key = this.holders.get(connection);
+    if (key === undefined) return;
+    this.holders.delete(connection);
+    const count = (this.taken.get(key) ?? 1) - 1;
+    if (count > 0) this.taken.set(key, count);
+    else this.taken.delete(key);
+  }
+}
+
+/**
  * The gateway's limits: frames per session (a token bucket shared by the session's sockets), sockets
- * per user and subscriptions per socket. Counted in this process: each instance protects itself.
+ * per user, sockets waiting for authentication per address and subscriptions per socket. Counted in this process: each instance protects itself.
  * Each refusal is a `rate_limited` error body with `retryAfter`, reported to `refused` for metrics.
  */
 export class SocketLimits {
   private readonly frames = new Map<number, TokenBucket>();
-  private readonly socketsByUser = new Map<number, number>();
-  /** Sockets counted against their user, and which user. */
-  private readonly admitted = new Map<Connection, number>();
-  /** Sockets not authenticated yet, by client address, and each one's address. */
-  private readonly unauthenticatedByAddress = new Map<string, number>();
-  private readonly unauthenticated = new Map<Connection, string>();
+  /** Authenticated sockets by user (MAX_SOCKETS_PER_USER). */
+  private readonly byUser: Places<number>;
+  /** Sockets not authenticated yet, by client address (MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS). */
+  private readonly waitingByAddress: Places<string>;
 
   constructor(
     private readonly limits: LimitsConfig,
     private readonly refused: (limit: SocketLimit) => void = () => undefined,
-  ) {}
+  ) {
+    this.byUser = new Places(limits.maxSocketsPerUser);
+    this.waitingByAddress = new Places(limits.maxUnauthenticatedSocketsPerAddress);
+  }
 
   /**
    * A socket just opened: counted against its address until it authenticates or closes, or refused
    * past MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS.
    */
   arrive(connection: Connection): ErrorBody | null {
+    if (this.waitingByAddress.take(connection, connection.ip)) return null;
+    this.refused('ws_unauthenticated');
     const cap = this.limits.maxUnauthenticatedSocketsPerAddress;
-    const waiting = this.unauthenticatedByAddress.get(connection.ip) ?? 0;
-    if (cap > 0 && waiting >= cap) {
-      this.refused('ws_unauthenticated');
-      return rateLimited(`at most ${cap} sockets from this address may wait for authentication at once; try again later`, CAP_RETRY_AFTER_S);
-    }
-    this.unauthenticatedByAddress.set(connection.ip, waiting + 1);
-    this.unauthenticated.set(connection, connection.ip);
-    return null;
+    return rateLimited(`at most ${cap} sockets from this address may wait for authentication at once; try again later`, CAP_RETRY_AFTER_S);
   }
 
-  /** The socket authenticated, or closed: it no longer counts against its address. */
+  /** The socket authenticated: it no longer counts against its address. */
   settled(connection: Connection): void {
-    const address = this.unauthenticated.get(connection);
-    if (address === undefined) return;
-    this.unauthenticated.delete(connection);
-    const waiting = (this.unauthenticatedByAddress.get(address) ?? 1) - 1;
-    if (waiting > 0) this.unauthenticatedByAddress.set(address, waiting);
-    else this.unauthenticatedByAddress.delete(address);
+    this.waitingByAddress.free(connection);
   }
 
   /**
@@ -104,26 +125,15 @@ export class SocketLimits {
    * once cannot both take the last place.
    */
   admit(connection: Connection, principal: Principal): ErrorBody | null {
-    const cap = this.limits.maxSocketsPerUser;
-    const open = this.socketsByUser.get(principal.userId) ?? 0;
-    if (cap > 0 && open >= cap) {
-      this.refused('ws_sockets');
-      return rateLimited(`at most ${cap} sockets per user are open on this server; try again later`, CAP_RETRY_AFTER_S);
-    }
-    this.socketsByUser.set(principal.userId, open + 1);
-    this.admitted.set(connection, principal.userId);
-    return null;
+    if (this.byUser.take(connection, principal.userId)) return null;
+    this.refused('ws_sockets');
+    return rateLimited(`at most ${this.limits.maxSocketsPerUser} sockets per user are open on this server; try again later`, CAP_RETRY_AFTER_S);
   }
 
   /** A socket closed (the connection's `gone`): its places are free. */
   left(connection: Connection): void {
-    this.settled(connection);
-    const userId = this.admitted.get(connection);
-    if (userId === undefined) return;
-    this.admitted.delete(connection);
-    const open = (this.socketsByUser.get(userId) ?? 1) - 1;
-    if (open > 0) this.socketsByUser.set(userId, open);
-    else this.socketsByUser.delete(userId);
+    this.waitingByAddress.free(connection);
+    this.byUser.free(connection);
   }
 
   /** One frame of an authenticated socket: taken from its session's bucket, or refused. */
