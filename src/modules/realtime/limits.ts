@@ -85,8 +85,8 @@ class Places<K> {
 
 /**
  * The gateway's limits: frames per session (a token bucket shared by the session's sockets), sockets
- * per user, sockets waiting for authentication per address and subscriptions per socket. Counted in this process: each instance protects itself.
- * Each refusal is a `rate_limited` error body with `retryAfter`, reported to `refused` for metrics.
+ * per user, sockets waiting for authentication per address and subscriptions per socket. Counted in
+ * this process: each instance protects itself. Each refusal is a `rate_limited` error body with `retryAfter`, reported to `refused` for metrics.
  */
 export class SocketLimits {
   private readonly frames = new Map<number, TokenBucket>();
