@@ -52,10 +52,6 @@ export interface QueueObserver {
  * revision; a caller is answered only after the commit that holds its mutation. A directory with no
  * transaction running starts one at once, so a lone scan waits for nothing.
  */
-function batch(queue: Waiting[], size: number): Waiting[] {
-  return queue.splice(0, size);
-}
-
 export class MutationQueue {
   private readonly waiting = new Map<number, Waiting[]>();
   /** When the queue last let the event loop serve I/O (SQLite only; see shareTheEventLoop). */
@@ -85,7 +81,7 @@ export class MutationQueue {
     const size = MAX_BATCH[this.options.raw.dialect];
     while (queue.length > 0) {
       if (this.options.raw.dialect === 'sqlite') await this.shareTheEventLoop();
-      const stalled = await this.run(directoryId, batch(queue, size));
+      const stalled = await this.run(directoryId, queue.splice(0, size));
       // Those waiting behind a batch that the database left unanswered would wait as long again for
       // the same answer: they get it now (503 unavailable; clients resend under the same event ids).
       if (stalled !== null) this.fail(directoryId, queue.splice(0), stalled);
