@@ -27,3 +27,15 @@ export class AppError extends Error {
 
 export const badRequest = (message: string, details?: Record<string, unknown>) => new AppError('bad_request', message, details);
 export const unauthorized = (message = 'missing, unknown, expired or revoked token') => new AppError('unauthorized', message);
+
+/** Whether `error` or any error in its `cause` chain (up to five deep, cycles ignored) passes `test`. */
+export function inCauseChain(error: unknown, test: (error: unknown) => boolean): boolean {
+  let current = error;
+  for (let depth = 0; depth <= 5; depth++) {
+    if (test(current)) return true;
+    const cause = typeof current === 'object' && current !== null ? (current as { cause?: unknown }).cause : undefined;
+    if (cause === undefined || cause === current) return false;
+    current = cause;
+  }
+  return false;
+}

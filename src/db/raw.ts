@@ -1,4 +1,5 @@
 import type { SqlEntityManager } from '@mikro-orm/knex';
+import { inCauseChain } from '../errors';
 import { isSqlite } from '../modules/inventory/transaction';
 import { AcquireTimeoutError, QueryTimeoutError, type Orm } from './orm';
 
@@ -196,8 +197,6 @@ export function emStatements(tx: SqlEntityManager): Statements {
  * DB_ACQUIRE_TIMEOUT_MS), here or in the error's causes: it stalls or is gone, so work queued behind
  * this would wait as long again for the same answer.
  */
-export function isDatabaseStall(error: unknown, depth = 0): boolean {
-  if (error instanceof QueryTimeoutError || error instanceof AcquireTimeoutError) return true;
-  const cause = typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined;
-  return cause !== undefined && cause !== error && depth < 5 && isDatabaseStall(cause, depth + 1);
+export function isDatabaseStall(error: unknown): boolean {
+  return inCauseChain(error, (each) => each instanceof QueryTimeoutError || each instanceof AcquireTimeoutError);
 }

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { ConnectionException, DeadlockException, LockWaitTimeoutException } from '@mikro-orm/core';
 import { ACQUIRE_TIMEOUT_CODE, QUERY_TIMEOUT_CODE } from '../db/orm';
-import { AppError, type ErrorBody } from '../errors';
+import { AppError, inCauseChain, type ErrorBody } from '../errors';
 
 /** Driver codes that mean "the database cannot answer right now": the client should retry. */
 const UNAVAILABLE_CODES = new Set([
@@ -27,16 +27,20 @@ const UNAVAILABLE_CODES = new Set([
 /** ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK (after the retries), ER_QUERY_INTERRUPTED, ER_STATEMENT_TIMEOUT (MariaDB). */
 const UNAVAILABLE_ERRNOS = new Set([1205, 1213, 1317, 1969]);
 
-type Fields = { code?: unknown; errno?: unknown; fatal?: unknown; name?: unknown; cause?: unknown; validation?: unknown; statusCode?: unknown; message?: unknown };
+type Fields = { code?: unknown; errno?: unknown; fatal?: unknown; name?: unknown; validation?: unknown; statusCode?: unknown; message?: unknown };
 
 function fieldsOf(error: unknown): Fields {
   return typeof error === 'object' && error !== null ? (error as Fields) : {};
 }
 
 /** The error, or any error in its `cause` chain, says the database is away or too busy right now. */
-function isUnavailable(error: unknown, depth = 0): boolean {
+function isUnavailable(error: unknown): boolean {
+  return inCauseChain(error, saysUnavailable);
+}
+
+function saysUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionException || error instanceof LockWaitTimeoutException || error instanceof DeadlockException) return true;
-  const { code, errno, fatal, name, cause } = fieldsOf(error);
+  const { code, errno, fatal, name } = fieldsOf(error);
   // The pool found no connection in time (the mutation path takes its connections from it directly).
   if (name === 'KnexTimeoutError') return true;
   // mysql2's mark of an error that ended the connection, some of them without a code (a statement
@@ -44,8 +48,7 @@ function isUnavailable(error: unknown, depth = 0): boolean {
   // connection is in closed state").
   if (fatal === true) return true;
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
-  if (typeof errno === 'number' && UNAVAILABLE_ERRNOS.has(errno)) return true;
-  return cause !== undefined && cause !== error && depth < 5 && isUnavailable(cause, depth + 1);
+  return typeof errno === 'number' && UNAVAILABLE_ERRNOS.has(errno);
 }
 
 const INTERNAL = { status: 500, body: { code: 'internal' as const, message: 'internal error' } };
