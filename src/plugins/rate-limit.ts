@@ -94,15 +94,14 @@ export async function limitRequests(app: FastifyInstance, config: Config, refusa
     return answer(reply.header('retry-after', String(retryAfter)), retryAfter);
   };
 
-  const badTokenAnswer = apiAnswer(`more than ${config.limits.badTokensPerMinute} refused tokens a minute from this address`);
   /** First of all: an address past BAD_TOKEN_RATE_LIMIT is refused before its token costs a lookup. */
   const badTokens = async (request: FastifyRequest, reply: FastifyReply) => {
     if (bearerToken(request.headers.authorization) === null) return;
-    const retryAfter = refusedTokens.retryAfter(request.ip);
-    if (retryAfter === 0) return;
+    const refusal = refusedTokens.refusal(request.ip);
+    if (refusal === null) return;
     refusals.count('bad_token');
-    request.log.info({ limit: 'bad_token', retryAfter }, 'rate limited');
-    return badTokenAnswer(reply.header('retry-after', String(retryAfter)), retryAfter);
+    request.log.info({ limit: 'bad_token', retryAfter: refusal.retryAfter }, 'rate limited');
+    return reply.code(429).header('retry-after', String(refusal.retryAfter)).send({ error: refusal });
   };
   // A token refused (401 with a token sent) counts against its address.
   app.addHook('onResponse', async (request, reply) => {

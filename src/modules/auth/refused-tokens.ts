@@ -1,3 +1,5 @@
+import type { ErrorBody } from '../../errors';
+
 /** Addresses remembered at most; past it the oldest window is forgotten first. */
 const REMEMBERED_ADDRESSES = 100_000;
 const WINDOW_MS = 60_000;
@@ -31,15 +33,18 @@ export class RefusedTokens {
     if (this.windows.size > REMEMBERED_ADDRESSES) this.windows.delete(this.windows.keys().next().value as string);
   }
 
-  /** Whole seconds until this address may send tokens again, or 0 when it may now. */
-  retryAfter(address: string): number {
+  /**
+   * The refusal for a token from this address (`rate_limited`, with the seconds until it may send
+   * tokens again), or null when it may now.
+   */
+  refusal(address: string): ErrorBody | null {
     const window = this.windows.get(address);
-    if (!window || window.count < this.perMinute) return 0;
+    if (!window || window.count < this.perMinute) return null;
     const left = window.endsAt - this.now();
     if (left <= 0) {
       this.windows.delete(address);
-      return 0;
+      return null;
     }
-    return Math.max(1, Math.ceil(left / 1000));
+    return { code: 'rate_limited', message: `more than ${this.perMinute} refused tokens a minute from this address`, retryAfter: Math.max(1, Math.ceil(left / 1000)) };
   }
 }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type {} from '@fastify/swagger'; // the `hide` route option, which keeps /asyncapi.json out of the OpenAPI document
 import { asyncApiDocument } from '../../contract/asyncapi';
-import { AppError } from '../../errors';
+import { AppError, type ErrorBody } from '../../errors';
 import { bearerToken } from '../../http/auth';
 import { toErrorBody } from '../../http/errors';
 import type { Services } from '../../services';
@@ -140,10 +140,7 @@ export class RealtimeGateway {
     socket.on('ping', () => (connection.lastHeardAt = Date.now()));
     if (this.shuttingDown) return connection.close(CloseCode.goingAway, 'server shutting down');
     const crowded = this.limits.arrive(connection);
-    if (crowded) {
-      connection.sendFrame({ type: 'error', error: crowded });
-      return connection.close(CloseCode.tooManySockets, 'too many sockets waiting for authentication; retry later');
-    }
+    if (crowded) return this.turnAway(connection, crowded, 'too many sockets waiting for authentication; retry later');
     this.hub.add(connection);
 
     const token = bearerToken(request.headers.authorization);
@@ -198,12 +195,10 @@ export class RealtimeGateway {
 
   private async authenticate(connection: Connection, token: string): Promise<void> {
     // An address that sent too many refused tokens is refused before this one costs a lookup.
-    const wait = this.services.refusedTokens.retryAfter(connection.ip);
-    if (wait > 0) {
+    const badTokens = this.services.refusedTokens.refusal(connection.ip);
+    if (badTokens) {
       this.refused('bad_token');
-      const limit = this.services.config.limits.badTokensPerMinute;
-      connection.sendFrame({ type: 'error', error: { code: 'rate_limited', message: `more than ${limit} refused tokens a minute from this address`, retryAfter: wait } });
-      return connection.close(CloseCode.tooManySockets, 'too many refused tokens; retry later');
+      return this.turnAway(connection, badTokens, 'too many refused tokens; retry later');
     }
     this.hub.startAuthenticating(connection);
     try {
@@ -214,8 +209,7 @@ export class RealtimeGateway {
       if (overCap) {
         // Not "log in again" (4401): the token is fine, this server holds enough of the user's sockets.
         connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket refused: too many sockets of this user');
-        connection.sendFrame({ type: 'error', error: overCap });
-        return connection.close(CloseCode.tooManySockets, 'too many sockets; retry later');
+        return this.turnAway(connection, overCap, 'too many sockets; retry later');
       }
       connection.principal = principal;
       this.limits.settled(connection);
@@ -238,6 +232,12 @@ export class RealtimeGateway {
   private refuse(connection: Connection, message: string): void {
     connection.sendFrame({ type: 'error', error: { code: 'unauthorized', message } });
     connection.close(CloseCode.unauthorized, 'unauthorized');
+  }
+
+  /** 4429, after an error frame saying why (`rate_limited`, `retryAfter`): not "log in again", but "later". */
+  private turnAway(connection: Connection, error: ErrorBody, reason: string): void {
+    connection.sendFrame({ type: 'error', error });
+    connection.close(CloseCode.tooManySockets, reason);
   }
 
   /** Protocol pings every heartbeatMs; a socket silent for two intervals is gone (a phone that slept, a dead NAT). */
