@@ -15,6 +15,7 @@ import { Hub } from './hub';
 import { SocketLimits, type SocketLimit } from './limits';
 import { CloseCode, parseClientFrame } from './protocol';
 import { answer } from './requests';
+import { SharedSnapshots } from './snapshot';
 
 export type { RealtimeObserver } from './connection';
 
@@ -42,6 +43,8 @@ export class RealtimeGateway {
   private readonly options: RealtimeOptions;
   private readonly hub = new Hub();
   private readonly limits: SocketLimits;
+  /** The snapshots being sent to this server's sockets, shared by those subscribing to one directory at once. */
+  private readonly snapshots = new SharedSnapshots();
   private heartbeat: NodeJS.Timeout | null = null;
   private shuttingDown = false;
   /** Set by the metrics plugin before the server listens; every socket reports to it. */
@@ -179,14 +182,14 @@ export class RealtimeGateway {
     }
     if (frame.type === 'scan') {
       // Started now (queued for its directory in arrival order), answered in order: scans pipeline.
-      const started = answer(this.services, connection, principal, frame, reply).then(
+      const started = answer(this.services, this.snapshots, connection, principal, frame, reply).then(
         (result) => ({ ok: true as const, result }),
         (error: unknown) => ({ ok: false as const, error: toErrorBody(error, connection.log).body }),
       );
       return connection.answerInOrder(started, reply);
     }
     try {
-      const result = await answer(this.services, connection, principal, frame, reply);
+      const result = await answer(this.services, this.snapshots, connection, principal, frame, reply);
       if (result !== undefined) reply.ok(result);
     } catch (error) {
       reply.fail(toErrorBody(error, connection.log).body);

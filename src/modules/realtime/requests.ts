@@ -5,7 +5,7 @@ import { lookupGoods } from '../inventory/goods';
 import { canReplay } from '../inventory/history';
 import { applyScan } from '../inventory/scan';
 import type { Connection } from './connection';
-import { SharedSnapshots, readSnapshot } from './snapshot';
+import { readSnapshot, type SharedSnapshots } from './snapshot';
 import type { StartingPoint } from './subscription';
 import type { AckResult } from '../../contract';
 import type { RequestFrame } from './protocol';
@@ -18,7 +18,7 @@ type Reply = ReturnType<Connection['reply']>;
  * sent by the caller with what this returns (a subscribe acks itself, before its replay or snapshot).
  * Each request gets its own EntityManager fork.
  */
-export async function answer(services: Services, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<AckResult | undefined> {
+export async function answer(services: Services, snapshots: SharedSnapshots, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<AckResult | undefined> {
   switch (frame.type) {
     case 'ping':
       return { serverTime: services.now().toISOString() };
@@ -34,7 +34,7 @@ export async function answer(services: Services, connection: Connection, princip
       connection.unsubscribe(frame.directoryId);
       return {};
     case 'subscribe':
-      await subscribe(services, connection, principal.userId, frame, reply);
+      await subscribe(services, snapshots, connection, principal.userId, frame, reply);
       return undefined;
   }
 }
@@ -45,12 +45,12 @@ export async function answer(services: Services, connection: Connection, princip
  * nor a duplicate. Returns once acked; the snapshot or replay goes on behind the ack, paced by the
  * client's reading, without holding this socket's next requests.
  */
-async function subscribe(services: Services, connection: Connection, ownerId: number, frame: Extract<RequestFrame, { type: 'subscribe' }>, reply: Reply): Promise<void> {
+async function subscribe(services: Services, snapshots: SharedSnapshots, connection: Connection, ownerId: number, frame: Extract<RequestFrame, { type: 'subscribe' }>, reply: Reply): Promise<void> {
   const { directoryId, since } = frame;
   const subscription = connection.subscribe(directoryId);
   try {
     await subscription.start(
-      () => startingPoint(services, ownerId, directoryId, since),
+      () => startingPoint(services, snapshots, ownerId, directoryId, since),
       (revision) => reply.ok({ revision }),
     );
   } catch (error) {
@@ -59,25 +59,16 @@ async function subscribe(services: Services, connection: Connection, ownerId: nu
   }
 }
 
-/** One set of shared snapshots per app (per database: directory ids of two apps in one process may coincide). */
-const snapshotsByApp = new WeakMap<Services, SharedSnapshots>();
-
-function sharedSnapshots(services: Services): SharedSnapshots {
-  let snapshots = snapshotsByApp.get(services);
-  if (!snapshots) snapshotsByApp.set(services, (snapshots = new SharedSnapshots()));
-  return snapshots;
-}
-
 /**
  * Every change after `since` from the log, or a snapshot (no `since`, `since` too old to replay, or
  * ahead of the directory): the one other sockets are being sent if it is recent enough, the changes
  * after it following from the log. Neither is read here beyond the directory's revision: the replay
  * is read a batch at a time as the client takes it.
  */
-async function startingPoint(services: Services, ownerId: number, directoryId: number, since: number | undefined): Promise<StartingPoint> {
+async function startingPoint(services: Services, snapshots: SharedSnapshots, ownerId: number, directoryId: number, since: number | undefined): Promise<StartingPoint> {
   const limit = services.config.changesReplayLimit;
   const { revision } = await findDirectory(services.em(), ownerId, directoryId);
   if (since !== undefined && canReplay(since, revision, limit)) return { revision, since };
-  const snapshot = await sharedSnapshots(services).acquire(directoryId, revision, limit, () => readSnapshot(services.em(), ownerId, directoryId));
+  const snapshot = await snapshots.acquire(directoryId, revision, limit, () => readSnapshot(services.em(), ownerId, directoryId));
   return { revision: Math.max(revision, snapshot.revision), snapshot };
 }
