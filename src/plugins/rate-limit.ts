@@ -13,8 +13,9 @@ import { bearerToken } from '../http/auth';
  *   one calls WeChat, so a flood from one place must not become a flood at WeChat's door;
  * - every other `/api` and legacy request per session token (the legacy forms carry theirs as
  *   `cookie`), HTTP_RATE_LIMIT; a request without one counts against its address;
- * - `/api` requests with a token from an address that sent too many refused ones (BAD_TOKEN_RATE_LIMIT,
- *   counted with the WebSocket's in RefusedTokens), before their token is looked up.
+ * - `/api` requests with a token that belongs to no live session, from an address that sent too many
+ *   refused ones (BAD_TOKEN_RATE_LIMIT, counted with the WebSocket's in RefusedTokens), before their
+ *   token is looked up; valid tokens from that address go on.
  *
  * Health, readiness, metrics, the documents and the `/ws` upgrade are never limited (the gateway has
  * its own limits). A refusal is 429 with `Retry-After`: SPEC's `rate_limited` with `retryAfter` on
@@ -94,10 +95,14 @@ export async function limitRequests(app: FastifyInstance, config: Config, refusa
     return answer(reply.header('retry-after', String(retryAfter)), retryAfter);
   };
 
-  /** First of all: an address past BAD_TOKEN_RATE_LIMIT is refused before its token costs a lookup. */
+  /**
+   * First of all: past BAD_TOKEN_RATE_LIMIT, a token from that address that belongs to no live session
+   * is refused before it costs a lookup (a valid one goes on).
+   */
   const badTokens = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (bearerToken(request.headers.authorization) === null) return;
-    const refusal = refusedTokens.refusal(request.ip);
+    const token = bearerToken(request.headers.authorization);
+    if (token === null) return;
+    const refusal = await refusedTokens.refusal(request.ip, token, app.services.orm.em);
     if (refusal === null) return;
     refusals.count('bad_token');
     request.log.info({ limit: 'bad_token', retryAfter: refusal.retryAfter }, 'rate limited');

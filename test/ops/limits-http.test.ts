@@ -45,14 +45,24 @@ describe(`HTTP rate limits on ${db.name}`, () => {
 
   const login = (address: string, code: string) => request(server.url, 'POST', '/api/login', { body: { code }, headers: from(address) });
 
-  it('refuses tokens from an address past BAD_TOKEN_RATE_LIMIT refused ones a minute, before looking them up; other addresses go on', async () => {
+  it('past BAD_TOKEN_RATE_LIMIT refused tokens from an address, refuses its made-up tokens before looking them up, never its valid ones; other addresses go on', async () => {
     const me = (address: string, token: string) => request(server.url, 'GET', '/api/me', { token, headers: from(address) });
     const token = await login('192.0.2.50', 'token-guesser#1').then((answer) => answer.body.token as string);
+    const neighbour = await login('192.0.2.50', 'token-guesser-neighbour#1').then((answer) => answer.body.token as string);
     expect((await me('192.0.2.50', token)).status).toBe(200);
     // Each made-up token has a per-token count of its own: only the address's refusals add up.
     for (let i = 0; i < BAD_TOKENS; i++) expect((await me('192.0.2.50', `made-up-${i}`)).status).toBe(401);
     expectRateLimited(await me('192.0.2.50', 'made-up-next'));
-    expectRateLimited(await me('192.0.2.50', token));
+    // The shop behind the same NAT as the broken phone goes on: its valid tokens are still answered.
+    expect((await me('192.0.2.50', token)).status).toBe(200);
+    // A session created after the address was locked (here, a login from elsewhere) is valid at once.
+    const fresh = await login('198.51.100.99', 'token-guesser-later#1').then((answer) => answer.body.token as string);
+    expect((await me('192.0.2.50', fresh)).status).toBe(200);
+    expectRateLimited(await me('192.0.2.50', 'made-up-after'));
+    // Logout always works for a valid token; the token then never works again.
+    expect((await request(server.url, 'POST', '/api/logout', { token: neighbour, headers: from('192.0.2.50') })).status).toBe(204);
+    const after = await me('192.0.2.50', neighbour);
+    expect([401, 429]).toContain(after.status);
     // Another address, with the same valid token or a made-up one, is answered as before.
     expect((await me('192.0.2.51', token)).status).toBe(200);
     expect((await me('192.0.2.51', 'made-up-elsewhere')).status).toBe(401);

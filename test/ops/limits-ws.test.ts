@@ -188,7 +188,7 @@ describe.each(testDatabases())('WebSocket limits on $name', (db) => {
       return { socket, first: await socket.next((frame) => frame.type === 'hello' || frame.type === 'error') };
     }
 
-    it('past BAD_TOKEN_RATE_LIMIT made-up tokens from one address, its sockets are refused with 4429 before any lookup, valid tokens too; open sockets and logins go on', async () => {
+    it('past BAD_TOKEN_RATE_LIMIT made-up tokens from one address, its made-up tokens are refused with 4429 before any lookup, its valid ones never; open sockets and logins go on', async () => {
       const user = await signIn(server, 'guesser');
       const open = await attempt(user.token);
       expect(open.first.type).toBe('hello');
@@ -197,14 +197,19 @@ describe.each(testDatabases())('WebSocket limits on $name', (db) => {
         expect(guess.first.error).toMatchObject({ code: 'unauthorized' });
         expect((await guess.socket.closed).code).toBe(CloseCode.unauthorized);
       }
-      const refused = await attempt(user.token);
+      const refused = await attempt('made-up-token-next');
       expect(refused.first.type).toBe('error');
       expectRateLimited(refused.first.error);
       expect((await refused.socket.closed).code).toBe(CloseCode.tooManySockets);
-      // HTTP counts the same refusals: a token from this address is refused there too, as SPEC's 429.
-      const http = await request(server.url, 'GET', '/api/me', { token: user.token });
+      // HTTP counts the same refusals: a made-up token from this address is refused there too, as SPEC's 429.
+      const http = await request(server.url, 'GET', '/api/me', { token: 'made-up-token-http' });
       expect(http.status).toBe(429);
       expect(http.body.error).toMatchObject({ code: 'rate_limited' });
+      // A valid token from the same address is never refused: its socket opens, over HTTP it is answered.
+      expect((await attempt(user.token)).first.type).toBe('hello');
+      expect((await request(server.url, 'GET', '/api/me', { token: user.token })).status).toBe(200);
+      // So is a session made after the address was locked.
+      expect((await attempt(await server.login('guesser-later'))).first.type).toBe('hello');
       // What does not carry a token, and the socket that was already open, are not affected.
       expect((await request(server.url, 'POST', '/api/login', { body: { code: 'guesser#again' } })).status).toBe(200);
       expect(await open.socket.request({ type: 'ping' })).toMatchObject({ ok: true });
