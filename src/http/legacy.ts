@@ -18,6 +18,13 @@ export class LegacyRefusal extends Error {
 
 export const refuse = (error: string, extra: Record<string, string> = {}) => new LegacyRefusal({ ...extra, error });
 
+/** The seed's 用户错误 for a `cookie` that names no live session: a refused token, counted against the address. */
+class RefusedCookie extends LegacyRefusal {
+  constructor() {
+    super({ error: '用户错误' });
+  }
+}
+
 export type LegacyFields = Record<string, string | undefined>;
 
 /** Form fields as text; anything that is not a string (from a JSON body) counts as missing. */
@@ -41,6 +48,8 @@ export function legacyRoute(app: FastifyInstance, route: LegacyRoute, handler: (
     try {
       return await handler(fieldsOf(request));
     } catch (error) {
+      // Counted like a refused bearer token (BAD_TOKEN_RATE_LIMIT): guessing cookies is no cheaper.
+      if (error instanceof RefusedCookie) request.server.services.refusedTokens.refused(request.ip);
       if (error instanceof LegacyRefusal) return error.body;
       return legacyErrorHandler(error, request, reply);
     }
@@ -75,12 +84,13 @@ export function legacyText(fields: LegacyFields, name: string, options: { requir
   return value;
 }
 
-/** The session named by the `cookie` field; the seed answers 用户错误 for any bad one. */
+/** The session named by the `cookie` field; the seed answers 用户错误 for a missing or bad one. */
 export async function legacyPrincipal(services: Services, cookie: string | undefined): Promise<Principal> {
+  if (cookie === undefined || cookie === '') throw refuse('用户错误');
   try {
-    return await authenticate(services.orm.em, cookie ?? '', services.now());
+    return await authenticate(services.orm.em, cookie, services.now());
   } catch (error) {
-    if (error instanceof AppError && error.code === 'unauthorized') throw refuse('用户错误');
+    if (error instanceof AppError && error.code === 'unauthorized') throw new RefusedCookie();
     throw error;
   }
 }

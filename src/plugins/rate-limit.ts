@@ -13,9 +13,9 @@ import { bearerToken } from '../http/auth';
  *   one calls WeChat, so a flood from one place must not become a flood at WeChat's door;
  * - every other `/api` and legacy request per session token (the legacy forms carry theirs as
  *   `cookie`), HTTP_RATE_LIMIT; a request without one counts against its address;
- * - `/api` requests with a token that belongs to no live session, from an address that sent too many
- *   refused ones (BAD_TOKEN_RATE_LIMIT, counted with the WebSocket's in RefusedTokens), before their
- *   token is looked up; valid tokens from that address go on.
+ * - `/api` and legacy requests with a token that belongs to no live session, from an address that sent
+ *   too many refused ones (BAD_TOKEN_RATE_LIMIT, counted with the WebSocket's and the legacy cookies'
+ *   in RefusedTokens), before their token is looked up; valid tokens from that address go on.
  *
  * Health, readiness, metrics, the documents and the `/ws` upgrade are never limited (the gateway has
  * its own limits). A refusal is 429 with `Retry-After`: SPEC's `rate_limited` with `retryAfter` on
@@ -99,16 +99,20 @@ export async function limitRequests(app: FastifyInstance, config: Config, refusa
    * First of all: past BAD_TOKEN_RATE_LIMIT, a token from that address that belongs to no live session
    * is refused before it costs a lookup (a valid one goes on).
    */
-  const badTokens = async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = bearerToken(request.headers.authorization);
+  const badTokens = (answer: (reply: FastifyReply, refusal: ErrorBody & { retryAfter: number }) => FastifyReply) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = tokenOf(request);
     if (token === null) return;
     const refusal = await refusedTokens.refusal(request.ip, token, app.services.orm.em);
     if (refusal === null) return;
     refusals.count('bad_token');
     request.log.info({ limit: 'bad_token', retryAfter: refusal.retryAfter }, 'rate limited');
-    return reply.code(429).header('retry-after', String(refusal.retryAfter)).send({ error: refusal });
+    return answer(reply.code(429).header('retry-after', String(refusal.retryAfter)), refusal);
   };
-  // A token refused (401 with a token sent) counts against its address.
+  const apiBadTokens = badTokens((reply, refusal) => reply.send({ error: refusal }));
+  // The seed's app shows the `error` text of any answer: 用户错误, as for each refused cookie, with the wait.
+  const legacyBadTokens = badTokens((reply, refusal) => reply.send({ error: `用户错误次数过多，请${refusal.retryAfter}秒后再试` }));
+  // A token refused (401 with a token sent) counts against its address; a legacy form's refused
+  // `cookie` is counted where its 用户错误 is answered (src/http/legacy.ts).
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode === 401 && bearerToken(request.headers.authorization) !== null) refusedTokens.refused(request.ip);
   });
@@ -125,9 +129,10 @@ export async function limitRequests(app: FastifyInstance, config: Config, refusa
     } else if (legacyForms.has(url)) {
       // After the body is parsed: the token is its `cookie` field.
       if (requests) addHook(route, 'preHandler', hook(requests, 'http', legacyAnswer('请求')));
+      addHook(route, 'preHandler', legacyBadTokens);
     } else if (url.startsWith('/api/')) {
       if (requests) addHook(route, 'onRequest', hook(requests, 'http', apiAnswer(`more than ${httpRequestsPerMinute} requests a minute with this token`)));
-      addHook(route, 'onRequest', badTokens);
+      addHook(route, 'onRequest', apiBadTokens);
     }
   });
 }

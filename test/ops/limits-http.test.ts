@@ -68,6 +68,24 @@ describe(`HTTP rate limits on ${db.name}`, () => {
     expect((await me('192.0.2.51', 'made-up-elsewhere')).status).toBe(401);
   });
 
+  it('counts made-up legacy cookies as refused tokens: past BAD_TOKEN_RATE_LIMIT they are refused before any lookup, in the seed\'s shape; valid cookies go on', async () => {
+    const form = (path: string, fields: Record<string, string>, address = '192.0.2.60') => request(server.url, 'POST', path, { form: fields, headers: from(address) });
+    const cookie = await login('192.0.2.60', 'cookie-guesser#1').then((answer) => answer.body.token as string);
+    for (let i = 0; i < BAD_TOKENS; i++) expect((await form('/scan/checkqr/', { cookie: `made-up-${i}`, code: 'X', dir: '默认' })).body).toEqual({ error: '用户错误' });
+    const refused = await form('/datain/', { cookie: 'made-up-next', code: 'X', dir: '默认' });
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
+    expect(refused.body).toEqual({ error: `用户错误次数过多，请${retryAfter}秒后再试` });
+    // Counted with /api's refused tokens, by address.
+    expectRateLimited(await request(server.url, 'GET', '/api/me', { token: 'made-up-bearer', headers: from('192.0.2.60') }));
+    // The valid cookie from the same address, and made-up ones from elsewhere, are answered as before.
+    expect((await form('/scan/query/', { cookie })).body).toEqual({ dirs: { 默认: [] } });
+    expect((await form('/scan/query/', { cookie: 'made-up-elsewhere' }, '192.0.2.61')).body).toEqual({ error: '用户错误' });
+    // A form without a cookie is no refused token: 用户错误 as before, whatever the count.
+    expect((await form('/scan/query/', {})).body).toEqual({ error: '用户错误' });
+  });
+
   it('refuses logins from one address past LOGIN_RATE_LIMIT a minute, before WeChat is called; another address logs in', async () => {
     for (let i = 1; i <= LOGINS; i++) expect((await login('203.0.113.1', `nat-phone#${i}`)).status).toBe(200);
     const refused = await login('203.0.113.1', 'nat-phone#refused');

@@ -44,7 +44,7 @@ export class RefusedTokens {
    * The refusal for this token from this address (`rate_limited`, with the seconds until the address
    * may send unknown tokens again), or null when it is to be looked up.
    */
-  async refusal(address: string, token: string, em: Em): Promise<ErrorBody | null> {
+  async refusal(address: string, token: string, em: Em): Promise<(ErrorBody & { retryAfter: number }) | null> {
     const window = this.windows.get(address);
     if (!window || window.count < this.perMinute) return null;
     const left = window.endsAt - this.now();
