@@ -39,6 +39,8 @@ export const Remarks = storedText({ maxLength: 1000 });
 export const DirectoryName = storedText({ minLength: 1, maxLength: 100 });
 export const Nickname = storedText({ maxLength: 100 });
 export const AvatarUrl = storedText({ maxLength: 1000 });
+/** A search in a directory's goods: stored text too, since it is compared with stored text (a NUL could never match). */
+export const SearchText = storedText({ maxLength: 512, description: 'keeps goods whose code or name contains it, ignoring case' });
 
 export const MAX_QTY = 1_000_000;
 export const DirectoryId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
