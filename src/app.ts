@@ -7,7 +7,7 @@ import { toErrorBody } from './http/errors';
 import { healthRoutes } from './http/health';
 import { authRoutes } from './modules/auth/routes';
 import { legacyLoginRoute } from './modules/auth/legacy';
-import { inventoryRoutes } from './modules/inventory/routes';
+import { operationRoutes } from './http/operations';
 import { legacyInventoryRoutes } from './modules/inventory/legacy';
 import { InProcessBus, type Bus } from './modules/realtime/bus';
 import { RedisBus } from './modules/realtime/redis-bus';
@@ -109,7 +109,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await limitRequests(app, config, refusals, services.refusedTokens);
   await app.register(healthRoutes(services));
   await app.register(authRoutes(services));
-  await app.register(inventoryRoutes(services));
+  // Every operation of the operation table that lives on HTTP (src/contract/operations.ts).
+  await app.register(operationRoutes(services));
   // The seed's app calls https://<host>/scan/login/ and so on; behind a proxy that strips the prefix it
   // calls /login/: both answer.
   for (const prefix of new Set(['', config.legacyPrefix])) {

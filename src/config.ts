@@ -72,6 +72,8 @@ export interface Config {
   trustProxy: TrustProxy;
   /** Rate limits and caps, each answered with `rate_limited` and `retryAfter`. */
   limits: LimitsConfig;
+  /** The caps of teams, answered with `quota_exceeded` (stored sizes) or `rate_limited` (accepts). */
+  teams: TeamLimits;
 }
 
 /**
@@ -79,6 +81,17 @@ export interface Config {
  * traffic never meets them; each stops one client (an address, a token, a user) from taking more
  * than its share. The counts are per server instance. 0 turns a rate or a cap off.
  */
+export interface TeamLimits {
+  /** MAX_MEMBERS_PER_DIRECTORY (200): members of one directory, its owner included. */
+  maxMembersPerDirectory: number;
+  /** MAX_OPEN_INVITES_PER_DIRECTORY (50): invites of one directory neither expired, revoked nor used up. */
+  maxOpenInvitesPerDirectory: number;
+  /** INVITE_ACCEPT_RATE_LIMIT (10): invite accepts per user per minute, so that invite codes cannot be guessed by the thousand. */
+  inviteAcceptsPerMinute: number;
+}
+
+export const DEFAULT_TEAM_LIMITS: TeamLimits = { maxMembersPerDirectory: 200, maxOpenInvitesPerDirectory: 50, inviteAcceptsPerMinute: 10 };
+
 export interface LimitsConfig {
   /**
    * LOGIN_RATE_LIMIT: login attempts (`POST /api/login`, the legacy `/login/`) per client address per
@@ -88,8 +101,8 @@ export interface LimitsConfig {
   loginsPerMinute: number;
   /**
    * BAD_TOKEN_RATE_LIMIT: refused tokens (unknown, expired, revoked) per client address per minute, over
-   * HTTP and WebSocket; past it the address's token-bearing requests and sockets are refused until the
-   * minute ends. Made-up tokens would each get a count of their own under HTTP_RATE_LIMIT. A fleet
+   * HTTP and WebSocket; past it the address's tokens that belong to no live session are refused, before
+   * any lookup, until the minute ends (valid ones never). Made-up tokens would each get a count of their own under HTTP_RATE_LIMIT. A fleet
    * behind one NAT whose tokens all expired at once meets at most one refusal per phone.
    */
   badTokensPerMinute: number;
@@ -289,6 +302,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxUnauthenticatedSocketsPerAddress: integer(env, 'MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS', DEFAULT_LIMITS.maxUnauthenticatedSocketsPerAddress, 0, 1_000_000),
       maxSubscriptionsPerSocket: integer(env, 'MAX_SUBSCRIPTIONS_PER_SOCKET', DEFAULT_LIMITS.maxSubscriptionsPerSocket, 0, 1_000_000),
       bodyTimeoutMs: integer(env, 'BODY_TIMEOUT_MS', DEFAULT_LIMITS.bodyTimeoutMs, 1000, 3_600_000),
+    },
+    teams: {
+      maxMembersPerDirectory: integer(env, 'MAX_MEMBERS_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxMembersPerDirectory, 1, 100_000),
+      maxOpenInvitesPerDirectory: integer(env, 'MAX_OPEN_INVITES_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxOpenInvitesPerDirectory, 0, 100_000),
+      inviteAcceptsPerMinute: integer(env, 'INVITE_ACCEPT_RATE_LIMIT', DEFAULT_TEAM_LIMITS.inviteAcceptsPerMinute, 0, 1_000_000),
     },
   };
 }

@@ -1,13 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config';
 import { rawDatabase, type RawDatabase } from './db/raw';
-import { directoryViewById } from './modules/inventory/directories';
+import { DomainEvents } from './modules/inventory/events';
 import { MutationQueue } from './modules/inventory/queue';
 import type { Em, Orm } from './db/orm';
 import { RefusedTokens } from './modules/auth/refused-tokens';
 import type { AuthContext } from './modules/auth/service';
 import type { InventoryContext } from './modules/inventory/context';
 import type { Bus } from './modules/realtime/bus';
+import { publishDomainEvents } from './modules/realtime/publish';
+import { AcceptLimit } from './modules/teams/accept-limit';
+import type { TeamContext } from './modules/teams/service';
 import type { WechatClient } from './modules/wechat/client';
 
 /** What every transport hands to the domain: built once per app, with a fresh EntityManager per unit of work. */
@@ -23,25 +26,21 @@ export class Services {
     const raw = rawDatabase(orm);
     this.raw = raw;
     this.refusedTokens = new RefusedTokens(config.limits.badTokensPerMinute);
-    this.mutations = new MutationQueue({
-      raw,
-      bus,
-      now,
-      // A rename or delete is announced to every socket of the owner with the directory as it now is.
-      announce: (directoryId, ownerId, events) => {
-        directoryViewById(this.em(), directoryId)
-          .then(async (directory) => {
-            for (const event of events) await bus.publish({ type: 'directory', ownerId, event, directory });
-          })
-          .catch((error: unknown) => log.error({ err: error, directoryId }, 'could not announce a directory change'));
-      },
-    });
+    this.inviteAccepts = new AcceptLimit(config.teams.inviteAcceptsPerMinute);
+    this.events = new DomainEvents((error, type) => log.error({ err: error, event: type }, 'a post-commit hook failed'));
+    this.mutations = new MutationQueue({ raw, now, events: this.events });
+    // The bus is one hook among others (metrics, later webhooks and alerts): the domain knows none of them.
+    publishDomainEvents(this.events, bus, () => this.em(), log);
   }
 
   /** Transactions on the driver's connection: the mutation path's. */
   readonly raw: RawDatabase;
   /** Tokens refused per client address (BAD_TOKEN_RATE_LIMIT), counted by HTTP and WebSocket alike. */
   readonly refusedTokens: RefusedTokens;
+  /** Invite accepts per user per minute (INVITE_ACCEPT_RATE_LIMIT). */
+  readonly inviteAccepts: AcceptLimit;
+  /** The post-commit hooks: what the domain announces after each commit, for whoever registers. */
+  readonly events: DomainEvents;
   /** Every change to a directory goes through this one queue (group commit per directory). */
   readonly mutations: MutationQueue;
 
@@ -58,12 +57,16 @@ export class Services {
       get em() {
         return fork();
       },
-      bus: this.bus,
+      events: this.events,
       now: this.now,
       changesReplayLimit: this.config.changesReplayLimit,
       mutations: this.mutations,
       raw: this.raw,
     };
+  }
+
+  teams(): TeamContext {
+    return { em: this.em(), raw: this.raw, events: this.events, now: this.now, limits: this.config.teams };
   }
 
   auth(): AuthContext {

@@ -46,7 +46,7 @@ const plain = (schema: TSchema): JsonObject => JSON.parse(JSON.stringify(schema)
 const isRequestType = (type: string): type is RequestType => Object.hasOwn(ACK_RESULTS, type);
 
 /** `{goods, delta, ...}`: the fields of an ack result, as the description lists them. */
-const fieldsOf = (type: RequestType) => `{${Object.keys(ACK_RESULTS[type].properties).join(', ')}}`;
+const fieldsOf = (type: RequestType) => { const schema = ACK_RESULTS[type] as TSchema & { properties?: object; anyOf?: { properties?: object }[] }; return `{${Object.keys(schema.properties ?? schema.anyOf?.[0]?.properties ?? {}).join(', ')}}`; };
 
 const ackResultLine = (type: RequestType) => {
   const description = ACK_RESULTS[type].description;

@@ -15,11 +15,17 @@ export const ERROR_STATUS = {
   wechat_unavailable: 502,
   decrypt_failed: 400,
   directory_not_found: 404,
+  forbidden: 403,
+  invite_not_found: 404,
+  undo_conflict: 409,
+  count_closed: 409,
+  count_open: 409,
   goods_not_found: 404,
   name_taken: 409,
   insufficient_stock: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  quota_exceeded: 409,
   unavailable: 503,
   internal: 500,
 } as const;
@@ -54,3 +60,13 @@ export const MAX_EVENT_ID_LENGTH = 64;
 
 /** Events in one `POST /api/sync`. */
 export const MAX_SYNC_EVENTS = 500;
+
+/**
+ * A directory member's role, highest first: each may do what the ones after it may (SPEC "Teams").
+ * `owner` is exactly one member, the directory's creator or whom it was handed to.
+ */
+export const ROLES = ['owner', 'manager', 'editor', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The text of an invite's QR code: `scancode:join:<code>`. */
+export const INVITE_QR_PREFIX = 'scancode:join:';

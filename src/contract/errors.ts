@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ERROR_CODES } from './constants';
 
 // Defined without TypeBox in constants.ts, where the client SDK takes them from.
-export { ERROR_CODES, ERROR_STATUS, CloseCode, type ErrorCode } from './constants';
+export { ERROR_CODES, ERROR_STATUS, CloseCode, ROLES, INVITE_QR_PREFIX, type ErrorCode, type Role } from './constants';
 
 /**
  * `{code, message, ...details}`: details such as `count` (insufficient_stock), `retryAfter`

@@ -1,11 +1,14 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ErrorBody } from './errors';
-import { DirectoryId, EventId, GoodsCode, RequestId, Revision, Timestamp } from './fields';
-import { Change, Directory, Goods, ScanResult, scanSchema } from './models';
+import { DirectoryId, RequestId, Revision, Timestamp } from './fields';
+import { Change, Directory, Goods } from './models';
+import { OPERATION_NAMES, operationFrame, operations, type OperationFrame, type OperationResult, type SocketOperationName } from './operations';
 
 /**
  * The WebSocket protocol of `/ws`, both directions, each frame one schema tagged by `type`. Every
  * request carries an `id` and is answered by one ack; `ACK_RESULTS` gives the result of each request type.
+ * Besides the socket's own requests (subscribe, unsubscribe, ping), every operation of the operation
+ * table (operations.ts) is a request whose type is its name.
  */
 
 const frame = <T extends Record<string, TSchema>>(title: string, properties: T, description: string) =>
@@ -20,30 +23,36 @@ export const SubscribeFrame = frame(
   'Starts watching a directory: every change after `since` as change frames, or a snapshot; then live changes.',
 );
 export const UnsubscribeFrame = frame('unsubscribe', { type: Type.Literal('unsubscribe'), id: RequestId, directoryId: DirectoryId }, 'Stops watching a directory.');
-export const ScanFrame = scanSchema(
-  { type: Type.Literal('scan'), id: EventId, directoryId: DirectoryId },
-  { title: 'scan', description: 'The scan operation; `id` is its event id (exactly once, over WebSocket and HTTP alike).' },
-);
-export const LookupFrame = frame('lookup', { type: Type.Literal('lookup'), id: RequestId, directoryId: DirectoryId, code: GoodsCode }, 'Reads one goods by code.');
 export const PingFrame = frame('ping', { type: Type.Literal('ping'), id: RequestId }, 'An application-level ping, answered by an ack.');
 
+const SOCKET_OPERATIONS = OPERATION_NAMES.filter((name): name is SocketOperationName => operations[name].socket);
+/** Every operation that is a socket request, by its name: its frame's schema, derived from the operation table. */
+export const OPERATION_FRAMES = Object.fromEntries(SOCKET_OPERATIONS.map((name) => [name, operationFrame(name)])) as unknown as Record<SocketOperationName, TSchema>;
+
 /** Every client frame by its `type`: a frame is checked against its own schema, so an error names its field. */
-export const CLIENT_FRAMES = { auth: AuthFrame, subscribe: SubscribeFrame, unsubscribe: UnsubscribeFrame, scan: ScanFrame, lookup: LookupFrame, ping: PingFrame };
-export type ClientFrameType = keyof typeof CLIENT_FRAMES;
-export type ClientFrame = { [K in ClientFrameType]: Static<(typeof CLIENT_FRAMES)[K]> }[ClientFrameType];
+export const CLIENT_FRAMES: Record<string, TSchema> = { auth: AuthFrame, subscribe: SubscribeFrame, unsubscribe: UnsubscribeFrame, ping: PingFrame, ...OPERATION_FRAMES };
+type SocketFrames = { auth: Static<typeof AuthFrame>; subscribe: Static<typeof SubscribeFrame>; unsubscribe: Static<typeof UnsubscribeFrame>; ping: Static<typeof PingFrame> } & {
+  [N in SocketOperationName]: OperationFrame<N>;
+};
+export type ClientFrameType = keyof SocketFrames;
+export type ClientFrame = SocketFrames[ClientFrameType];
 /** The frames that are requests: each carries an id and is answered by exactly one ack. */
 export type RequestFrame = Exclude<ClientFrame, { type: 'auth' }>;
 export type RequestType = RequestFrame['type'];
+/** A request frame that runs an operation of the table. */
+export type OperationRequestFrame = SocketFrames[SocketOperationName];
 
-/** The `result` of a successful ack, by the type of the request it answers. */
-export const ACK_RESULTS = {
+const SOCKET_ACK_RESULTS = {
   subscribe: Type.Object({ revision: Revision }, { additionalProperties: false, title: 'subscribe result', description: 'the revision the client has once the replay or snapshot that follows has arrived (a snapshot may be older: the changes after it come next)' }),
   unsubscribe: Type.Object({}, { additionalProperties: false, title: 'unsubscribe result' }),
-  scan: Type.Object(ScanResult.properties, { additionalProperties: false, title: 'scan result' }),
-  lookup: Type.Object({ goods: Type.Union([Goods, Type.Null()]) }, { additionalProperties: false, title: 'lookup result', description: 'null when the code is unknown' }),
   ping: Type.Object({ serverTime: Timestamp }, { additionalProperties: false, title: 'ping result' }),
-} satisfies Record<RequestType, TSchema>;
-export type AckResults = { [K in RequestType]: Static<(typeof ACK_RESULTS)[K]> };
+};
+/** The `result` of a successful ack, by the type of the request it answers (an operation's: its result). */
+export const ACK_RESULTS: Record<RequestType, TSchema> = {
+  ...SOCKET_ACK_RESULTS,
+  ...(Object.fromEntries(SOCKET_OPERATIONS.map((name) => [name, operations[name].result])) as unknown as Record<SocketOperationName, TSchema>),
+};
+export type AckResults = { [K in keyof typeof SOCKET_ACK_RESULTS]: Static<(typeof SOCKET_ACK_RESULTS)[K]> } & { [N in SocketOperationName]: OperationResult<N> };
 export type AckResult = AckResults[RequestType];
 
 // ---- server -> client ----
@@ -68,20 +77,28 @@ export const SnapshotFrame = frame(
   },
   'One page of the goods of a directory at a revision (a subscribe without a usable `since`): pages 0, 1, ... of at most 64 KiB each, the last one with `last: true`, all with the same revision; no change frame of the directory comes between them.',
 );
+export const DIRECTORY_EVENTS = ['created', 'renamed', 'deleted', 'shared', 'role', 'unshared'] as const;
 export const DirectoryFrame = frame(
   'directory',
-  { type: Type.Literal('directory'), event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]), directory: Directory },
-  'A directory of the user was created, renamed or deleted (to every socket of the user).',
+  { type: Type.Literal('directory'), event: Type.Union(DIRECTORY_EVENTS.map((event) => Type.Literal(event))), directory: Directory },
+  "A directory the user is a member of was created, renamed or deleted, or the user's membership began (`shared`), changed role (`role`) or ended (`unshared`): to every socket of the user, subscribed or not. `directory.role` is the user's role now (after `unshared`, the role they had).",
+);
+export const UNSUBSCRIBE_REASONS = ['removed', 'deleted'] as const;
+export const UnsubscribedFrame = frame(
+  'unsubscribed',
+  { type: Type.Literal('unsubscribed'), directoryId: DirectoryId, reason: Type.Union(UNSUBSCRIBE_REASONS.map((reason) => Type.Literal(reason)), { description: 'removed: the user is no longer a member; deleted: the directory was deleted' }) },
+  'The server ended a subscription: the user lost access to the directory. From now on every request about it answers directory_not_found.',
 );
 export const ErrorFrame = frame('error', { type: Type.Literal('error'), error: ErrorBody }, 'A refusal of a frame that had no usable id.');
 
-export const SERVER_FRAMES = { hello: HelloFrame, ackOk: AckOkFrame, ackError: AckErrorFrame, change: ChangeFrame, snapshot: SnapshotFrame, directory: DirectoryFrame, error: ErrorFrame };
+export const SERVER_FRAMES = { hello: HelloFrame, ackOk: AckOkFrame, ackError: AckErrorFrame, change: ChangeFrame, snapshot: SnapshotFrame, directory: DirectoryFrame, unsubscribed: UnsubscribedFrame, error: ErrorFrame };
 export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES));
 export type ServerFrame = Static<typeof ServerFrame>;
 export type HelloFrame = Static<typeof HelloFrame>;
 export type ChangeFrame = Static<typeof ChangeFrame>;
 export type SnapshotFrame = Static<typeof SnapshotFrame>;
 export type DirectoryFrame = Static<typeof DirectoryFrame>;
+export type UnsubscribedFrame = Static<typeof UnsubscribedFrame>;
 
 /** SPEC limits of the socket. */
 export const MAX_FRAME_BYTES = 64 * 1024;

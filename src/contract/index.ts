@@ -8,3 +8,4 @@ export * from './models';
 export * from './http';
 export * from './frames';
 export * from './legacy';
+export * from './operations';

@@ -1,15 +1,23 @@
 import { Type, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox';
 import { ErrorBody } from './errors';
 import { DirectoryId, EventId, GoodsCode, GoodsName, MAX_QTY, Remarks, Revision, Timestamp } from './fields';
+import { ROLES } from './constants';
 
 /** What clients see of goods, directories, users, changes and scans. */
 
 export const Goods = Type.Object({ id: Type.Integer(), code: Type.String(), name: Type.String(), remarks: Type.String(), count: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
 export type Goods = Static<typeof Goods>;
 
+/** A member's role in a directory (SPEC "Teams"): owner, manager, editor, viewer. */
+export const RoleSchema = Type.Union(ROLES.map((role) => Type.Literal(role)), { description: 'owner > manager > editor > viewer' });
+/** Someone as other members see them. */
+export const UserRef = Type.Object({ id: Type.Integer(), nickname: Type.String() }, { additionalProperties: false });
+
 export const Directory = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
+  role: Type.Union(ROLES.map((role) => Type.Literal(role)), { description: 'the role of the user this directory is shown to' }),
+  owner: UserRef,
   freq: Type.Integer({ minimum: 0, description: 'successful scans in this directory' }),
   revision: Revision,
   goodsCount: Type.Integer({ minimum: 0 }),
@@ -47,6 +55,7 @@ export const Change = Type.Object({
   directory: Type.Optional(Type.Object({ id: Type.Integer(), name: Type.String() })),
   eventId: Type.Optional(Type.String()),
   userId: Type.Integer(),
+  nickname: Type.String({ description: 'the nickname of the user who made the change' }),
   deviceId: Type.Optional(Type.String({ description: 'the deviceId given at login by the session that made the change' })),
   at: Timestamp,
 }, { additionalProperties: false });
@@ -60,6 +69,7 @@ export const LogEntry = Type.Object({
   revision: Revision,
   type: Type.Union(LOG_TYPES.map((type) => Type.Literal(type))),
   userId: Type.Integer(),
+  nickname: Type.String({ description: 'the nickname of the user who made the change' }),
   deviceId: Type.Union([Type.String(), Type.Null()]),
   code: Type.Union([Type.String(), Type.Null()]),
   name: Type.Union([Type.String(), Type.Null()]),
@@ -144,3 +154,22 @@ export const ChangesAnswer = Type.Union([
   Type.Object({ revision: Revision, reset: Type.Literal(true), goods: Type.Array(Goods) }, { additionalProperties: false }),
 ]);
 export type ChangesAnswer = Static<typeof ChangesAnswer>;
+
+// ---- teams ----
+
+export const Member = Type.Object({
+  user: Type.Object({ id: Type.Integer(), nickname: Type.String(), avatarUrl: Type.String() }, { additionalProperties: false }),
+  role: RoleSchema,
+  since: Timestamp,
+}, { additionalProperties: false });
+export type Member = Static<typeof Member>;
+
+export const Invite = Type.Object({
+  code: Type.String({ description: 'at least 128 random bits; whoever has it may join while it is open' }),
+  role: RoleSchema,
+  uses: Type.Integer({ minimum: 0 }),
+  maxUses: Type.Integer({ minimum: 1 }),
+  expiresAt: Timestamp,
+  qr: Type.String({ description: 'the text to show as a QR code: `scancode:join:<code>`' }),
+}, { additionalProperties: false });
+export type Invite = Static<typeof Invite>;

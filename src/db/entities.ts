@@ -1,5 +1,6 @@
 import { SessionSchema, UserSchema } from '../modules/auth/entities';
 import { DirectorySchema, EventOutcomeSchema, GoodsSchema, LogEntrySchema } from '../modules/inventory/entities';
+import { InviteSchema, MemberSchema } from '../modules/teams/entities';
 
 /** Every entity of the product, registered with MikroORM in one list. */
-export const entities = [UserSchema, SessionSchema, DirectorySchema, GoodsSchema, LogEntrySchema, EventOutcomeSchema];
+export const entities = [UserSchema, SessionSchema, DirectorySchema, GoodsSchema, LogEntrySchema, EventOutcomeSchema, MemberSchema, InviteSchema];

@@ -90,18 +90,20 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
   const lag = new Histogram({ name: 'scancode_bus_delivery_lag_seconds', help: "From a change's commit to its delivery to this instance's watchers", buckets: LAG_BUCKETS, registers });
   // Keyed by the change itself: the bus hands this process's listeners the very object published.
   const committedAt = new WeakMap<Change, number>();
-  services.mutations.observer = {
-    retried: () => retries.inc(),
-    committed: (_directoryId, requests, done) => {
+  // Post-commit hooks, like the bus's: the domain does not know it is counted.
+  const offHooks = [
+    services.events.on('batchRetried', () => retries.inc()),
+    services.events.on('batchCommitted', ({ requests, done }) => {
       batches.observe(requests.length);
       requests.forEach((request, index) => mutations.inc(outcomeLabels(request, done.outcomes[index])));
       const now = performance.now();
       for (const change of done.changes) committedAt.set(change, now);
-    },
-    failed: (_directoryId, requests) => {
+    }),
+    services.events.on('batchFailed', ({ requests }) => {
       for (const request of requests) mutations.inc({ kind: request.mutation.kind, outcome: 'failed', code: '' });
-    },
-  };
+    }),
+  ];
+  app.addHook('onClose', async () => offHooks.forEach((off) => off()));
   const unsubscribe = services.bus.subscribe((message: BusMessage) => {
     if (message.type !== 'change') return;
     const at = committedAt.get(message.change);

@@ -1,14 +1,15 @@
 import type { Em } from '../../db/orm';
 import type { RawDatabase } from '../../db/raw';
-import type { Bus } from '../realtime/bus';
 import type { Goods, LogType } from './entities';
+import type { DomainEvents } from './events';
 import type { MutationQueue } from './queue';
 import type { Change, GoodsView } from './views';
 
 /** What every inventory operation needs. Built per unit of work (one HTTP request, one WS message). */
 export interface InventoryContext {
   em: Em;
-  bus: Bus;
+  /** Post-commit hooks: what the domain announces after its transactions (the bus, metrics... listen). */
+  events: DomainEvents;
   now: () => Date;
   /** Past this many changes, `changes?since=` answers `reset` with a snapshot. */
   changesReplayLimit: number;
@@ -34,6 +35,8 @@ export interface LogRow {
   dirName: string | null;
   eventId: string | null;
   user: number;
+  /** The user's nickname (read with the log row; the live path knows it from its lock). */
+  nickname: string | null;
   deviceId: string | null;
   at: Date;
   directory: number;
@@ -41,7 +44,7 @@ export interface LogRow {
 
 /** One log row as the Change that clients see (HTTP `changes`, WebSocket `change` frames). */
 export function changeFromLog(row: LogRow): Change {
-  const change: Change = { revision: row.revision, type: row.type as Change['type'], userId: row.user, at: row.at.toISOString() };
+  const change: Change = { revision: row.revision, type: row.type as Change['type'], userId: row.user, nickname: row.nickname ?? '', at: new Date(row.at).toISOString() };
   if (row.code !== null) change.code = row.code;
   if (row.goodsId !== null && row.code !== null) {
     change.goods = { id: row.goodsId, code: row.code, name: row.name ?? '', remarks: row.remarks ?? '', count: row.countAfter ?? 0 };

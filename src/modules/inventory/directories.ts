@@ -1,13 +1,13 @@
-import { raw } from '@mikro-orm/core';
 import type { Em } from '../../db/orm';
 import { AppError, badRequest } from '../../errors';
 import { retryingLostRaces } from '../../db/raw';
-import { directoryNotFound, readableBy } from './access';
+import { decide, directoryNotFound, type Role } from './access';
 import type { InventoryContext } from './context';
 import { Directory } from './entities';
 import { isReplay, outcomeRow, previousOutcome, resultOf, type Outcome } from './mutate';
 import { sqlStore, type InventoryStore } from './store';
 import type { Actor, DirectoryView } from './views';
+import { isStorableText } from '../../validation';
 
 export const DEFAULT_DIRECTORY_NAME = '默认';
 
@@ -26,45 +26,85 @@ interface DirectoryRow {
   name: string;
   freq: number;
   revision: number;
-  createdAt: Date;
-  updatedAt: Date;
+  created_at: Date | string | number;
+  updated_at: Date | string | number;
+  role: Role;
+  owner_id: number;
+  owner_nickname: string | null;
   // Aggregates come back as strings from MySQL (DECIMAL sums) and as numbers from SQLite.
   goods_count: number | string | null;
   total_count: number | string | null;
 }
 
-function directoryQuery(em: Em) {
-  return em
-    .createQueryBuilder(Directory, 'd')
-    .select([
-      'd.id',
-      'd.name',
-      'd.freq',
-      'd.revision',
-      'd.createdAt',
-      'd.updatedAt',
-      raw('(select count(*) from goods g where g.directory_id = d.id) as goods_count'),
-      raw('(select coalesce(sum(g.count), 0) from goods g where g.directory_id = d.id) as total_count'),
-    ])
-}
+/**
+ * Directories as one user sees them (with their role and the owner), from the membership rows: a
+ * directory the user is not a member of is never read here.
+ */
+const DIRECTORY_SELECT = `select d.id, d.name, d.freq, d.revision, d.created_at, d.updated_at, m.role, d.owner_id,
+  (select o.nickname from users o where o.id = d.owner_id) as owner_nickname,
+  (select count(*) from goods g where g.directory_id = d.id) as goods_count,
+  (select coalesce(sum(g.count), 0) from goods g where g.directory_id = d.id) as total_count
+  from members m join directories d on d.id = m.directory_id`;
 
 function directoryView(row: DirectoryRow): DirectoryView {
   return {
     id: row.id,
     name: row.name,
+    role: row.role,
+    owner: { id: row.owner_id, nickname: row.owner_nickname ?? '' },
     freq: row.freq,
     revision: row.revision,
     goodsCount: Number(row.goods_count ?? 0),
     totalCount: Number(row.total_count ?? 0),
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
   };
 }
 
-/** The owner's live directories, most used first. */
-export async function listDirectories(em: Em, ownerId: number): Promise<DirectoryView[]> {
-  const rows = await directoryQuery(em).where(readableBy(ownerId)).orderBy({ freq: 'desc', id: 'asc' }).execute<DirectoryRow[]>('all');
+/** Every live directory the user is a member of, most used first. */
+export async function listDirectories(em: Em, userId: number): Promise<DirectoryView[]> {
+  const rows = await em.execute<DirectoryRow[]>(`${DIRECTORY_SELECT} where m.user_id = ? and d.deleted_at is null order by d.freq desc, d.id asc`, [userId]);
   return rows.map(directoryView);
+}
+
+/**
+ * The directory as this member sees it, deleted or not (a `directory` event after a delete shows what
+ * was deleted); null when they are not a member.
+ */
+export async function directoryViewFor(em: Em, userId: number, directoryId: number): Promise<DirectoryView | null> {
+  const [row] = await em.execute<DirectoryRow[]>(`${DIRECTORY_SELECT} where m.user_id = ? and d.id = ?`, [userId, directoryId]);
+  return row ? directoryView(row) : null;
+}
+
+/**
+ * The directory (deleted or not) with every member and their role: the audience of its `directory`
+ * events. The view is its owner's; each member is shown it with their own role.
+ */
+export async function directoryAudience(em: Em, directoryId: number): Promise<{ directory: DirectoryView; audience: { userId: number; role: Role }[] } | null> {
+  const [row] = await em.execute<DirectoryRow[]>(`${DIRECTORY_SELECT} where m.role = 'owner' and d.id = ?`, [directoryId]);
+  if (!row) return null;
+  const members = await em.execute<{ user_id: number; role: Role }[]>('select user_id, role from members where directory_id = ?', [directoryId]);
+  return { directory: directoryView(row), audience: members.map((member) => ({ userId: member.user_id, role: member.role })) };
+}
+
+/** What an authorized read knows: the directory, and the actor's role in it. */
+export interface Access {
+  directoryId: number;
+  role: Role;
+}
+
+/**
+ * Asks the access seam whether the user may do what needs `required` in this directory, with one
+ * query: `directory_not_found` for a stranger or a missing or deleted directory, `forbidden` for too
+ * low a role; the role otherwise.
+ */
+export async function authorize(em: Em, userId: number, directoryId: number, required: Role, what?: string): Promise<Access> {
+  const [row] = await em.execute<{ deleted_at: unknown; role: Role | null }[]>(
+    'select d.deleted_at, m.role from directories d left join members m on m.directory_id = d.id and m.user_id = ? where d.id = ?',
+    [userId, directoryId],
+  );
+  const role = decide(row ? { deleted: row.deleted_at !== null, role: row.role } : null, required, what);
+  return { directoryId, role };
 }
 
 /**
@@ -75,10 +115,11 @@ export function inCreationOrder(directories: DirectoryView[]): DirectoryView[] {
   return [...directories].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id);
 }
 
-export async function findDirectory(em: Em, ownerId: number, directoryId: number): Promise<DirectoryView> {
-  const row = await directoryQuery(em).where({ ...readableBy(ownerId), id: directoryId }).execute<DirectoryRow | undefined>('get');
-  if (!row) throw directoryNotFound();
-  return directoryView(row);
+/** The directory as the member of an authorized read sees it. */
+export async function findDirectory(em: Em, userId: number, access: Access): Promise<DirectoryView> {
+  const directory = await directoryViewFor(em, userId, access.directoryId);
+  if (!directory) throw directoryNotFound();
+  return directory;
 }
 
 /**
@@ -92,14 +133,15 @@ export async function insertDirectory(store: InventoryStore, actor: Actor, name:
   return id;
 }
 
-/** A new directory; with an event id, exactly once like every mutation. */
+/** A new directory, its creator its owner; with an event id, exactly once like every mutation. */
 export async function createDirectory(ctx: InventoryContext, actor: Actor, rawName: string, eventId?: string): Promise<{ directory: DirectoryView; duplicate: boolean }> {
   const name = directoryName(rawName);
   const outcome = await createOnce(ctx, actor, name, eventId);
   const { directoryId } = resultOf(outcome, 'create');
-  const directory = await directoryViewById(ctx.em, directoryId);
+  const directory = await directoryViewFor(ctx.em, actor.userId, directoryId);
+  if (!directory) throw directoryNotFound();
   const duplicate = isReplay(outcome);
-  if (!duplicate) await ctx.bus.publish({ type: 'directory', ownerId: actor.userId, event: 'created', directory });
+  if (!duplicate) ctx.events.emit('directory', { directoryId, event: 'created' });
   return { directory, duplicate };
 }
 
@@ -124,31 +166,31 @@ function createOnce(ctx: InventoryContext, actor: Actor, name: string, eventId: 
   return retryingLostRaces(create, 3);
 }
 
-export async function renameDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, rawName: string, eventId?: string): Promise<{ directory: DirectoryView; duplicate: boolean }> {
+export async function renameDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, rawName: string, eventId: string | undefined, required: Role): Promise<{ directory: DirectoryView; duplicate: boolean }> {
   const name = directoryName(rawName);
-  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'rename', name } });
+  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'rename', name }, required });
   resultOf(outcome, 'rename');
-  return { directory: await findDirectory(ctx.em, actor.userId, directoryId), duplicate: isReplay(outcome) };
+  const directory = await directoryViewFor(ctx.em, actor.userId, directoryId);
+  if (!directory) throw directoryNotFound();
+  return { directory, duplicate: isReplay(outcome) };
 }
 
-/** Soft delete: the directory leaves every API and frees its name; its goods and history stay. */
-export async function deleteDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, eventId?: string): Promise<void> {
-  resultOf(await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'delete' } }), 'delete');
-}
-
-/** A directory as its `directory` events show it, deleted or not (read after the commit that changed it). */
-export async function directoryViewById(em: Em, directoryId: number): Promise<DirectoryView> {
-  const row = await directoryQuery(em).where({ id: directoryId }).execute<DirectoryRow | undefined>('get');
-  if (!row) throw directoryNotFound();
-  return directoryView(row);
+/** Soft delete: the directory leaves every API and frees its name; its goods, members and history stay. */
+export async function deleteDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, eventId: string | undefined, required: Role): Promise<{ duplicate: boolean }> {
+  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'delete' }, required });
+  resultOf(outcome, 'delete');
+  return { duplicate: isReplay(outcome) };
 }
 
 /**
- * The live directory of this owner with that name (the legacy routes address directories by name).
+ * The live directory of this owner with that name: the legacy routes address directories by name and
+ * see only the user's own (the seed's app knows no other). Access is still the seam's to decide.
  * Names are stored trimmed, so a name is found whether it is sent as typed (the seed's app keeps
  * " 仓库B " as the user typed it) or trimmed.
  */
 export async function directoryIdByName(em: Em, ownerId: number, name: string): Promise<number | null> {
+  // No stored name holds a NUL, and SQLite could not even be asked: the ORM writes the value into the statement, which a NUL cuts short.
+  if (!isStorableText(name)) return null;
   const row = await em
     .createQueryBuilder(Directory)
     .select('id')
@@ -161,4 +203,25 @@ export async function directoryIdByName(em: Em, ownerId: number, name: string): 
 export async function directoryRevisions(em: Em, directoryIds: number[]): Promise<Map<number, number>> {
   const rows = await em.createQueryBuilder(Directory).select(['id', 'revision']).where({ id: { $in: directoryIds } }).execute<{ id: number; revision: number }[]>('all');
   return new Map(rows.map((row) => [row.id, row.revision]));
+}
+
+/**
+ * For the periodic check of what sockets watch: each directory's liveness and the roles of its members
+ * (those of `userIds`), so that a membership or delete whose bus message was lost still ends the
+ * subscriptions of whoever lost access, within REVISION_CHECK_MS.
+ */
+export async function watchedAccess(em: Em, directoryIds: number[], userIds: number[]): Promise<Map<number, { deleted: boolean; roles: Map<number, Role> }>> {
+  const found = new Map<number, { deleted: boolean; roles: Map<number, Role> }>();
+  if (directoryIds.length === 0) return found;
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  const rows = await em.execute<{ id: number; deleted_at: unknown; user_id: number | null; role: Role | null }[]>(
+    `select d.id, d.deleted_at, m.user_id, m.role from directories d left join members m on m.directory_id = d.id and m.user_id in (${marks(Math.max(userIds.length, 1))}) where d.id in (${marks(directoryIds.length)})`,
+    [...(userIds.length > 0 ? userIds : [0]), ...directoryIds],
+  );
+  for (const row of rows) {
+    const entry = found.get(row.id) ?? { deleted: row.deleted_at !== null, roles: new Map<number, Role>() };
+    if (row.user_id !== null && row.role !== null) entry.roles.set(row.user_id, row.role);
+    found.set(row.id, entry);
+  }
+  return found;
 }

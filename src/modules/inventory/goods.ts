@@ -2,7 +2,8 @@ import { raw } from '@mikro-orm/core';
 import { goodsView, type InventoryContext } from './context';
 import { isReplay, resultOf } from './mutate';
 import { goodsNotFound } from './rules';
-import { findDirectory } from './directories';
+import { findDirectory, type Access } from './directories';
+import type { Role } from './access';
 import { codeHash, goodsCode } from './codes';
 import { Goods } from './entities';
 import type { Em } from '../../db/orm';
@@ -17,8 +18,9 @@ function escapeLike(text: string): string {
 }
 
 /** A directory with its goods in the order they were first scanned; `q` keeps those whose code or name contains it. */
-export async function directoryWithGoods(em: Em, ownerId: number, directoryId: number, q?: string): Promise<{ directory: DirectoryView; goods: GoodsView[] }> {
-  const directory = await findDirectory(em, ownerId, directoryId);
+export async function directoryWithGoods(em: Em, userId: number, access: Access, q?: string): Promise<{ directory: DirectoryView; goods: GoodsView[] }> {
+  const directory = await findDirectory(em, userId, access);
+  const directoryId = access.directoryId;
   const qb = em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where({ directory: directoryId }).orderBy({ id: 'asc' });
   if (q !== undefined && q !== '') {
     // lower() on both sides: MySQL's utf8mb4_bin and SQLite's LIKE would otherwise disagree on case.
@@ -46,7 +48,7 @@ export async function goodsAfter(em: Em, directoryId: number, afterId: number, l
   return rows.map(goodsView);
 }
 
-/** The goods of every live directory of the owner, by directory id, each list in first-scanned order: one query. */
+/** The goods of every live directory the user owns, by directory id, each list in first-scanned order: one query (the legacy `/query/`). */
 export async function goodsByDirectory(em: Em, ownerId: number): Promise<Map<number, GoodsView[]>> {
   const rows = await em
     .createQueryBuilder(Goods, 'g')
@@ -64,28 +66,29 @@ export async function goodsByDirectory(em: Em, ownerId: number): Promise<Map<num
   return byDirectory;
 }
 
-/** The goods with that code, or null (the directory must be the owner's and live). */
-export async function lookupGoods(em: Em, ownerId: number, directoryId: number, scanned: string): Promise<GoodsView | null> {
-  await findDirectory(em, ownerId, directoryId);
-  const where = { directory: directoryId, codeHash: codeHash(goodsCode(scanned)) };
+/** The goods with that code, or null (the caller has authorized the read). */
+export async function lookupGoods(em: Em, access: Access, scanned: string): Promise<GoodsView | null> {
+  const where = { directory: access.directoryId, codeHash: codeHash(goodsCode(scanned)) };
   const row = await em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where(where).execute<GoodsView | undefined>('get');
   return row ? goodsView(row) : null;
 }
 
-export async function getGoods(em: Em, ownerId: number, directoryId: number, code: string): Promise<GoodsView> {
-  const goods = await lookupGoods(em, ownerId, directoryId, code);
+export async function getGoods(em: Em, access: Access, code: string): Promise<GoodsView> {
+  const goods = await lookupGoods(em, access, code);
   if (!goods) throw goodsNotFound(code);
   return goods;
 }
 
 /** Changes name and/or remarks; a change like any other (a revision, a log entry, a push). */
-export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, edit: { name?: string; remarks?: string; eventId?: string }): Promise<{ goods: GoodsView; duplicate: boolean }> {
+export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, edit: { name?: string; remarks?: string; eventId?: string }, required: Role): Promise<{ goods: GoodsView; duplicate: boolean }> {
   const { eventId, ...fields } = edit;
-  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'edit', code: goodsCode(scanned), ...fields } });
+  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'edit', code: goodsCode(scanned), ...fields }, required });
   return { goods: resultOf(outcome, 'edit').goods, duplicate: isReplay(outcome) };
 }
 
 /** Removes the goods; the log keeps what it was (its last count, as a negative delta). */
-export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, eventId?: string): Promise<void> {
-  resultOf(await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'remove', code: goodsCode(scanned) } }), 'remove');
+export async function removeGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, eventId: string | undefined, required: Role): Promise<{ duplicate: boolean }> {
+  const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'remove', code: goodsCode(scanned) }, required });
+  resultOf(outcome, 'remove');
+  return { duplicate: isReplay(outcome) };
 }

@@ -1,7 +1,8 @@
 import { changeFromLog, type LogRow } from './context';
-import { findDirectory } from './directories';
+import { findDirectory, type Access } from './directories';
 import { directoryWithGoods } from './goods';
 import { LogEntry } from './entities';
+import { User } from '../auth/entities';
 import type { Em } from '../../db/orm';
 import type { LogEntry as LogEntryView } from '../../contract';
 import type { Change, GoodsView } from './views';
@@ -17,10 +18,11 @@ const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'c
  * `replayLimit` changes (or claims a revision the directory never had), a snapshot is cheaper and
  * safer: the answer is `reset` with the current goods.
  */
-export async function changesSince(em: Em, ownerId: number, directoryId: number, since: number, replayLimit: number): Promise<ChangesAnswer> {
-  const directory = await findDirectory(em, ownerId, directoryId);
+export async function changesSince(em: Em, userId: number, access: Access, since: number, replayLimit: number): Promise<ChangesAnswer> {
+  const directory = await findDirectory(em, userId, access);
+  const directoryId = access.directoryId;
   if (!canReplay(since, directory.revision, replayLimit)) {
-    const snapshot = await directoryWithGoods(em, ownerId, directoryId);
+    const snapshot = await directoryWithGoods(em, userId, access);
     return { revision: snapshot.directory.revision, reset: true, goods: snapshot.goods };
   }
   const changes = await logChanges(em, directoryId, since, directory.revision);
@@ -39,13 +41,22 @@ export async function logChanges(em: Em, directoryId: number, after: number, upT
     .select([...LOG_FIELDS])
     .where({ directory: directoryId, revision: { $gt: after, $lte: upTo } })
     .orderBy({ revision: 'asc' })
-    .execute<LogRow[]>('all');
-  return rows.map(changeFromLog);
+    .execute<Omit<LogRow, 'nickname'>[]>('all');
+  const nicknames = await nicknamesOf(em, rows.map((row) => row.user));
+  return rows.map((row) => changeFromLog({ ...row, nickname: nicknames.get(row.user) ?? '' }));
+}
+
+/** The nicknames of these users (a Change names who made it), in one query. */
+async function nicknamesOf(em: Em, userIds: number[]): Promise<Map<number, string>> {
+  const ids = [...new Set(userIds)];
+  if (ids.length === 0) return new Map();
+  const rows = await em.createQueryBuilder(User).select(['id', 'nickname']).where({ id: { $in: ids } }).execute<{ id: number; nickname: string }[]>('all');
+  return new Map(rows.map((row) => [row.id, row.nickname]));
 }
 
 /** The history of a directory, newest first, `limit` at a time; `next` is the `before` of the next page. */
-export async function directoryLogs(em: Em, ownerId: number, directoryId: number, before: number | undefined, limit: number): Promise<{ logs: LogEntryView[]; next: number | null }> {
-  await findDirectory(em, ownerId, directoryId);
+export async function directoryLogs(em: Em, access: Access, before: number | undefined, limit: number): Promise<{ logs: LogEntryView[]; next: number | null }> {
+  const directoryId = access.directoryId;
   const rows = await em
     .createQueryBuilder(LogEntry)
     .select(['id', ...LOG_FIELDS])
@@ -54,12 +65,14 @@ export async function directoryLogs(em: Em, ownerId: number, directoryId: number
     .limit(limit + 1)
     .execute<(LogRow & { id: number })[]>('all');
   const page = rows.slice(0, limit);
+  const nicknames = await nicknamesOf(em, page.map((row) => row.user));
   return {
     logs: page.map((row) => ({
       id: row.id,
       revision: row.revision,
       type: row.type,
       userId: row.user,
+      nickname: nicknames.get(row.user) ?? '',
       deviceId: row.deviceId,
       code: row.code,
       name: row.name,

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { legacy, MAX_CODE_LENGTH, MAX_GOODS_NAME_LENGTH } from '../../contract';
+import { legacy, MAX_CODE_LENGTH, MAX_GOODS_NAME_LENGTH, operations } from '../../contract';
 import { AppError } from '../../errors';
 import { isStorableText } from '../../validation';
 import { legacyErrorHandler, legacyPrincipal, legacyRoute, legacyText, refuse, type LegacyFields } from '../../http/legacy';
 import type { Services } from '../../services';
-import { createDirectory, directoryIdByName, inCreationOrder, listDirectories } from './directories';
+import { authorize, createDirectory, directoryIdByName, inCreationOrder, listDirectories } from './directories';
 import { goodsByDirectory, lookupGoods } from './goods';
 import { applyScan } from './scan';
 import type { Actor } from './views';
@@ -27,7 +27,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
 
     legacyRoute(app, legacy.checkqr, async (fields) => {
       const { actor, directoryId, code } = await resolve(fields, '无此仓库，请重新登陆账户');
-      const goods = await lookupGoods(services.em(), actor.userId, directoryId, code);
+      const goods = await lookupGoods(services.em(), await authorize(services.em(), actor.userId, directoryId, operations.lookup.role), code);
       return goods ? { name: goods.name, remarks: goods.remarks, count: goods.count } : { exist: 'none_existed' };
     });
 
@@ -55,7 +55,8 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
     legacyRoute(app, legacy.query, async (fields) => {
       const { userId } = await legacyPrincipal(services, fields.cookie);
       const em = services.em();
-      const [directories, goods] = await Promise.all([listDirectories(em, userId), goodsByDirectory(em, userId)]);
+      // The seed's app knows only its user's own directories (it addresses them by name).
+      const [directories, goods] = await Promise.all([listDirectories(em, userId).then((all) => all.filter((d) => d.role === 'owner')), goodsByDirectory(em, userId)]);
       const dirs: Record<string, { name: string; remark: string; count: number; code: string }[]> = {};
       for (const directory of inCreationOrder(directories)) {
         dirs[directory.name] = (goods.get(directory.id) ?? []).map((g) => ({ name: g.name, remark: g.remarks, count: g.count, code: g.code }));

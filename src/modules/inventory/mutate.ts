@@ -1,5 +1,5 @@
 import { AppError, badRequest, type ErrorBody } from '../../errors';
-import { requireDirectory, directoryNotFound } from './access';
+import { decide as decideAccess, directoryNotFound, type Role } from './access';
 import { codeHash } from './codes';
 import { changeFromLog, goodsView } from './context';
 import { editRule, removeRule, scanRule, type GoodsState, type Ruled } from './rules';
@@ -25,6 +25,8 @@ export interface MutationRequest {
   directoryId: number;
   eventId?: string;
   mutation: Mutation;
+  /** The lowest role that may make it (the operation table's), checked in the transaction that applies it. */
+  required: Role;
 }
 
 /** What a mutation answers: its result, or the refusal (an AppError) it was given. */
@@ -57,7 +59,6 @@ export interface BatchDone {
   changes: Change[];
   /** Directory events to announce after commit (a rename or a delete). */
   directoryEvents: ('renamed' | 'deleted')[];
-  ownerId: number | null;
 }
 
 interface Working {
@@ -82,7 +83,7 @@ function codeOf(mutation: Mutation): string | null {
 
 /** Applies every request of one directory, in order, in the caller's transaction. */
 export async function applyBatch(store: InventoryStore, directoryId: number, requests: MutationRequest[], at: Date): Promise<BatchDone> {
-  const directory = await store.lockDirectory(directoryId);
+  const directory = await store.lockDirectory(directoryId, [...new Set(requests.map((r) => r.actor.userId))]);
   const stored = new Map<string, { ok: boolean; outcome: string }>();
   const byUser = new Map<number, string[]>();
   for (const { actor, eventId } of requests) {
@@ -132,21 +133,24 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
     const renamed = state.name !== directory.name ? { name: state.name } : {};
     await store.advanceDirectory(directory.id, { revision: state.revision, freqDelta: state.freqDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
   }
-  return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents, ownerId: directory?.ownerId ?? null };
+  return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents };
 }
 
 async function decide(store: InventoryStore, state: Working, request: MutationRequest, at: Date): Promise<Outcome> {
   try {
-    const directory = requireDirectory(request.actor, state.directory, 'write');
-    if (state.deletedAt) throw directoryNotFound();
     const { mutation, actor } = request;
+    const directory = state.directory;
+    if (!directory || state.deletedAt) throw directoryNotFound();
+    // The access seam, with the role read by the lock of this very transaction.
+    const member = directory.members.get(actor.userId);
+    decideAccess({ deleted: directory.deleted, role: member?.role ?? null }, request.required, `a ${mutation.kind}`);
     const record = (type: LogInsert['type'], goods: GoodsState | null, delta: number | null, dirName: string | null = null) => {
       state.revision += 1;
       // A copy: the working row changes again with the next mutation of the batch; the log keeps this one.
       const snapshot = goods && { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
       const entry: LogInsert = { directoryId: directory.id, userId: actor.userId, deviceId: actor.deviceId, type, goods: snapshot, delta, dirName, revision: state.revision, eventId: request.eventId ?? null, at };
       state.log.push(entry);
-      state.changes.push(changeOf(entry));
+      state.changes.push(changeOf(entry, member?.nickname ?? ''));
       return state.revision;
     };
     switch (mutation.kind) {
@@ -221,7 +225,7 @@ function ruled<T>(outcome: Ruled<T>): T {
 const accepted = (value: MutationResult): Outcome => ({ ok: true, value, duplicate: false });
 
 /** A change as clients see it, from the log entry that records it (a snapshot of the goods after it). */
-function changeOf(entry: LogInsert): Change {
+function changeOf(entry: LogInsert, nickname: string): Change {
   return changeFromLog({
     revision: entry.revision,
     type: entry.type,
@@ -234,6 +238,7 @@ function changeOf(entry: LogInsert): Change {
     dirName: entry.dirName,
     eventId: entry.eventId,
     user: entry.userId,
+    nickname,
     deviceId: entry.deviceId,
     at: entry.at,
     directory: entry.directoryId,

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { isDatabaseStall, retryingLostRaces, type RawDatabase } from '../../db/raw';
-import type { Bus } from '../realtime/bus';
+import type { DomainEvents } from './events';
 import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
 import { sqlStore } from './store';
 
@@ -27,23 +27,9 @@ interface Waiting {
 
 export interface QueueOptions {
   raw: RawDatabase;
-  bus: Bus;
   now: () => Date;
-  /** Called after commit for a rename or delete, to announce the directory (reads its view). */
-  announce(directoryId: number, ownerId: number, events: BatchDone['directoryEvents']): void;
-}
-
-/**
- * What the queue reports as it works, for metrics (the domain imports no metrics library). Called
- * synchronously; an observer that throws is ignored, so that counting can never fail a mutation.
- */
-export interface QueueObserver {
-  /** A batch runs again from the start: it lost a race on a unique key. */
-  retried(directoryId: number): void;
-  /** A batch committed and its changes were handed to the bus; its callers are answered next. */
-  committed(directoryId: number, requests: readonly MutationRequest[], done: BatchDone): void;
-  /** A batch's transaction failed; each of its callers is answered with the error. */
-  failed(directoryId: number, requests: readonly MutationRequest[], error: unknown): void;
+  /** Where each batch's changes and directory events are announced after its commit (and how it went, for metrics). */
+  events: DomainEvents;
 }
 
 /**
@@ -56,8 +42,6 @@ export class MutationQueue {
   private readonly waiting = new Map<number, Waiting[]>();
   /** When the queue last let the event loop serve I/O (SQLite only; see shareTheEventLoop). */
   private sliceStartedAt = 0;
-  /** Set by the metrics plugin (as the app sets a Redis bus's onError). */
-  observer: QueueObserver | null = null;
 
   constructor(private readonly options: QueueOptions) {}
 
@@ -102,28 +86,27 @@ export class MutationQueue {
 
   /** Commits one batch and answers its callers; returns the error when the database stalled, else null. */
   private async run(directoryId: number, batch: Waiting[]): Promise<unknown> {
-    const { raw, bus, now } = this.options;
+    const { raw, now, events } = this.options;
+    const requests = batch.map((w) => w.request);
     let done: BatchDone;
     try {
-      done = await this.commit(directoryId, batch.map((w) => w.request), raw, now);
+      done = await this.commit(directoryId, requests, raw, now);
     } catch (failed) {
       this.fail(directoryId, batch, failed);
       return isDatabaseStall(failed) ? failed : null;
     }
-    // Published before the callers are answered, delivered after (the bus hands over asynchronously),
+    // Announced before the callers are answered, delivered after (the bus hands over asynchronously),
     // so no ack waits for a fan-out and every watcher still gets the revisions in order.
-    if (done.ownerId !== null) {
-      for (const change of done.changes) void bus.publish({ type: 'change', ownerId: done.ownerId, directoryId, revision: change.revision, change });
-      if (done.directoryEvents.length > 0) this.options.announce(directoryId, done.ownerId, done.directoryEvents);
-    }
-    this.notify((observer) => observer.committed(directoryId, batch.map((w) => w.request), done));
+    if (done.changes.length > 0) events.emit('changes', { directoryId, changes: done.changes });
+    for (const event of done.directoryEvents) events.emit('directory', { directoryId, event });
+    events.emit('batchCommitted', { directoryId, requests, done });
     batch.forEach((waiting, index) => waiting.settle(done.outcomes[index]));
     return null;
   }
 
   private fail(directoryId: number, batch: Waiting[], failed: unknown): void {
     if (batch.length === 0) return;
-    this.notify((observer) => observer.failed(directoryId, batch.map((w) => w.request), failed));
+    this.options.events.emit('batchFailed', { directoryId, requests: batch.map((w) => w.request), error: failed });
     for (const waiting of batch) waiting.settle({ failed });
   }
 
@@ -131,16 +114,7 @@ export class MutationQueue {
     return retryingLostRaces(
       () => raw.transaction((statements) => applyBatch(sqlStore(statements, raw.dialect), directoryId, requests, now())),
       MAX_ATTEMPTS,
-      () => this.notify((observer) => observer.retried(directoryId)),
+      () => this.options.events.emit('batchRetried', { directoryId }),
     );
-  }
-
-  private notify(report: (observer: QueueObserver) => void): void {
-    if (this.observer === null) return;
-    try {
-      report(this.observer);
-    } catch {
-      // Counting is never a reason to fail or hang a mutation.
-    }
   }
 }

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors';
-import type { SyncEvent, SyncResult } from '../../contract';
+import { operations, type SyncEvent, type SyncResult } from '../../contract';
 import { goodsCode } from './codes';
 import type { InventoryContext } from './context';
 import { resultOf } from './mutate';
@@ -12,7 +12,9 @@ import type { Actor, ScanInput, ScanResult } from './views';
  */
 export async function applyScan(ctx: InventoryContext, actor: Actor, scanned: ScanInput): Promise<ScanResult> {
   const scan = { ...scanned, code: goodsCode(scanned.code) };
-  const outcome = await ctx.mutations.submit({ actor, directoryId: scan.directoryId, eventId: scan.eventId, mutation: { kind: 'scan', scan } });
+  // Whichever transport or route it came from (the socket, HTTP, a sync, a legacy form), a scan needs the scan operation's role.
+  const required = operations.scan.role;
+  const outcome = await ctx.mutations.submit({ actor, directoryId: scan.directoryId, eventId: scan.eventId, mutation: { kind: 'scan', scan }, required });
   return resultOf(outcome, 'scan').result;
 }
 

@@ -1,4 +1,5 @@
 import type { Statements } from '../../db/raw';
+import type { Role } from '../../contract/constants';
 import type { LogType } from './entities';
 import type { GoodsState } from './rules';
 
@@ -13,6 +14,8 @@ export interface DirectoryRow {
   name: string;
   revision: number;
   deleted: boolean;
+  /** The asked-for users who are members, with their role and nickname (the access seam decides with it). */
+  members: Map<number, { role: Role; nickname: string }>;
 }
 
 export interface StoredGoods extends GoodsState {
@@ -42,8 +45,12 @@ export interface OutcomeInsert {
 }
 
 export interface InventoryStore {
-  /** The directory row, locked until commit on MySQL (SQLite's single writer needs no row lock). */
-  lockDirectory(directoryId: number): Promise<DirectoryRow | null>;
+  /**
+   * The directory row with the memberships of these users, locked until commit on MySQL (SQLite's
+   * single writer needs no row lock): one statement, so that the access check costs a scan nothing.
+   * Every writer of a directory's members locks this row first, so a role read here holds until commit.
+   */
+  lockDirectory(directoryId: number, userIds: readonly number[]): Promise<DirectoryRow | null>;
   /** The stored outcomes of these event ids of one user. */
   outcomes(userId: number, eventIds: string[]): Promise<Map<string, { ok: boolean; outcome: string }>>;
   goodsByHash(directoryId: number, hashes: string[]): Promise<Map<string, StoredGoods>>;
@@ -56,6 +63,7 @@ export interface InventoryStore {
   advanceDirectory(id: number, change: { revision: number; freqDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void>;
   /** The live directory of this owner with that name, if any. */
   liveDirectoryNamed(ownerId: number, name: string): Promise<number | null>;
+  /** A new directory with its owner as its `owner` member. */
   insertDirectory(ownerId: number, name: string, at: Date): Promise<number>;
 }
 
@@ -68,12 +76,20 @@ function placeholders(n: number): string {
 export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): InventoryStore {
   const forUpdate = dialect === 'mysql' ? ' for update' : '';
   return {
-    async lockDirectory(directoryId) {
-      const [row] = await sql.all<{ id: number; owner_id: number; name: string; revision: number; deleted_at: unknown }>(
-        `select id, owner_id, name, revision, deleted_at from directories where id = ?${forUpdate}`,
-        [directoryId],
+    async lockDirectory(directoryId, userIds) {
+      const users = userIds.length > 0 ? userIds : [0];
+      // The nickname through a subquery: a locking read locks the rows of its joins but not those of its
+      // subqueries, and a user's row must not wait for (or hold up) every directory they scan into.
+      const rows = await sql.all<{ id: number; owner_id: number; name: string; revision: number; deleted_at: unknown; user_id: number | null; role: Role | null; nickname: string | null }>(
+        `select d.id, d.owner_id, d.name, d.revision, d.deleted_at, m.user_id, m.role, (select u.nickname from users u where u.id = m.user_id) as nickname
+         from directories d left join members m on m.directory_id = d.id and m.user_id in (${placeholders(users.length)}) where d.id = ?${forUpdate}`,
+        [...users, directoryId],
       );
-      return row ? { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null } : null;
+      if (rows.length === 0) return null;
+      const [row] = rows;
+      const members = new Map<number, { role: Role; nickname: string }>();
+      for (const r of rows) if (r.user_id !== null && r.role !== null) members.set(r.user_id, { role: r.role, nickname: r.nickname ?? '' });
+      return { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null, members };
     },
 
     async outcomes(userId, eventIds) {
@@ -166,6 +182,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
         'insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at) values (?, ?, ?, 0, 0, ?, ?)',
         [ownerId, name, name, at, at],
       );
+      await sql.run("insert into members (directory_id, user_id, role, created_at) values (?, ?, 'owner', ?)", [inserted.insertId, ownerId, at]);
       return inserted.insertId;
     },
   };

@@ -76,6 +76,8 @@ async function applyDirectory(tx: Em, plan: DirectoryPlan, ownerId: number, now:
     if (plan.writeDirectory) await tx.createQueryBuilder(Directory).update(row).where({ id }).execute('run');
   } else {
     id = (await tx.createQueryBuilder(Directory).insert({ ...row, owner: ownerId, createdAt: plan.createdAt }).execute('run')).insertId;
+    // Its owner is its `owner` member, as for every directory made in scancode.
+    await tx.execute("insert into members (directory_id, user_id, role, created_at) values (?, ?, 'owner', ?)", [id, ownerId, plan.createdAt], 'run');
   }
 
   const goodsIds = new Map<string, number | null>();

@@ -1,14 +1,19 @@
 import { Type } from '@sinclair/typebox';
-import { Change as ChangeSchema, Directory as DirectorySchema } from '../../contract';
+import { Change as ChangeSchema, Directory as DirectorySchema, RoleSchema, type Role } from '../../contract';
 import type { Change, DirectoryView } from '../inventory/views';
 
 /**
- * What the domain announces after a commit. The bus is an interface with an in-process default; a
- * Redis implementation fans the same messages out across server instances (Socket.IO's adapter idea).
+ * What instances tell each other, addressed by audience, never by owner: a change to the watchers of
+ * its directory; a directory event and a membership event to every socket of the users concerned. The
+ * bus is an interface with an in-process default; a Redis implementation fans the same messages out
+ * across server instances (Socket.IO's adapter idea).
  */
 export type BusMessage =
-  | { type: 'change'; ownerId: number; directoryId: number; revision: number; change: Change }
-  | { type: 'directory'; ownerId: number; event: 'created' | 'renamed' | 'deleted'; directory: DirectoryView }
+  | { type: 'change'; directoryId: number; revision: number; change: Change }
+  /** To every socket of every member (each sees the directory with their own role). */
+  | { type: 'directory'; event: 'created' | 'renamed' | 'deleted'; directory: DirectoryView; audience: { userId: number; role: Role }[] }
+  /** To every socket of one user: their membership began, changed role, or ended (`directory.role`: the role now, or the one they had). */
+  | { type: 'membership'; event: 'shared' | 'role' | 'unshared'; userId: number; directory: DirectoryView }
   | { type: 'session-revoked'; userId: number; sessionId: number }
   /**
    * Messages may have been lost (the Redis connection dropped and came back): every subscriber is to
@@ -19,8 +24,14 @@ export type BusMessage =
 const Id = Type.Integer({ minimum: 1 });
 /** The same messages as a schema: what arrives from another instance is checked against it. */
 export const BusMessageSchema = Type.Union([
-  Type.Object({ type: Type.Literal('change'), ownerId: Id, directoryId: Id, revision: Type.Integer({ minimum: 0 }), change: ChangeSchema }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('directory'), ownerId: Id, event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]), directory: DirectorySchema }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('change'), directoryId: Id, revision: Type.Integer({ minimum: 0 }), change: ChangeSchema }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('directory'),
+    event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]),
+    directory: DirectorySchema,
+    audience: Type.Array(Type.Object({ userId: Id, role: RoleSchema }, { additionalProperties: false }), { maxItems: 100_000 }),
+  }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('membership'), event: Type.Union([Type.Literal('shared'), Type.Literal('role'), Type.Literal('unshared')]), userId: Id, directory: DirectorySchema }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('session-revoked'), userId: Id, sessionId: Id }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('resync') }, { additionalProperties: false }),
 ]);

@@ -8,7 +8,7 @@ import { bearerToken } from '../../http/auth';
 import { toErrorBody } from '../../http/errors';
 import type { Services } from '../../services';
 import { authenticate, endedSessions } from '../auth/service';
-import { directoryRevisions } from '../inventory/directories';
+import { directoryRevisions, watchedAccess } from '../inventory/directories';
 import { logChanges } from '../inventory/history';
 import { Connection, type Arrival, type RealtimeObserver } from './connection';
 import { Hub } from './hub';
@@ -197,8 +197,8 @@ export class RealtimeGateway {
   }
 
   private async authenticate(connection: Connection, token: string): Promise<void> {
-    // An address that sent too many refused tokens is refused before this one costs a lookup.
-    const badTokens = this.services.refusedTokens.refusal(connection.ip);
+    // An address that sent too many refused tokens: a token of no live session is refused before it costs a lookup.
+    const badTokens = await this.services.refusedTokens.refusal(connection.ip, token, this.services.orm.em);
     if (badTokens) {
       this.refused('bad_token');
       return this.turnAway(connection, badTokens, 'too many refused tokens; retry later');
@@ -256,15 +256,21 @@ export class RealtimeGateway {
   /**
    * A change whose publish never arrived (Redis stalled or away, an instance that died between commit
    * and publish) reaches this instance's watchers within one interval: their directories' revisions
-   * are read, and the subscriptions behind them read the log. One query per 500 watched directories,
-   * and one per 500 sessions with an open socket.
+   * are read, and the subscriptions behind them read the log; their members are read, and a socket
+   * whose user lost access is unsubscribed. Two queries per 500 watched directories (per 500 watching
+   * users), and one per 500 sessions with an open socket.
    */
   private async checkWithDatabase(): Promise<void> {
     const watched = this.hub.watchedDirectories();
     const sessions = [...new Set([...this.hub.sockets].map((connection) => connection.principal?.sessionId).filter((id): id is number => id !== undefined))];
     try {
+      const watchers = [...new Set([...this.hub.subscriptions()].map(({ userId }) => userId))];
       for (let i = 0; i < watched.length; i += 500) {
-        this.hub.catchUpTo(await directoryRevisions(this.services.em(), watched.slice(i, i + 500)));
+        const directories = watched.slice(i, i + 500);
+        this.hub.catchUpTo(await directoryRevisions(this.services.em(), directories));
+        // Access too: a member removed, or a directory deleted, while the bus was away loses its
+        // subscriptions within one interval, on every instance.
+        for (let j = 0; j < watchers.length || j === 0; j += 500) this.hub.checkAccess(await watchedAccess(this.services.em(), directories, watchers.slice(j, j + 500)));
       }
       // Sessions too: a logout announced while Redis was away, or never heard, still closes every
       // socket of that session (4401) within one interval, on every instance.

@@ -1,3 +1,4 @@
+import type { Role } from '../../contract';
 import type { BusMessage } from './bus';
 import type { Connection } from './connection';
 import { CloseCode, encode } from './protocol';
@@ -11,7 +12,8 @@ import type { Subscription } from './subscription';
 export class Hub {
   /** Every open socket, authenticated or not (heartbeat and shutdown walk this). */
   readonly sockets = new Set<Connection>();
-  private readonly byOwner = new Map<number, Set<Connection>>();
+  /** Authenticated sockets by user: directory and membership events go to every socket of a user. */
+  private readonly byUser = new Map<number, Set<Connection>>();
   /** Subscriptions by directory: a change costs as many sends as it has watchers, whoever else is connected. */
   private readonly byDirectory = new Map<number, Set<Subscription>>();
   private readonly authenticating = new Set<Connection>();
@@ -28,14 +30,14 @@ export class Hub {
     this.authenticating.add(connection);
   }
 
-  /** The socket's principal is set: from now on it receives its owner's messages. */
+  /** The socket's principal is set: from now on it receives its user's messages. */
   authenticated(connection: Connection): void {
     this.authenticating.delete(connection);
     const userId = connection.principal?.userId;
     if (userId === undefined || !this.sockets.has(connection)) return;
-    let owned = this.byOwner.get(userId);
-    if (!owned) this.byOwner.set(userId, (owned = new Set()));
-    owned.add(connection);
+    let sockets = this.byUser.get(userId);
+    if (!sockets) this.byUser.set(userId, (sockets = new Set()));
+    sockets.add(connection);
   }
 
   remove(connection: Connection): void {
@@ -43,9 +45,9 @@ export class Hub {
     this.authenticating.delete(connection);
     const userId = connection.principal?.userId;
     if (userId === undefined) return;
-    const owned = this.byOwner.get(userId);
-    owned?.delete(connection);
-    if (owned?.size === 0) this.byOwner.delete(userId);
+    const sockets = this.byUser.get(userId);
+    sockets?.delete(connection);
+    if (sockets?.size === 0) this.byUser.delete(userId);
   }
 
   /** Connection's `watching` callback: keeps the index by directory. */
@@ -78,12 +80,44 @@ export class Hub {
     }
   }
 
+  /** Every subscription of this process, with the user it is for (the periodic access check walks them). */
+  *subscriptions(): Generator<{ userId: number; connection: Connection; subscription: Subscription }> {
+    for (const [userId, sockets] of this.byUser) {
+      for (const connection of sockets) for (const subscription of connection.subscriptions.values()) yield { userId, connection, subscription };
+    }
+  }
+
+  /**
+   * Ends a subscription the user lost access to, on this socket: the client is told
+   * (`unsubscribed`), and nothing more of the directory reaches it.
+   */
+  revoke(connection: Connection, directoryId: number, reason: 'removed' | 'deleted'): void {
+    if (!connection.subscriptions.has(directoryId)) return;
+    connection.unsubscribe(directoryId);
+    connection.sendFrame({ type: 'unsubscribed', directoryId, reason });
+  }
+
+  /**
+   * What the database says of the watched directories (the periodic check): a subscription whose user
+   * is no longer a member, or whose directory was deleted, ends now; the others take the current role.
+   */
+  checkAccess(access: Map<number, { deleted: boolean; roles: Map<number, Role> }>): void {
+    for (const { userId, connection, subscription } of [...this.subscriptions()]) {
+      const directory = access.get(subscription.directoryId);
+      if (!directory) continue; // not in this batch of the check
+      const role = directory.roles.get(userId);
+      if (directory.deleted) this.revoke(connection, subscription.directoryId, 'deleted');
+      else if (role === undefined) this.revoke(connection, subscription.directoryId, 'removed');
+      else subscription.setRole(role);
+    }
+  }
+
   /** The bus listener. Never throws: sending to one socket cannot fail another. */
   readonly receive = (message: BusMessage): void => {
     switch (message.type) {
       case 'change': {
         // A subscription exists only for a socket that was allowed to read the directory (its start
-        // checks access, and nothing is sent before the start).
+        // asks the access seam, and nothing is sent before the start); one that lost access is gone.
         const watchers = this.byDirectory.get(message.directoryId);
         if (!watchers) return;
         const text = encode({ type: 'change', directoryId: message.directoryId, revision: message.revision, change: message.change });
@@ -91,19 +125,35 @@ export class Hub {
         return;
       }
       case 'directory': {
-        const owned = this.byOwner.get(message.ownerId);
-        if (!owned) return;
+        for (const { userId, role } of message.audience) {
+          const sockets = this.byUser.get(userId);
+          if (!sockets) continue;
+          const text = encode({ type: 'directory', event: message.event, directory: { ...message.directory, role } });
+          for (const connection of sockets) {
+            connection.send(text);
+            if (message.event === 'deleted') this.revoke(connection, message.directory.id, 'deleted');
+          }
+        }
+        return;
+      }
+      case 'membership': {
+        const sockets = this.byUser.get(message.userId);
+        if (!sockets) return;
         const text = encode({ type: 'directory', event: message.event, directory: message.directory });
-        for (const connection of owned) connection.send(text);
+        for (const connection of [...sockets]) {
+          connection.send(text);
+          if (message.event === 'unshared') this.revoke(connection, message.directory.id, 'removed');
+          else connection.subscriptions.get(message.directory.id)?.setRole(message.directory.role);
+        }
         return;
       }
       case 'resync':
-        // The gateway answers it: one check of every watched directory's revision and every open
-        // socket's session against the database (RealtimeGateway.checkWithDatabase).
+        // The gateway answers it: one check of every watched directory's revision and members, and of
+        // every open socket's session, against the database (RealtimeGateway.checkWithDatabase).
         return;
       case 'session-revoked': {
         for (const connection of this.authenticating) connection.revokedWhileAuthenticating.add(message.sessionId);
-        for (const connection of [...(this.byOwner.get(message.userId) ?? [])]) {
+        for (const connection of [...(this.byUser.get(message.userId) ?? [])]) {
           if (connection.principal?.sessionId === message.sessionId) connection.close(CloseCode.unauthorized, 'session revoked');
         }
         return;

@@ -1,35 +1,29 @@
+import { operations, type OperationName, type Role } from '../../contract';
+import { runOperation } from '../../operations';
 import type { Services } from '../../services';
 import type { Principal } from '../auth/service';
-import { findDirectory } from '../inventory/directories';
-import { lookupGoods } from '../inventory/goods';
+import { authorize, directoryRevisions } from '../inventory/directories';
 import { canReplay } from '../inventory/history';
-import { applyScan } from '../inventory/scan';
 import type { Connection } from './connection';
 import { readSnapshot, type SharedSnapshots } from './snapshot';
 import type { StartingPoint } from './subscription';
 import type { AckResult } from '../../contract';
 import type { RequestFrame } from './protocol';
-import type { ScanInput } from '../inventory/views';
 
 type Reply = ReturnType<Connection['reply']>;
 
+const isOperation = (type: string): type is OperationName => Object.hasOwn(operations, type);
+
 /**
- * The answer to one request frame: a few lines each over the same domain functions as HTTP. The ack is
- * sent by the caller with what this returns (a subscribe acks itself, before its replay or snapshot).
- * Each request gets its own EntityManager fork.
+ * The answer to one request frame. The socket's own requests (ping, subscribe, unsubscribe) are
+ * answered here; every other is an operation of the table, run as HTTP runs it: its input is the
+ * frame without `type` and `id`, and a write's `id` is its event id. The ack is sent by the caller with
+ * what this returns (a subscribe acks itself, before its replay or snapshot).
  */
 export async function answer(services: Services, snapshots: SharedSnapshots, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<AckResult | undefined> {
   switch (frame.type) {
     case 'ping':
       return { serverTime: services.now().toISOString() };
-    case 'lookup':
-      return { goods: await lookupGoods(services.em(), principal.userId, frame.directoryId, frame.code) };
-    case 'scan': {
-      // The frame's id is the event id: exactly once, over WebSocket and HTTP alike.
-      const { type: _type, id, ...scan } = frame;
-      // The rest of a tagged union loses its tag's narrowing in TypeScript; it is the same ScanInput.
-      return applyScan(services.inventory(), { userId: principal.userId, deviceId: principal.deviceId }, { ...scan, eventId: id } as ScanInput);
-    }
     case 'unsubscribe':
       connection.unsubscribe(frame.directoryId);
       return {};
@@ -37,6 +31,14 @@ export async function answer(services: Services, snapshots: SharedSnapshots, con
       await subscribe(services, snapshots, connection, principal.userId, frame, reply);
       return undefined;
   }
+  if (!isOperation(frame.type)) throw new Error(`no handler for frame type ${frame.type}`);
+  const name = frame.type;
+  const { type: _type, id, ...fields } = frame as { type: string; id: string | number } & Record<string, unknown>;
+  const input = operations[name].eventId ? { ...fields, eventId: id } : fields;
+  // A read of a directory this socket watches needs no query for access: its subscription holds the role.
+  const directoryId = typeof fields.directoryId === 'number' ? fields.directoryId : undefined;
+  const knownRole = directoryId === undefined ? undefined : (connection.subscriptions.get(directoryId)?.role ?? undefined);
+  return (await runOperation(services, name, { userId: principal.userId, deviceId: principal.deviceId }, input as never, knownRole)) as AckResult;
 }
 
 /**
@@ -45,12 +47,16 @@ export async function answer(services: Services, snapshots: SharedSnapshots, con
  * nor a duplicate. Returns once acked; the snapshot or replay goes on behind the ack, paced by the
  * client's reading, without holding this socket's next requests.
  */
-async function subscribe(services: Services, snapshots: SharedSnapshots, connection: Connection, ownerId: number, frame: Extract<RequestFrame, { type: 'subscribe' }>, reply: Reply): Promise<void> {
+async function subscribe(services: Services, snapshots: SharedSnapshots, connection: Connection, userId: number, frame: Extract<RequestFrame, { type: 'subscribe' }>, reply: Reply): Promise<void> {
   const { directoryId, since } = frame;
   const subscription = connection.subscribe(directoryId);
   try {
     await subscription.start(
-      () => startingPoint(services, snapshots, ownerId, directoryId, since),
+      async () => {
+        const { role } = await authorize(services.em(), userId, directoryId, 'viewer', 'subscribe');
+        subscription.setRole(role);
+        return startingPoint(services, snapshots, directoryId, since);
+      },
       (revision) => reply.ok({ revision }),
     );
   } catch (error) {
@@ -63,12 +69,14 @@ async function subscribe(services: Services, snapshots: SharedSnapshots, connect
  * Every change after `since` from the log, or a snapshot (no `since`, `since` too old to replay, or
  * ahead of the directory): the one other sockets are being sent if it is recent enough, the changes
  * after it following from the log. Neither is read here beyond the directory's revision: the replay
- * is read a batch at a time as the client takes it.
+ * is read a batch at a time as the client takes it. The caller has authorized the read.
  */
-async function startingPoint(services: Services, snapshots: SharedSnapshots, ownerId: number, directoryId: number, since: number | undefined): Promise<StartingPoint> {
+async function startingPoint(services: Services, snapshots: SharedSnapshots, directoryId: number, since: number | undefined): Promise<StartingPoint> {
   const limit = services.config.changesReplayLimit;
-  const { revision } = await findDirectory(services.em(), ownerId, directoryId);
+  const revision = (await directoryRevisions(services.em(), [directoryId])).get(directoryId) ?? 0;
   if (since !== undefined && canReplay(since, revision, limit)) return { revision, since };
-  const snapshot = await snapshots.acquire(directoryId, revision, limit, () => readSnapshot(services.em(), ownerId, directoryId));
+  const snapshot = await snapshots.acquire(directoryId, revision, limit, () => readSnapshot(services.em(), directoryId));
   return { revision: Math.max(revision, snapshot.revision), snapshot };
 }
+
+export type { Role };

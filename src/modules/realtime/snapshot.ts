@@ -1,7 +1,7 @@
 import { IsolationLevel } from '@mikro-orm/core';
 import { SNAPSHOT_PAGE_BYTES } from '../../contract';
 import type { Em } from '../../db/orm';
-import { findDirectory } from '../inventory/directories';
+import { directoryRevisions } from '../inventory/directories';
 import { goodsAfter } from '../inventory/goods';
 import { isSqlite } from '../inventory/transaction';
 import type { GoodsView } from '../inventory/views';
@@ -33,11 +33,12 @@ export interface SnapshotLease extends Snapshot {
  * statements then share one read view, whereas a pool connection the write path used is in READ
  * COMMITTED, where each statement sees its own. (SQLite's one connection runs nothing in between.)
  * It only reads: nothing here waits for a client, and the connection is free before the first page goes.
+ * The caller has authorized the read.
  */
-export async function readSnapshot(em: Em, ownerId: number, directoryId: number): Promise<Snapshot> {
+export async function readSnapshot(em: Em, directoryId: number): Promise<Snapshot> {
   const options = isSqlite(em) ? {} : { isolationLevel: IsolationLevel.REPEATABLE_READ };
   return em.transactional(async (tx) => {
-    const { revision } = await findDirectory(tx as Em, ownerId, directoryId);
+    const revision = (await directoryRevisions(tx as Em, [directoryId])).get(directoryId) ?? 0;
     const pages = new PageWriter(directoryId, revision);
     for (let afterId = 0; ; ) {
       const goods = await goodsAfter(tx as Em, directoryId, afterId, ROWS_PER_READ);

@@ -1,3 +1,4 @@
+import type { Role } from '../../contract';
 import type { Change } from '../inventory/views';
 import { encode } from './protocol';
 import type { SnapshotLease } from './snapshot';
@@ -50,10 +51,21 @@ export class Subscription {
   private chain: Promise<void> = Promise.resolve();
   private open = true;
 
+  /**
+   * The socket's user's role in the directory, from the access seam when the subscription started,
+   * refreshed by membership events and the periodic check: reads of the socket in this directory
+   * need ask nothing more. Null until the start has asked.
+   */
+  role: Role | null = null;
+
   constructor(
     readonly directoryId: number,
     private readonly outlet: Outlet,
   ) {}
+
+  setRole(role: Role): void {
+    if (this.open) this.role = role;
+  }
 
   /**
    * Reads the starting point and acks it, then sends the snapshot or replay behind the ack, before any

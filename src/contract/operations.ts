@@ -1,0 +1,371 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Role } from './constants';
+import { DirectoryId, DirectoryName, EventId, GoodsCode, GoodsName, Remarks, Revision, SearchText } from './fields';
+import { ChangesAnswer, Directory, Goods, Invite, LogEntry, Member, RoleSchema, ScanResult, SyncEvent, SyncResult, scanSchema } from './models';
+import { MAX_SYNC_EVENTS } from './constants';
+
+/**
+ * Every operation of the product, once: its input (all its fields, flat), its result, the lowest role
+ * that may run it, and where it lives on HTTP. The server's HTTP routes, its socket request types and
+ * their acks, the OpenAPI and AsyncAPI documents, the SDK's types and the role-matrix test are all
+ * derived from this table (as tRPC derives every transport from one procedure):
+ * - HTTP: the URL's `:name` segments are input fields; the rest of the input is the query string of a
+ *   GET and the JSON body of anything else. The answer is the result (a 204 has none).
+ * - Socket: the request frame is `{type: <operation name>, id, ...input}`; for a write that takes an
+ *   event id (`eventId: true`), the frame's `id` is the event id. The ack's result is the result.
+ * Every object refuses fields it does not name.
+ */
+
+const strict = <T extends Record<string, TSchema>>(properties: T, options: { description?: string; title?: string } = {}) =>
+  Type.Object(properties, { ...options, additionalProperties: false });
+
+/** Present (true) when the answer is the stored outcome of an event id sent before. */
+export const Duplicate = Type.Optional(Type.Literal(true, { description: 'this answers an event id sent before: the original outcome, applied once' }));
+/** What a removal answers: nothing over HTTP (204), `{}` (or `{duplicate: true}`) in an ack. */
+const Removed = strict({ duplicate: Duplicate });
+/** Every write may carry an event id: sent again, it has no second effect and gets the first outcome. */
+const OptionalEventId = Type.Optional(EventId);
+const UserId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+export const InviteCode = Type.String({ minLength: 16, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'the code of an invite (from its QR text `scancode:join:<code>`)' });
+const InvitableRole = Type.Union([Type.Literal('manager'), Type.Literal('editor'), Type.Literal('viewer')]);
+
+export const DirectoryWithGoods = strict({ directory: Directory, goods: Type.Array(Goods) });
+export const LogsPage = strict({ logs: Type.Array(LogEntry), next: Type.Union([Type.Integer(), Type.Null()], { description: 'the `before` of the next page; null at the end' }) });
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface OperationDef {
+  summary: string;
+  description?: string;
+  tags: string[];
+  /**
+   * The lowest role that may run it, in the directory its input names (`directoryId`); null: any
+   * logged-in user (its own rules, if any, are checked by its handler through the same seam).
+   */
+  role: Role | null;
+  /** A read is authorized before it runs; a write checks the role in the transaction that applies it. */
+  kind: 'read' | 'write';
+  /** Takes an event id (`eventId` over HTTP, the frame's `id` on the socket): exactly once. */
+  eventId: boolean;
+  input: TSchema;
+  result: TSchema;
+  http: { method: HttpMethod; url: string; status: 200 | 201 | 204; produces?: 'text/csv' } | null;
+  /** Whether it is a socket request too (a CSV download is not). */
+  socket: boolean;
+}
+
+/** Keeps each entry's own schema types (so that inputs and results stay typed) while checking its shape. */
+const op = <const D extends OperationDef>(def: D): D => def;
+
+export const operations = {
+  listDirectories: op({
+    summary: 'Every directory the user is a member of, most used first',
+    tags: ['directories'],
+    role: null,
+    kind: 'read',
+    eventId: false,
+    input: strict({}),
+    result: strict({ directories: Type.Array(Directory) }),
+    http: { method: 'GET', url: '/api/directories', status: 200 },
+    socket: true,
+  }),
+  createDirectory: op({
+    summary: 'Create a directory (the user is its owner)',
+    tags: ['directories'],
+    role: null,
+    kind: 'write',
+    eventId: true,
+    input: strict({ name: DirectoryName, eventId: OptionalEventId }),
+    result: strict({ directory: Directory, duplicate: Duplicate }),
+    http: { method: 'POST', url: '/api/directories', status: 201 },
+    socket: true,
+  }),
+  getDirectory: op({
+    summary: 'A directory with its goods',
+    tags: ['directories'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, q: Type.Optional(SearchText) }),
+    result: DirectoryWithGoods,
+    http: { method: 'GET', url: '/api/directories/:directoryId', status: 200 },
+    socket: true,
+  }),
+  renameDirectory: op({
+    summary: 'Rename a directory',
+    tags: ['directories'],
+    role: 'manager',
+    kind: 'write',
+    eventId: true,
+    input: strict({ directoryId: DirectoryId, name: DirectoryName, eventId: OptionalEventId }),
+    result: strict({ directory: Directory, duplicate: Duplicate }),
+    http: { method: 'PATCH', url: '/api/directories/:directoryId', status: 200 },
+    socket: true,
+  }),
+  deleteDirectory: op({
+    summary: 'Delete a directory (its history stays)',
+    tags: ['directories'],
+    role: 'owner',
+    kind: 'write',
+    eventId: true,
+    input: strict({ directoryId: DirectoryId, eventId: OptionalEventId }),
+    result: Removed,
+    http: { method: 'DELETE', url: '/api/directories/:directoryId', status: 204 },
+    socket: true,
+  }),
+  getGoods: op({
+    summary: 'One goods by code',
+    tags: ['goods'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, code: GoodsCode }),
+    result: strict({ goods: Goods }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/goods/:code', status: 200 },
+    socket: true,
+  }),
+  lookup: op({
+    summary: 'One goods by code, or null',
+    description: 'The socket\'s read of a scanned code: null (not goods_not_found) when the code is unknown.',
+    tags: ['goods'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, code: GoodsCode }),
+    result: strict({ goods: Type.Union([Goods, Type.Null()]) }, { description: 'null when the code is unknown' }),
+    http: null,
+    socket: true,
+  }),
+  editGoods: op({
+    summary: 'Change name or remarks',
+    tags: ['goods'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    input: strict({ directoryId: DirectoryId, code: GoodsCode, name: Type.Optional(GoodsName), remarks: Type.Optional(Remarks), eventId: OptionalEventId }),
+    result: strict({ goods: Goods, duplicate: Duplicate }),
+    http: { method: 'PATCH', url: '/api/directories/:directoryId/goods/:code', status: 200 },
+    socket: true,
+  }),
+  removeGoods: op({
+    summary: 'Remove goods (logged)',
+    tags: ['goods'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    input: strict({ directoryId: DirectoryId, code: GoodsCode, eventId: OptionalEventId }),
+    result: Removed,
+    http: { method: 'DELETE', url: '/api/directories/:directoryId/goods/:code', status: 204 },
+    socket: true,
+  }),
+  scan: op({
+    summary: 'Scan in, out or set (stocktake)',
+    description: 'With an eventId the scan is exactly-once: the same id sent again gets the original outcome with duplicate: true.',
+    tags: ['goods'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    input: scanSchema({ directoryId: DirectoryId, eventId: OptionalEventId }, { title: 'ScanRequest' }),
+    result: ScanResult,
+    http: { method: 'POST', url: '/api/directories/:directoryId/scans', status: 200 },
+    socket: true,
+  }),
+  changes: op({
+    summary: 'Every change after a revision, or a snapshot',
+    tags: ['sync'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, since: Revision }),
+    result: ChangesAnswer,
+    http: { method: 'GET', url: '/api/directories/:directoryId/changes', status: 200 },
+    socket: true,
+  }),
+  logs: op({
+    summary: 'History, newest first, paged',
+    tags: ['directories'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({
+      directoryId: DirectoryId,
+      before: Type.Optional(Type.Integer({ minimum: 1, description: 'the `next` of the previous page' })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    }),
+    result: LogsPage,
+    http: { method: 'GET', url: '/api/directories/:directoryId/logs', status: 200 },
+    socket: true,
+  }),
+  exportCsv: op({
+    summary: 'The goods as CSV (UTF-8 with BOM)',
+    tags: ['directories'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId }),
+    result: Type.Unsafe<{ filename: string; body: unknown }>({ description: 'code,name,remarks,count rows', content: { 'text/csv': { schema: { type: 'string' } } } }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/export.csv', status: 200, produces: 'text/csv' },
+    socket: false,
+  }),
+  sync: op({
+    summary: 'Apply queued offline scans in order',
+    description: 'At most 500 events, each with an eventId. One refused event does not stop the others; the batch is safe to send again.',
+    tags: ['sync'],
+    // Each event is checked against its own directory, with the role of a scan.
+    role: null,
+    kind: 'write',
+    eventId: false,
+    input: strict({ events: Type.Array(SyncEvent, { maxItems: MAX_SYNC_EVENTS }) }),
+    result: strict({ results: Type.Array(SyncResult, { description: 'one per event, in order' }) }),
+    http: { method: 'POST', url: '/api/sync', status: 200 },
+    socket: true,
+  }),
+
+  // ---- teams ----
+  listMembers: op({
+    summary: 'The members of a directory with their roles',
+    tags: ['teams'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId }),
+    result: strict({ members: Type.Array(Member) }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/members', status: 200 },
+    socket: true,
+  }),
+  setMemberRole: op({
+    summary: "Change a member's role (to `owner`: hand ownership over)",
+    description: 'Managers change editors and viewers; the owner anyone. Setting another member to `owner` (the owner only) hands ownership over: the old owner becomes `manager`.',
+    tags: ['teams'],
+    role: 'manager',
+    kind: 'write',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, userId: UserId, role: RoleSchema }),
+    result: strict({ member: Member }),
+    http: { method: 'PATCH', url: '/api/directories/:directoryId/members/:userId', status: 200 },
+    socket: true,
+  }),
+  removeMember: op({
+    summary: 'Remove a member, or leave',
+    description: 'Any member may remove themselves (leave), except the owner, who hands ownership over first; managers remove editors and viewers, the owner anyone.',
+    tags: ['teams'],
+    role: 'viewer',
+    kind: 'write',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, userId: UserId }),
+    result: strict({}),
+    http: { method: 'DELETE', url: '/api/directories/:directoryId/members/:userId', status: 204 },
+    socket: true,
+  }),
+  createInvite: op({
+    summary: 'Invite people to a directory with a role (a QR code to scan)',
+    tags: ['teams'],
+    role: 'manager',
+    kind: 'write',
+    eventId: false,
+    input: strict({
+      directoryId: DirectoryId,
+      role: InvitableRole,
+      maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1 })),
+      expiresInHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720, default: 72 })),
+    }),
+    result: strict({ invite: Invite }),
+    http: { method: 'POST', url: '/api/directories/:directoryId/invites', status: 201 },
+    socket: true,
+  }),
+  listInvites: op({
+    summary: 'The open invites of a directory',
+    tags: ['teams'],
+    role: 'manager',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId }),
+    result: strict({ invites: Type.Array(Invite) }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/invites', status: 200 },
+    socket: true,
+  }),
+  revokeInvite: op({
+    summary: 'Revoke an invite',
+    tags: ['teams'],
+    role: 'manager',
+    kind: 'write',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, code: InviteCode }),
+    result: strict({}),
+    http: { method: 'DELETE', url: '/api/directories/:directoryId/invites/:code', status: 204 },
+    socket: true,
+  }),
+  acceptInvite: op({
+    summary: 'Join a directory with an invite',
+    description: 'The same user accepting the same invite again uses no second use and gets the same answer; a member keeps the higher of their role and the invite\'s.',
+    tags: ['teams'],
+    role: null,
+    kind: 'write',
+    eventId: false,
+    input: strict({ code: InviteCode }),
+    result: strict({ directory: Directory, role: RoleSchema }),
+    http: { method: 'POST', url: '/api/invites/:code/accept', status: 200 },
+    socket: true,
+  }),
+};
+
+export type Operations = typeof operations;
+export type OperationName = keyof Operations;
+export type OperationInput<N extends OperationName> = Static<Operations[N]['input']>;
+export type OperationResult<N extends OperationName> = Static<Operations[N]['result']>;
+/** The operations that are socket requests. */
+export type SocketOperationName = { [N in OperationName]: Operations[N]['socket'] extends true ? N : never }[OperationName];
+export const OPERATION_NAMES = Object.keys(operations) as OperationName[];
+
+/** `Omit` for each member of a union (a plain Omit would merge a tagged union into one shape). */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An operation's request frame: `{type, id, ...input}`, the event id being the frame's id. */
+export type OperationFrame<N extends SocketOperationName> = OmitEach<OperationInput<N>, 'eventId'> & { type: N; id: Operations[N]['eventId'] extends true ? string : string | number };
+
+// ---- deriving the transports' schemas ----
+
+type JsonSchema = TSchema & { properties?: Record<string, TSchema>; required?: string[]; oneOf?: JsonSchema[] };
+
+/** The schema without these fields (each branch of a tagged union alike). */
+export function withoutFields(schema: TSchema, names: readonly string[]): TSchema {
+  const s = schema as JsonSchema;
+  if (s.oneOf) return { ...s, oneOf: s.oneOf.map((branch) => withoutFields(branch, names)) } as TSchema;
+  const properties = Object.fromEntries(Object.entries(s.properties ?? {}).filter(([name]) => !names.includes(name)));
+  const required = (s.required ?? []).filter((name) => !names.includes(name));
+  const copy: JsonSchema = { ...s, properties } as JsonSchema;
+  if (required.length > 0) copy.required = required;
+  else delete copy.required;
+  return copy;
+}
+
+/** Only these fields of an object schema (the path parameters of a route). */
+export function onlyFields(schema: TSchema, names: readonly string[]): TSchema {
+  const s = schema as JsonSchema;
+  const properties = Object.fromEntries(names.map((name) => [name, (s.properties ?? (s.oneOf?.[0]?.properties as Record<string, TSchema>))[name]]));
+  return Type.Object(properties, { additionalProperties: false });
+}
+
+/** The schema with these required fields added first (each branch of a tagged union alike). */
+export function withFields(schema: TSchema, fields: Record<string, TSchema>, options: { title?: string; description?: string } = {}): TSchema {
+  const s = schema as JsonSchema;
+  if (s.oneOf) return { ...s, ...options, oneOf: s.oneOf.map((branch) => withFields(branch, fields, branch.title && options.title ? { title: `${options.title} (${branch.title.replace(/^.*\((.*)\)$/, '$1')})` } : {})) } as TSchema;
+  const properties = { ...fields, ...(s.properties ?? {}) };
+  // The added fields (a frame's type and id) are always required.
+  const required = [...new Set([...Object.keys(fields), ...(s.required ?? [])])];
+  return { ...s, ...options, type: 'object', properties, required, additionalProperties: false } as TSchema;
+}
+
+/** The `:name` segments of a route's URL. */
+export function pathFields(url: string): string[] {
+  return [...url.matchAll(/:([A-Za-z]+)/g)].map((match) => match[1]);
+}
+
+/** The RequestId of a read: a string or an integer, chosen by the client. */
+const RequestIdSchema = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer()]);
+
+/** The socket request frame of an operation. */
+export function operationFrame(name: OperationName): TSchema {
+  const def: OperationDef = operations[name];
+  const id = def.eventId ? { ...EventId, description: 'the event id of this write: sent again, it has no second effect' } : RequestIdSchema;
+  return withFields(withoutFields(def.input, ['eventId']), { type: Type.Literal(name), id }, { title: name, description: def.description ?? def.summary });
+}
