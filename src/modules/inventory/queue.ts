@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { isDatabaseStall, retryingLostRaces, type RawDatabase } from '../../db/raw';
+import { isDatabaseStall, retryingLostRaces, type RawDatabase, type Statements } from '../../db/raw';
 import type { DomainEvents } from './events';
 import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
-import { sqlStore } from './store';
+import { sqlStore, type InventoryStore } from './store';
 
 /**
  * Mutations of one directory taken into one transaction at most (one lock, one multi-row insert). On
@@ -30,6 +30,8 @@ export interface QueueOptions {
   now: () => Date;
   /** Where each batch's changes and directory events are announced after its commit (and how it went, for metrics). */
   events: DomainEvents;
+  /** The store over a transaction's statements: sqlStore by default (the unit tier hands an in-memory one). */
+  store?: (statements: Statements) => InventoryStore;
 }
 
 /**
@@ -111,8 +113,9 @@ export class MutationQueue {
   }
 
   private commit(directoryId: number, requests: MutationRequest[], raw: RawDatabase, now: () => Date): Promise<BatchDone> {
+    const store = this.options.store ?? ((statements: Statements) => sqlStore(statements, raw.dialect));
     return retryingLostRaces(
-      () => raw.transaction((statements) => applyBatch(sqlStore(statements, raw.dialect), directoryId, requests, now())),
+      () => raw.transaction((statements) => applyBatch(store(statements), directoryId, requests, now())),
       MAX_ATTEMPTS,
       () => this.options.events.emit('batchRetried', { directoryId }),
     );
