@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
 import type { Config } from './config';
 import { openDatabase, type Orm } from './db/orm';
+import { formOrJson } from './http/body';
 import { toErrorBody } from './http/errors';
 import { healthRoutes } from './http/health';
 import { authRoutes } from './modules/auth/routes';
@@ -88,7 +89,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // The callback form of the parser: it answers through `done`, never through a promise.
     void parseJson(request, body as string, done);
   });
-  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  // A JSON object sent with curl's default form type is read as JSON (src/http/body.ts).
+  await app.register(formbody, { bodyLimit: BODY_LIMIT, parser: formOrJson });
   // Before any route, so that an upgrade to a route other than /ws is refused; the gateway closes its
   // sockets with 1001 at shutdown instead of the plugin's bare close.
   const gateway = new RealtimeGateway(services, deps.realtime, (limit) => refusals.count(limit));
