@@ -8,7 +8,9 @@
  *
  *   node scripts/start.js [entry, default dist/src/main.js] [arguments for the entry...]
  *
- * The entry runs in this process (not a child), so that signals and the exit code are its own.
+ * The entry runs in this process (not a child), so that signals and the exit code are its own. Under
+ * npm, package.json's `exec` makes this process npm's own child rather than a grandchild behind
+ * `sh -c`, which passes no signal on: `npm start &` then `kill <npm's pid>` reaches the server.
  */
 const { spawnSync } = require('node:child_process');
 const { existsSync, readdirSync, rmSync, statSync } = require('node:fs');
@@ -32,6 +34,25 @@ function staleness(entry) {
   const built = statSync(entry).mtimeMs;
   const changed = sources.find((source) => newest(join(root, source)) > built);
   return changed === undefined ? null : `${changed} changed since the last build`;
+}
+
+/**
+ * Started by npm, the server has nobody left to stop it once npm is gone (npm killed with SIGKILL, a
+ * script shell that does not pass SIGTERM on): re-parented to PID 1, it would run on, holding the port
+ * that the next `npm start` wants. So a change of parent stops it as SIGTERM would, gracefully.
+ * Started any other way (systemd, a container, node directly), the parent is the supervisor's business.
+ */
+function stopWhenOrphaned() {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    process.stderr.write(`scancode: npm (pid ${parent}) is gone; stopping\n`);
+    process.kill(process.pid, 'SIGTERM');
+  }, 500);
+  // Never what keeps the process alive: an entry that ends exits as it would have.
+  watch.unref();
 }
 
 function main() {
@@ -61,6 +82,7 @@ function main() {
   }
   // The entry reads its arguments from process.argv as if it had been started by node directly.
   process.argv = [process.argv[0], entry, ...args];
+  stopWhenOrphaned();
   require(entry);
 }
 

@@ -1,8 +1,9 @@
 import closeWithGrace from 'close-with-grace';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/orm';
-import { StartupError } from './startup-error';
+import { StartupError, errorCode } from './startup-error';
 import { startFakeWechat, type FakeWechat } from './modules/wechat/fake-server';
 
 /**
@@ -22,6 +23,26 @@ function logStream(config: Config): NodeJS.WritableStream | undefined {
   }
   // Synchronous, so that the last lines before an exit are not lost; only ever on a terminal.
   return pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+}
+
+/**
+ * Listens where PORT and HOST say. An address that cannot be had is the operator's to fix, so it is one
+ * line naming the variables and the address, not a stack: most often a server still running from
+ * before.
+ */
+async function listen(app: FastifyInstance, config: Config): Promise<void> {
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const address = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    const code = errorCode(error);
+    if (code === 'EADDRINUSE') {
+      throw new StartupError('PORT', `${address} (HOST:PORT) is already in use, most likely by a scancode still running; stop it, or choose another PORT or HOST`);
+    }
+    if (code === 'EACCES') throw new StartupError('PORT', `${address} (HOST:PORT) needs privileges this process does not have; choose a PORT above 1023`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError('HOST', `${config.host} is not an address of this machine (${code})`);
+    throw error;
+  }
 }
 
 /** The entry point: read config, open the database, start the dev WeChat fake if needed, build, listen, shut down cleanly. */
@@ -64,7 +85,7 @@ async function main(): Promise<void> {
     await fake?.close();
   });
 
-  await app.listen({ port: config.port, host: config.host });
+  await listen(app, config);
 }
 
 main().catch((error: unknown) => {
