@@ -76,11 +76,6 @@ export interface Config {
   teams: TeamLimits;
 }
 
-/**
- * Sized for a warehouse whose fleet of handheld scanners shares one account, so that its ordinary
- * traffic never meets them; each stops one client (an address, a token, a user) from taking more
- * than its share. The counts are per server instance. 0 turns a rate or a cap off.
- */
 export interface TeamLimits {
   /** MAX_MEMBERS_PER_DIRECTORY (200): members of one directory, its owner included. */
   maxMembersPerDirectory: number;
@@ -92,6 +87,11 @@ export interface TeamLimits {
 
 export const DEFAULT_TEAM_LIMITS: TeamLimits = { maxMembersPerDirectory: 200, maxOpenInvitesPerDirectory: 50, inviteAcceptsPerMinute: 10 };
 
+/**
+ * Sized for a warehouse whose fleet of handheld scanners shares one account, so that its ordinary
+ * traffic never meets them; each stops one client (an address, a token, a user) from taking more
+ * than its share. The counts are per server instance. 0 turns a rate or a cap off.
+ */
 export interface LimitsConfig {
   /**
    * LOGIN_RATE_LIMIT: login attempts (`POST /api/login`, the legacy `/login/`) per client address per
@@ -305,7 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     teams: {
       maxMembersPerDirectory: integer(env, 'MAX_MEMBERS_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxMembersPerDirectory, 1, 100_000),
-      maxOpenInvitesPerDirectory: integer(env, 'MAX_OPEN_INVITES_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxOpenInvitesPerDirectory, 0, 100_000),
+      maxOpenInvitesPerDirectory: integer(env, 'MAX_OPEN_INVITES_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxOpenInvitesPerDirectory, 1, 100_000),
       inviteAcceptsPerMinute: integer(env, 'INVITE_ACCEPT_RATE_LIMIT', DEFAULT_TEAM_LIMITS.inviteAcceptsPerMinute, 0, 1_000_000),
     },
   };

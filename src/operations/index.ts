@@ -1,4 +1,5 @@
 import { operations, type OperationDef, type OperationInput, type OperationName, type OperationResult, type Role } from '../contract';
+import { decide } from '../modules/inventory/access';
 import { authorize, type Access } from '../modules/inventory/directories';
 import { inventoryHandlers } from '../modules/inventory/operations';
 import type { Actor } from '../modules/inventory/views';
@@ -23,7 +24,8 @@ export async function runOperation<N extends OperationName>(services: Services, 
   let access: Access | null = null;
   if (def.kind === 'read' && def.role !== null) {
     const directoryId = (input as { directoryId: number }).directoryId;
-    access = knownRole !== undefined ? { directoryId, role: knownRole } : await authorize(services.em(), actor.userId, directoryId, def.role, name);
+    // The role the socket holds is decided on like a fresh one: the seam, not the caller, says whether it is enough.
+    access = knownRole !== undefined ? { directoryId, role: decide({ deleted: false, role: knownRole }, def.role, name) } : await authorize(services.em(), actor.userId, directoryId, def.role, name);
   }
   const handler = handlers[name] as Handler<N>;
   return handler({ services, actor, input, access, required });

@@ -38,10 +38,13 @@ export function legacyLoginRoute(services: Services): FastifyPluginAsync {
         city: profile?.city ?? user.city,
         province: profile?.province ?? user.province,
         country: profile?.country ?? user.country,
-        avatarUrl: profile?.avatarUrl ?? user.avatarUrl,
+        // As stored: never a profile's avatar that is not an http(s) URL.
+        avatarUrl: user.avatarUrl,
         cookie: result.token,
       };
-      return { dirs: inCreationOrder(result.directories).map((d) => d.name), status: result.created ? '已创建并登录' : '已登录', info };
+      // The seed's app knows only its user's own directories (it addresses them by name, and takes dirs[0] as the current one).
+      const own = result.directories.filter((d) => d.role === 'owner');
+      return { dirs: inCreationOrder(own).map((d) => d.name), status: result.created ? '已创建并登录' : '已登录', info };
     });
   };
 }
