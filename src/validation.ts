@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
-import { PATTERN_RULES, STORED_TEXT_PATTERN } from './contract';
+import { PATTERN_RULES, STORED_TEXT_PATTERN, WEB_URL_PATTERN } from './contract';
 
 /**
  * The one validator of every input (HTTP bodies, params and query strings, WebSocket frames) and the one
@@ -102,4 +102,11 @@ const STORABLE = new RegExp(STORED_TEXT_PATTERN, 'u');
 /** True when the text can be stored exactly (no NUL, no unpaired surrogate): for inputs no schema checks (form fields). */
 export function isStorableText(text: string): boolean {
   return STORABLE.test(text);
+}
+
+const WEB_URL = new RegExp(WEB_URL_PATTERN, 'u');
+
+/** True for an http(s) URL or empty text: the only avatar URLs stored and served (a profile's included). */
+export function isWebUrl(text: string): boolean {
+  return WEB_URL.test(text);
 }

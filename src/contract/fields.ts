@@ -24,8 +24,28 @@ const EVENT_ID = '1 to 64 characters of A-Z a-z 0-9 . _ : -';
 /** A client-chosen idempotency key, scoped to the user. */
 export const EventId = Type.String({ minLength: 1, maxLength: MAX_EVENT_ID_LENGTH, pattern: EVENT_ID_PATTERN, description: EVENT_ID });
 
+/**
+ * What wx.login() returns (32 letters and digits today): printable ASCII, no spaces. Anything else cannot
+ * be a code, and a lone surrogate could not even be sent on to WeChat (it was answered 502).
+ */
+export const LOGIN_CODE_PATTERN = '^[!-~]+$';
+const LOGIN_CODE = 'printable ASCII without spaces, as wx.login() returns it';
+export const LoginCode = Type.String({ minLength: 1, maxLength: 256, pattern: LOGIN_CODE_PATTERN, description: 'the code from wx.login()' });
+
+/**
+ * An avatar is shown as an image by every client: only an http(s) URL, or empty for none. A
+ * `javascript:` or `data:` URL was stored and served as it was.
+ */
+export const WEB_URL_PATTERN = '^(https?://[^\\s\\u0000\\uD800-\\uDFFF]+)?$';
+const WEB_URL = 'empty, or an http:// or https:// URL without spaces';
+
 /** What a value refused by each pattern must be, for refusals (`eventId must be 1 to 64 characters of ...`). */
-export const PATTERN_RULES: Record<string, string> = { [STORED_TEXT_PATTERN]: STORED_TEXT, [EVENT_ID_PATTERN]: EVENT_ID };
+export const PATTERN_RULES: Record<string, string> = {
+  [STORED_TEXT_PATTERN]: STORED_TEXT,
+  [EVENT_ID_PATTERN]: EVENT_ID,
+  [LOGIN_CODE_PATTERN]: LOGIN_CODE,
+  [WEB_URL_PATTERN]: WEB_URL,
+};
 
 /** Any QR code: up to 7,089 digits (or 4,296 characters). */
 export const MAX_CODE_LENGTH = 7089;
@@ -38,7 +58,7 @@ export const Remarks = storedText({ maxLength: 1000 });
 /** Trimmed by the server; 1–100 characters after trimming. */
 export const DirectoryName = storedText({ minLength: 1, maxLength: 100 });
 export const Nickname = storedText({ maxLength: 100 });
-export const AvatarUrl = storedText({ maxLength: 1000 });
+export const AvatarUrl = Type.String({ maxLength: 1000, pattern: WEB_URL_PATTERN, description: WEB_URL });
 /** A search in a directory's goods: stored text too, since it is compared with stored text (a NUL could never match). */
 export const SearchText = storedText({ maxLength: 512, description: 'keeps goods whose code or name contains it, ignoring case' });
 

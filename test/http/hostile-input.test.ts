@@ -1,6 +1,8 @@
 import { startServer, type TestServer } from '../helpers/app';
 import { testDatabases } from '../helpers/db';
+import { request } from '../helpers/http';
 import { legacyPost, signIn, type TestUser } from '../helpers/inventory';
+import { encryptProfile, signRawData } from '../helpers/wechat';
 
 /**
  * Input from careless clients and hostile ones, answered as refusals rather than server errors, on
@@ -64,5 +66,37 @@ describe.each(testDatabases())('hostile and careless input on $name', (db) => {
     expect((await legacyPost(server, '/dataout/', { cookie: user.token, code: 'X', dir: '\u0000' })).body).toEqual({ error: '无此仓库' });
     const goods = (await user.api.get(`/api/directories/${user.defaultDirectoryId}`)).body.goods as { code: string }[];
     expect(goods.map((g) => g.code)).not.toContain('X');
+  });
+
+  it('a login code with a lone surrogate is 400 bad_request, never sent on to WeChat', async () => {
+    const answer = await request(server.url, 'POST', '/api/login', { body: { code: 'lone\ud800#1' } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ code: 'bad_request', message: 'code must be printable ASCII without spaces, as wx.login() returns it' });
+    expect((await request(server.url, 'POST', '/api/login', { body: { code: 'with space#1' } })).status).toBe(400);
+    expect(server.fake.codes.some((code) => code.startsWith('lone') || code.startsWith('with space'))).toBe(false);
+    // The seed's login refuses it in its own words.
+    const legacy = await request(server.url, 'POST', '/scan/login/', { body: { code: 'lone\ud800#2' } });
+    expect(legacy.body).toEqual({ error: '参数code含有无法保存的字符' });
+  });
+
+  it('an avatar URL is http(s) or nothing: PATCH /api/me refuses javascript:, a WeChat profile\'s is never stored', async () => {
+    for (const avatarUrl of ['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', ' https://x.example/a.png']) {
+      const refused = await user.api.patch('/api/me', { body: { avatarUrl } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'bad_request', message: 'avatarUrl must be empty, or an http:// or https:// URL without spaces' });
+    }
+    const avatarUrl = 'https://thirdwx.qlogo.cn/mmopen/vi_32/avatar/132';
+    expect((await user.api.patch('/api/me', { body: { avatarUrl } })).body.user.avatarUrl).toBe(avatarUrl);
+    expect((await user.api.patch('/api/me', { body: { avatarUrl: '' } })).body.user.avatarUrl).toBe('');
+
+    // From WeChat's profile, signed or encrypted: the nickname is taken, the avatar is not.
+    const rawData = JSON.stringify({ nickName: 'Mallory', avatarUrl: 'javascript:alert(1)' });
+    const signed = await request(server.url, 'POST', '/api/login', { body: { code: 'mallory#1', rawData, signature: signRawData('mallory#1', rawData) } });
+    expect(signed.body.user).toMatchObject({ nickname: 'Mallory', avatarUrl: '' });
+    const encrypted = encryptProfile('mallory#2', { nickName: 'Mallory', avatarUrl: 'JavaScript:alert(1)', watermark: { appid: server.config.wechat.appId } });
+    const legacy = await request(server.url, 'POST', '/scan/login/', { form: { code: 'mallory#2', encrypteddata: encrypted.encryptedData, iv: encrypted.iv } });
+    expect(legacy.body.info).toMatchObject({ nickName: 'Mallory', avatarUrl: '' });
+    const me = await request(server.url, 'GET', '/api/me', { token: legacy.body.info.cookie as string });
+    expect(me.body.user.avatarUrl).toBe('');
   });
 });

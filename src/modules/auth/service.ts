@@ -3,6 +3,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Em } from '../../db/orm';
 import { badRequest, unauthorized, AppError } from '../../errors';
+import { isWebUrl } from '../../validation';
 import { DEFAULT_DIRECTORY_NAME, insertDirectory, listDirectories } from '../inventory/directories';
 import { emStatements } from '../../db/raw';
 import { sqlStore } from '../inventory/store';
@@ -66,7 +67,8 @@ export interface Principal {
 
 export function userView(user: User): UserView {
   const { id, nickname, avatarUrl, gender, city, province, country } = user;
-  return { id, nickname, avatarUrl, gender, city, province, country };
+  // One stored before avatars were checked is not served.
+  return { id, nickname, avatarUrl: isWebUrl(avatarUrl) ? avatarUrl : '', gender, city, province, country };
 }
 
 /** Only this hash is stored: a copy of the sessions table cannot be used to log in. */
@@ -106,7 +108,10 @@ function checkedProfile(ctx: AuthContext, input: LoginInput, wechat: WechatSessi
 function applyProfile(user: User, profile: WechatProfile): void {
   const text = (value: unknown, max: number) => (typeof value === 'string' ? [...value].slice(0, max).join('') : undefined);
   user.nickname = text(profile.nickName, 100) ?? user.nickname;
-  user.avatarUrl = text(profile.avatarUrl, 1000) ?? user.avatarUrl;
+  // A profile is the client's to write (rawData is signed by WeChat but filled in by the app): a
+  // `javascript:` avatar from it is dropped like one sent to PATCH /api/me is refused.
+  const avatarUrl = text(profile.avatarUrl, 1000);
+  user.avatarUrl = avatarUrl !== undefined && isWebUrl(avatarUrl) ? avatarUrl : user.avatarUrl;
   user.gender = typeof profile.gender === 'number' && Number.isInteger(profile.gender) ? profile.gender : user.gender;
   user.city = text(profile.city, 100) ?? user.city;
   user.province = text(profile.province, 100) ?? user.province;
