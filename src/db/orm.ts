@@ -3,7 +3,9 @@ import { MikroORM as LibSqlORM, LibSqlDriver, type Options as LibSqlOptions } fr
 import type { MikroORM } from '@mikro-orm/core';
 import type { AbstractSqlDriver, SqlEntityManager } from '@mikro-orm/knex';
 import { Migrator } from '@mikro-orm/migrations';
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { DatabaseConfig, DatabaseTimeouts } from '../config';
 import { StartupError, errorCode } from '../startup-error';
@@ -224,23 +226,84 @@ async function checkMysql(url: string, createDatabase: boolean): Promise<void> {
 }
 
 /**
- * Connects, tunes SQLite, and applies pending migrations. On MySQL the database's timeouts, if it has
- * any, hold from then on: every statement after the migrations has DB_QUERY_TIMEOUT_MS to be answered.
+ * `mkdir -p`, one level at a time: node's recursive mkdir never returns on some paths (under /proc it
+ * retries its ENOENT forever), which is how `file:/proc/nope/x.db` hung the start.
  */
-export async function openDatabase(database: DatabaseConfig, options: OpenOptions = {}): Promise<Orm> {
-  if (database.kind === 'mysql') await checkMysql(database.url, options.createDatabase ?? true);
-  const limit = database.kind === 'mysql' ? statementLimit(database.timeouts) : null;
-  const orm = (database.kind === 'mysql'
-    ? await MySqlORM.init(mysqlOptions(database, options, limit))
-    : await LibSqlORM.init(ormOptions(database, options) as LibSqlOptions)) as unknown as Orm;
-  if (database.kind === 'mysql') nameAcquireTimeouts(orm, acquireLimit(database));
-  if (database.kind === 'sqlite') {
+function makeFolder(folder: string): void {
+  const missing: string[] = [];
+  for (let level = folder; !existsSync(level); level = dirname(level)) missing.unshift(level);
+  for (const level of missing) mkdirSync(level);
+}
+
+/**
+ * The embedded database's file, checked before libsql opens it, so that a path that cannot be used
+ * fails at once, naming DATABASE_URL and the absolute path. Left to libsql, an unwritable path is a
+ * driver stack (`ConnectionFailed("Unable to open connection to local database …: 14")`).
+ */
+function checkSqlitePath(path: string): void {
+  if (path === ':memory:') return;
+  const file = resolve(path);
+  const folder = dirname(file);
+  const refuse = (reason: string) => new StartupError('DATABASE_URL', `the embedded database ${file} ${reason}`);
+  try {
+    makeFolder(folder);
+  } catch (error) {
+    throw refuse(`cannot be created: its folder ${folder} cannot be made (${errorCode(error)})`);
+  }
+  let isFolder = false;
+  try {
+    isFolder = statSync(file).isDirectory();
+  } catch {
+    // Not there yet: SQLite creates it.
+  }
+  if (isFolder) throw refuse('is a folder; DATABASE_URL names the database file, e.g. file:./data/scancode.db');
+  try {
+    // Opening for append creates the file if needed and changes nothing in one that exists.
+    closeSync(openSync(file, 'a'));
+    // SQLite writes its WAL (-wal, -shm) beside the file.
+    accessSync(folder, fsConstants.W_OK);
+  } catch (error) {
+    throw refuse(`cannot be opened for writing (${errorCode(error)})`);
+  }
+}
+
+/**
+ * libsql's failures on opening a file that passed the check above (not a database, a database
+ * damaged), said with the path instead of a driver stack; anything else is passed on as it is.
+ */
+async function openSqlite(path: string, options: OpenOptions): Promise<Orm> {
+  checkSqlitePath(path);
+  let orm: Orm | null = null;
+  try {
+    orm = (await LibSqlORM.init(ormOptions({ kind: 'sqlite', path }, options) as LibSqlOptions)) as unknown as Orm;
     const connection = orm.em.getConnection();
     // WAL lets readers run beside the writer and is about 3x faster than the rollback journal here.
     await connection.execute('pragma journal_mode = wal');
     await connection.execute('pragma synchronous = normal');
     await connection.execute('pragma busy_timeout = 5000');
+    return orm;
+  } catch (error) {
+    await orm?.close().catch(() => undefined);
+    const code = errorCode(error);
+    if (!code.startsWith('SQLITE_') && !code.startsWith('ConnectionFailed')) throw error;
+    throw new StartupError('DATABASE_URL', `the embedded database ${resolve(path)} cannot be opened (${code.split('\n')[0]})`);
   }
+}
+
+/**
+ * Connects, tunes SQLite, and applies pending migrations. On MySQL the database's timeouts, if it has
+ * any, hold from then on: every statement after the migrations has DB_QUERY_TIMEOUT_MS to be answered.
+ */
+export async function openDatabase(database: DatabaseConfig, options: OpenOptions = {}): Promise<Orm> {
+  if (database.kind === 'sqlite') {
+    const orm = await openSqlite(database.path, options);
+    await orm.getMigrator().up();
+    return orm;
+  }
+  await checkMysql(database.url, options.createDatabase ?? true);
+  const limit = statementLimit(database.timeouts);
+  const orm = (await MySqlORM.init(mysqlOptions(database, options, limit))) as unknown as Orm;
+  nameAcquireTimeouts(orm, acquireLimit(database));
   await orm.getMigrator().up();
   if (limit !== null) limit.armed = true;
   return orm;
