@@ -2,7 +2,7 @@ import { memoryStorage, type HttpLike, type OpenSocket, type StorageLike } from 
 import { fetchHttp } from './adapters/web';
 import { Backoff } from './backoff';
 import { Connection, type PushFrame } from './connection';
-import type { AckResults, Change, DirectoryFrame, ErrorBody, Goods, LoginRequest, LoginResponse, RequestOf, RequestType, ScanRequest, ScanResult, SyncResult, User } from './contract';
+import { INVITE_QR_PREFIX, type AckResults, type Change, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type Member, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncResult, type UnsubscribedFrame, type User } from './contract';
 import { Delivery, type Via } from './delivery';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
@@ -37,22 +37,55 @@ export interface ClientOptions {
   scanWindow?: number;
 }
 
-/** connecting: opening the socket; online: open and authenticated; offline: waiting to retry; syncing: sending the outbox over HTTP. */
-export type ClientStatus = 'connecting' | 'online' | 'offline' | 'syncing';
+/**
+ * What to show the user, and nothing that flickers: `online` (the socket is open and authenticated);
+ * `connecting` (the first attempt after connect() or login(), or the reconnection right after an online
+ * socket ended); `offline` (that attempt failed, or nobody is logged in: the client keeps retrying
+ * underneath without changing it, and scans queue). The attempts themselves are in `connectivity`.
+ */
+export type ClientStatus = 'connecting' | 'online' | 'offline';
+
+/** What lies under `status`, for diagnostics or a "retrying in 8 s" line; the `connectivity` event fires on any change. */
+export interface Connectivity {
+  status: ClientStatus;
+  /** Attempts that failed since the socket was last online (or since connect()/login()). */
+  failures: number;
+  /** A socket is being opened right now (also while `status` stays `offline`). */
+  attempting: boolean;
+  /** When the next attempt starts (ms since the epoch), while waiting for it; null otherwise. */
+  nextAttemptAt: number | null;
+  /** The outbox is going over `POST /api/sync` right now (the socket cannot open). */
+  syncing: boolean;
+  /** How the last socket ended: its close code and why (never empty: e.g. 1009, a frame over the server's limit). */
+  lastClose: { code: number; reason: string } | null;
+}
+
+/** What createInvite() takes: the role the invitee gets (`manager`, `editor` or `viewer`), uses (default 1), hours (default 72). */
+export interface InviteOptions {
+  role: Exclude<Role, 'owner'>;
+  maxUses?: number;
+  expiresInHours?: number;
+}
 
 export interface ClientEvents {
   status: ClientStatus;
   /** A watched directory changed (a change, a snapshot, a pending scan made or settled): render `client.view(directoryId)`. */
   change: { directoryId: number; change?: Change };
-  /** A directory of the user was created, renamed or deleted (refresh the list). */
-  directory: DirectoryFrame;
+  /** A directory push as it came: created, renamed, deleted, shared with the user, the user's role changed, unshared. `client.directories` already has it. */
+  directory: DirectoryPush;
+  /** `client.directories` changed (a push, a login, a refresh, an invite accepted, a directory left): render it. */
+  directories: Directory[];
+  /** A watched directory was lost (the user removed from it, or it deleted): its view is marked (`lost`) and gets no more changes. */
+  unsubscribed: { directoryId: number; reason: 'removed' | 'deleted' };
+  /** Anything under `status` changed (an attempt started or failed, a sync over HTTP began or ended). */
+  connectivity: Connectivity;
   /** The server applied a scan of this phone (`result.duplicate`: it had been applied before). */
   acked: { entry: OutboxEntry; result: ScanResult; via: Via };
   /** The server refused a scan of this phone for good (`insufficient_stock`, `goods_not_found`...). */
   refused: { entry: OutboxEntry; error: ErrorBody; via: Via };
   /** The token is missing, expired or revoked: call login(). Scans are kept meanwhile. */
   loginRequired: { reason: string };
-  /** A socket ended (diagnostics: the SDK reconnects by itself). */
+  /** A socket ended (diagnostics: the SDK reconnects by itself); `reason` always says why. */
   disconnected: { code: number; reason: string };
 }
 
@@ -73,6 +106,10 @@ export class ScancodeClient extends Emitter<ClientEvents> {
   private readonly unseen = new Map<string, PendingScan>();
   private readonly waiters = new Map<string, (outcome: SyncResult) => void>();
   private syncingOverHttp = false;
+  private list: Directory[] = [];
+  /** While the list is being read: the pushes that came meanwhile, replayed over the answer. */
+  private listing: DirectoryPush[] | null = null;
+  private lastConnectivity = '';
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -120,11 +157,26 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     return this.session.user;
   }
 
+  /**
+   * Every directory the user is a member of, each with the user's `role` and its `owner`, ordered as
+   * the server orders them (most scanned first): from the login, kept current by the server's pushes
+   * and read again at each reconnection. The `directories` event fires when it changes.
+   */
+  get directories(): Directory[] {
+    return this.list;
+  }
+
+  /** One directory of `directories` (with the user's `role`), or null. */
+  directory(directoryId: number): Directory | null {
+    return this.list.find((directory) => directory.id === directoryId) ?? null;
+  }
+
   /** Logs in with a `wx.login()` code (or the `loginCode` option's), keeps the token, and (re)connects. */
   async login(code?: string, profile?: Omit<LoginRequest, 'code' | 'deviceId'>): Promise<LoginResponse> {
     const loginCode = code ?? (await this.options.loginCode?.());
     if (loginCode === undefined) throw new ScancodeError('not_logged_in', 'no login code: pass one, or the loginCode option');
     const answer = await this.session.login(loginCode, profile);
+    this.setDirectories(answer.directories);
     this.connection.restart();
     return answer;
   }
@@ -146,6 +198,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       await this.session.call('POST', '/api/logout');
     } finally {
       this.session.forget();
+      this.setDirectories([]);
     }
   }
 
@@ -213,10 +266,94 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     return this.connection.request(frame, options);
   }
 
-  /** A socket came online: resume every watched directory from its revision, then send the outbox. */
+  /** What lies under `status`: attempts, the next one's time, an HTTP sync, the last close. */
+  get connectivity(): Connectivity {
+    const { state, failures, nextAttemptAt, lastClose } = this.connection;
+    const status: ClientStatus = state === 'online' ? 'online' : state !== 'idle' && failures === 0 ? 'connecting' : 'offline';
+    return { status, failures, attempting: state === 'connecting', nextAttemptAt, syncing: this.syncingOverHttp, lastClose };
+  }
+
+  // ---- teams (SPEC "Teams"): thin calls over HTTP, which work whether or not the socket is open ----
+
+  /**
+   * Joins a directory with an invite: the text a `wx.scanCode` read from its QR code
+   * (`scancode:join:<code>`) or the code alone. Resolves with the directory and the role the user now
+   * has (the higher one, if already a member); the directory is in `directories` at once. Any other
+   * text rejects with `not_an_invite` without asking the server; an unknown, expired or used-up invite
+   * with `invite_not_found`.
+   */
+  async acceptInvite(codeOrQrText: string): Promise<{ directory: Directory; role: Role }> {
+    const code = inviteCode(codeOrQrText);
+    const answer = await this.session.call<{ directory: Directory; role: Role }>('POST', `/api/invites/${encodeURIComponent(code)}/accept`);
+    this.upsert(answer.directory);
+    this.emit('directories', this.list);
+    return answer;
+  }
+
+  /** A new invite (manager and up): show `invite.qr` as a QR code, or send `invite.code`. */
+  async createInvite(directoryId: number, options: InviteOptions): Promise<Invite> {
+    return (await this.session.call<{ invite: Invite }>('POST', `/api/directories/${directoryId}/invites`, options)).invite;
+  }
+
+  /** The open invites of a directory (manager and up). */
+  async invites(directoryId: number): Promise<Invite[]> {
+    return (await this.session.call<{ invites: Invite[] }>('GET', `/api/directories/${directoryId}/invites`)).invites;
+  }
+
+  /** Revokes an invite (manager and up): it can no longer be accepted. */
+  async revokeInvite(directoryId: number, code: string): Promise<void> {
+    await this.session.call('DELETE', `/api/directories/${directoryId}/invites/${encodeURIComponent(code)}`);
+  }
+
+  /** The members of a directory with their roles (any member). */
+  async members(directoryId: number): Promise<Member[]> {
+    return (await this.session.call<{ members: Member[] }>('GET', `/api/directories/${directoryId}/members`)).members;
+  }
+
+  /** Changes a member's role (managers: editors and viewers; the owner: anyone, and `owner` hands ownership over). */
+  async setRole(directoryId: number, userId: number, role: Role): Promise<Member> {
+    return (await this.session.call<{ member: Member }>('PATCH', `/api/directories/${directoryId}/members/${userId}`, { role })).member;
+  }
+
+  /** Removes a member (managers: editors and viewers; the owner: anyone). Their sockets lose the directory at once. */
+  async removeMember(directoryId: number, userId: number): Promise<void> {
+    await this.session.call('DELETE', `/api/directories/${directoryId}/members/${userId}`);
+  }
+
+  /** Leaves a directory (any member but its owner, who hands ownership over first): gone from `directories` at once. */
+  async leave(directoryId: number): Promise<void> {
+    const user = this.session.user;
+    if (user === null) throw new ScancodeError('not_logged_in', 'log in first');
+    await this.removeMember(directoryId, user.id);
+    this.drop(directoryId);
+  }
+
+  /**
+   * Reads `directories` again from the server (done at each reconnection, where pushes may have been
+   * missed). Pushes that arrive while it is read are applied over its answer, so none is lost to it.
+   */
+  async refreshDirectories(): Promise<Directory[]> {
+    const meanwhile: DirectoryPush[] = [];
+    this.listing = meanwhile;
+    try {
+      const { directories } = await this.session.call<{ directories: Directory[] }>('GET', '/api/directories');
+      // A later refresh started meanwhile: its answer is the newer one.
+      if (this.listing !== meanwhile) return this.list;
+      this.listing = null;
+      this.list = directories.slice();
+      for (const push of meanwhile) this.applyDirectoryPush(push);
+      this.emit('directories', this.list);
+      return this.list;
+    } finally {
+      if (this.listing === meanwhile) this.listing = null;
+    }
+  }
+
+  /** A socket came online: resume every watched directory from its revision, send the outbox, read the directory list again. */
   private online(): void {
     for (const view of this.views.values()) if (!view.deleted) this.resubscribe(view);
     this.delivery.flushSocket();
+    this.refreshDirectories().catch(() => undefined); // offline again, or logged out: the next hello reads it
   }
 
   private resubscribe(view: DirectoryView): void {
@@ -233,14 +370,21 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       (error: ScancodeError) => {
         this.subscribing.delete(directoryId);
         if (error.code !== 'directory_not_found') return; // lost with the socket: the next hello subscribes again
-        view.deleted = true;
+        view.lose('not_found');
         this.changed(directoryId);
       },
     );
   }
 
   private receive(frame: PushFrame): void {
-    if (frame.type === 'directory') return this.emit('directory', frame);
+    if (frame.type === 'directory') {
+      this.listing?.push(frame);
+      this.applyDirectoryPush(frame);
+      this.emit('directory', frame);
+      this.emit('directories', this.list);
+      return;
+    }
+    if (frame.type === 'unsubscribed') return this.lost(frame);
     const view = this.views.get(frame.directoryId);
     if (!view) return;
     const applied = frame.type === 'snapshot' ? view.applySnapshot(frame) : view.applyChange(frame);
@@ -279,11 +423,63 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     if (this.views.has(directoryId)) this.emit('change', { directoryId });
   }
 
-  private updateStatus(): void {
-    const state = this.connection.state;
-    const status: ClientStatus = this.syncingOverHttp ? 'syncing' : state === 'online' ? 'online' : state === 'connecting' ? 'connecting' : 'offline';
-    if (status === this.status) return;
-    this.status = status;
-    this.emit('status', status);
+  /**
+   * The server dropped this user's subscription (removed from the directory, or it was deleted): the
+   * view stays, marked, for the page to say so; nothing resubscribes it. Scans for it still in the
+   * outbox are sent and refused by the server (`refused` events), never dropped here unseen.
+   */
+  private lost({ directoryId, reason }: UnsubscribedFrame): void {
+    const view = this.views.get(directoryId);
+    if (view) {
+      view.lose(reason);
+      for (const [eventId, scan] of this.unseen) if (scan.event.directoryId === directoryId) this.unseen.delete(eventId);
+    }
+    this.drop(directoryId);
+    this.emit('unsubscribed', { directoryId, reason });
+    this.changed(directoryId);
   }
+
+  private applyDirectoryPush({ event, directory }: DirectoryPush): void {
+    if (event === 'deleted' || event === 'unshared') this.list = this.list.filter((known) => known.id !== directory.id);
+    else this.upsert(directory);
+    const view = this.views.get(directory.id);
+    if (view && event === 'renamed') view.name = directory.name;
+  }
+
+  /** Adds or replaces a directory in the list, kept in the server's order: most scanned first, then by id. */
+  private upsert(directory: Directory): void {
+    this.list = this.list.filter((known) => known.id !== directory.id).concat(directory);
+    this.list.sort((a, b) => b.freq - a.freq || a.id - b.id);
+  }
+
+  private drop(directoryId: number): void {
+    if (!this.list.some((known) => known.id === directoryId)) return;
+    this.list = this.list.filter((known) => known.id !== directoryId);
+    this.emit('directories', this.list);
+  }
+
+  private setDirectories(directories: Directory[]): void {
+    this.list = directories.slice();
+    this.emit('directories', this.list);
+  }
+
+  private updateStatus(): void {
+    const connectivity = this.connectivity;
+    if (connectivity.status !== this.status) {
+      this.status = connectivity.status;
+      this.emit('status', connectivity.status);
+    }
+    const key = JSON.stringify(connectivity);
+    if (key === this.lastConnectivity) return;
+    this.lastConnectivity = key;
+    this.emit('connectivity', connectivity);
+  }
+}
+
+/** The invite code in a scanned `scancode:join:<code>` text, or a code as it is; anything else is refused here. */
+function inviteCode(text: string): string {
+  const trimmed = text.trim();
+  const code = trimmed.indexOf(INVITE_QR_PREFIX) === 0 ? trimmed.slice(INVITE_QR_PREFIX.length) : trimmed;
+  if (!/^[A-Za-z0-9_-]+$/.test(code)) throw new ScancodeError('not_an_invite', `not a scancode invite: ${trimmed.slice(0, 40)}`);
+  return code;
 }

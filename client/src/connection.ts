@@ -1,13 +1,13 @@
 import type { OpenSocket, SocketLike } from './adapters/types';
 import type { Backoff } from './backoff';
-import { CloseCode, type AckResults, type ChangeFrame, type DirectoryFrame, type ErrorBody, type HelloFrame, type RequestOf, type RequestType, type ServerFrame, type SnapshotFrame } from './contract';
+import { CloseCode, type AckResults, type ChangeFrame, type DirectoryPush, type ErrorBody, type HelloFrame, type RequestOf, type RequestType, type ServerFrame, type SnapshotFrame, type UnsubscribedFrame } from './contract';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
 
 /** idle: not started, stopped, or waiting for a login; waiting: for the next attempt after a close. */
 export type ConnectionState = 'idle' | 'connecting' | 'online' | 'waiting';
 
-export type PushFrame = ChangeFrame | SnapshotFrame | DirectoryFrame;
+export type PushFrame = ChangeFrame | SnapshotFrame | DirectoryPush | UnsubscribedFrame;
 
 export interface ConnectionOptions {
   openSocket: OpenSocket;
@@ -25,6 +25,7 @@ export interface ConnectionOptions {
 }
 
 export interface ConnectionEvents {
+  /** The state, the failures or the time of the next attempt changed. */
   state: ConnectionState;
   /** An authenticated socket: subscribe and send from here. */
   hello: HelloFrame;
@@ -68,6 +69,12 @@ export class Connection extends Emitter<ConnectionEvents> {
   private lastHeardAt = 0;
   /** The `error` frame that came before a close, which says why (e.g. the 4401's reason). */
   private lastError: ErrorBody | null = null;
+  /** Attempts that ended before `hello` since the last socket that got there (or since start). */
+  failures = 0;
+  /** When the next attempt starts (Date.now() ms) while `waiting`; null otherwise. */
+  nextAttemptAt: number | null = null;
+  /** How the last socket ended. */
+  lastClose: { code: number; reason: string } | null = null;
 
   constructor(private readonly options: ConnectionOptions) {
     super();
@@ -76,7 +83,9 @@ export class Connection extends Emitter<ConnectionEvents> {
   /** Connects (if not already), and keeps reconnecting until stop() or a 4401. */
   start(): void {
     this.stopped = false;
-    if (this.state === 'idle') this.open();
+    if (this.state !== 'idle') return;
+    this.failures = 0;
+    this.open();
   }
 
   /** Closes the socket (1000) and stops reconnecting. Pending requests fail with `disconnected`. */
@@ -97,6 +106,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   restart(): void {
     this.stopped = false;
     this.finish(this.attempt, NORMAL, 'reconnecting', true);
+    this.failures = 0;
     this.open();
   }
 
@@ -124,6 +134,7 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private open(): void {
     clearTimeout(this.retryTimer);
+    this.nextAttemptAt = null;
     const token = this.options.token();
     if (token === null) {
       this.setState('idle');
@@ -162,9 +173,9 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private receive(text: string): void {
     this.lastHeardAt = Date.now();
-    let frame: ServerFrame;
+    let frame: ServerFrame | UnsubscribedFrame;
     try {
-      frame = JSON.parse(text) as ServerFrame;
+      frame = JSON.parse(text) as ServerFrame | UnsubscribedFrame;
     } catch {
       return;
     }
@@ -172,6 +183,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'hello':
         clearTimeout(this.connectTimer);
         this.options.backoff.reset();
+        this.failures = 0;
         this.startHeartbeat(frame.heartbeatMs);
         this.setState('online');
         this.emit('hello', frame);
@@ -191,6 +203,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'change':
       case 'snapshot':
       case 'directory':
+      case 'unsubscribed':
         this.emit('push', frame);
         return;
     }
@@ -226,11 +239,13 @@ export class Connection extends Emitter<ConnectionEvents> {
     }
     const pending = [...this.pending.values()];
     this.pending.clear();
+    const why = closeReason(code, reason, this.lastError);
     for (const request of pending) {
       clearTimeout(request.timer);
-      request.reject(new ScancodeError('disconnected', `the socket closed (${code}) before the answer`));
+      request.reject(new ScancodeError('disconnected', `the socket closed (${code}: ${why}) before the answer`, { closeCode: code }));
     }
-    const why = (code === CloseCode.unauthorized || code === CloseCode.tooManySockets) && this.lastError ? this.lastError.message : reason;
+    if (!authenticated) this.failures++;
+    this.lastClose = { code, reason: why };
     this.setState(this.stopped ? 'idle' : 'waiting');
     const next = this.attempt;
     this.emit('closed', { code, reason: why, authenticated });
@@ -245,12 +260,39 @@ export class Connection extends Emitter<ConnectionEvents> {
     // 4429: the token is fine but the server holds enough of this user's sockets; like a network
     // failure, try again, but not before the `retryAfter` its error frame named.
     if (code === CloseCode.tooManySockets) delay = Math.max(delay, (this.lastError?.retryAfter ?? 0) * 1000);
+    this.nextAttemptAt = Date.now() + delay;
     this.retryTimer = setTimeout(() => this.open(), delay);
+    this.emit('state', this.state);
   }
 
   private setState(state: ConnectionState): void {
+    if (state !== 'waiting') this.nextAttemptAt = null;
     if (state === this.state) return;
     this.state = state;
     this.emit('state', state);
+  }
+}
+
+/**
+ * Why a socket ended, in words: the server's `error` frame before a 4401/4429 says it best; a close
+ * without a reason (a 1009 from the server's frame limit, a 1006 of a lost network) gets the code's
+ * meaning, so that every `disconnected` event and error says something.
+ */
+function closeReason(code: number, reason: string, lastError: ErrorBody | null): string {
+  if ((code === CloseCode.unauthorized || code === CloseCode.tooManySockets) && lastError) return lastError.message;
+  if (reason !== '') return reason;
+  switch (code) {
+    case CloseCode.tooBig:
+      return 'a frame over the server\'s size limit (64 KiB): the server closed the socket';
+    case CloseCode.goingAway:
+      return 'the server is shutting down';
+    case CloseCode.internalError:
+      return 'the server could not deliver in order; resuming';
+    case CloseCode.tooSlow:
+      return 'frames were not read fast enough; resuming';
+    case 1006:
+      return 'the connection was lost (no close frame)';
+    default:
+      return `closed with ${code}`;
   }
 }

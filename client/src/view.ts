@@ -1,5 +1,8 @@
 import type { Change, ChangeFrame, Goods, ScanResult, SnapshotFrame, SyncEvent } from './contract';
 
+/** Why a view gets no more changes: the directory was deleted, this user was removed from it, or it was never found (or is not theirs). */
+export type LostReason = 'deleted' | 'removed' | 'not_found';
+
 /** One line of a directory as the app shows it: the server's goods, and this phone's scans not yet applied over them. */
 export interface ViewItem {
   code: string;
@@ -20,8 +23,10 @@ export interface DirectoryState {
   revision: number | null;
   /** The directory's name, once a rename has been seen (the list from login has it before). */
   name: string | null;
-  /** The directory was deleted (or is not this user's): no more changes will come. */
+  /** No more changes will come: the directory was deleted, the user was removed from it, or it is not theirs (`lost` says which). */
   deleted: boolean;
+  /** Why no more changes will come; null while the view is live. */
+  lost: LostReason | null;
   /** The view has caught up with the revision the server announced when it (re)subscribed. */
   synced: boolean;
   items: ViewItem[];
@@ -50,6 +55,7 @@ export class DirectoryView {
   revision: number | null = null;
   name: string | null = null;
   deleted = false;
+  lost: LostReason | null = null;
   /** The revision the last subscribe's ack announced. */
   target: number | null = null;
   private goods = new Map<string, Goods>();
@@ -117,9 +123,16 @@ export class DirectoryView {
       revision: this.revision,
       name: this.name,
       deleted: this.deleted,
+      lost: this.lost,
       synced: this.revision !== null && this.target !== null && this.revision >= this.target,
       items: [...items.values()],
     };
+  }
+
+  /** No more changes will come, for this reason (the first one told is kept). */
+  lose(reason: LostReason): void {
+    this.deleted = true;
+    this.lost ??= reason;
   }
 
   /** The server's counts by code (what the simulator and tests compare with the server's). */
@@ -145,7 +158,7 @@ export class DirectoryView {
         if (change.directory) this.name = change.directory.name;
         return;
       case 'delete':
-        this.deleted = true;
+        this.lose('deleted');
         return;
     }
   }

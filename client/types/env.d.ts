@@ -7,3 +7,18 @@ declare function setTimeout(handler: () => void, ms: number): number;
 declare function clearTimeout(handle: number | undefined): void;
 declare function setInterval(handler: () => void, ms: number): number;
 declare function clearInterval(handle: number | undefined): void;
+
+/**
+ * ES2019/2020 members that the contract's schema helpers (src/contract/operations.ts, frames.ts) use on
+ * the server. The SDK imports those modules' types only, but TypeScript checks the whole file; these
+ * declarations let it. The SDK itself must not call them (older WeChat engines lack them): the bundle
+ * script refuses a bundle that mentions them.
+ */
+interface ObjectConstructor {
+  fromEntries<T = unknown>(entries: Iterable<readonly [PropertyKey, T]>): { [key: string]: T };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ES2019's own declaration
+  fromEntries(entries: Iterable<readonly unknown[]>): any;
+}
+interface String {
+  matchAll(regexp: RegExp): IterableIterator<RegExpMatchArray>;
+}
