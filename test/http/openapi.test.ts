@@ -81,7 +81,7 @@ describe(`the published OpenAPI document on ${db.name}`, () => {
 
   it('lists every route the server answers, and nothing else', () => {
     const routes = registeredRoutes(server.app.printRoutes({ commonPrefix: false }));
-    expect(routes).toContain('GET /api/directories/{id}/goods/{code}');
+    expect(routes).toContain('GET /api/directories/{directoryId}/goods/{code}');
     const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(documented.sort()).toEqual(routes.filter(expectedInDocument));
   });

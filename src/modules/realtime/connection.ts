@@ -286,6 +286,12 @@ export class Connection {
   unsubscribe(directoryId: number, subscription = this.subscriptions.get(directoryId)): void {
     if (!subscription || this.subscriptions.get(directoryId) !== subscription) return;
     subscription.close();
+    this.detach(directoryId, subscription);
+  }
+
+  /** Takes the subscription out of this socket and of the hub's index, without closing it (it may still send what it has queued). */
+  detach(directoryId: number, subscription: Subscription): void {
+    if (this.subscriptions.get(directoryId) !== subscription) return;
     this.subscriptions.delete(directoryId);
     this.options.watching(subscription, false);
   }

@@ -92,9 +92,11 @@ export class Hub {
    * (`unsubscribed`), and nothing more of the directory reaches it.
    */
   revoke(connection: Connection, directoryId: number, reason: 'removed' | 'deleted'): void {
-    if (!connection.subscriptions.has(directoryId)) return;
-    connection.unsubscribe(directoryId);
-    connection.sendFrame({ type: 'unsubscribed', directoryId, reason });
+    const subscription = connection.subscriptions.get(directoryId);
+    if (!subscription) return;
+    // Out of every index now (nothing new reaches it), told after what was already queued for it.
+    connection.detach(directoryId, subscription);
+    subscription.end(() => connection.sendFrame({ type: 'unsubscribed', directoryId, reason }));
   }
 
   /**

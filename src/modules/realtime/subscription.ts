@@ -106,6 +106,20 @@ export class Subscription {
     this.open = false;
   }
 
+  /**
+   * Ends the subscription once what is already queued has gone (a directory's last change, its
+   * delete, comes before the word that the subscription is over), then calls `then`.
+   */
+  end(then: () => void): void {
+    this.chain = this.chain.then(
+      () => {
+        this.close();
+        then();
+      },
+      () => undefined,
+    );
+  }
+
   /** The last revision this socket has (null until the start has run). */
   get lastRevision(): number | null {
     return this.last;

@@ -14,7 +14,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       const list = await api.get('/api/directories');
       expect(list.status).toBe(200);
       expect(list.body.directories).toEqual([
-        { id: expect.any(Number), name: '默认', freq: 0, revision: 0, goodsCount: 0, totalCount: 0, createdAt: expect.any(String), updatedAt: expect.any(String) },
+        { id: expect.any(Number), name: '默认', role: 'owner', owner: { id: expect.any(Number), nickname: '' }, freq: 0, revision: 0, goodsCount: 0, totalCount: 0, createdAt: expect.any(String), updatedAt: expect.any(String) },
       ]);
       const created = await api.post('/api/directories', { body: { name: '  仓库一  ' } });
       expect(created.status).toBe(201);
@@ -81,7 +81,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(blank.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('name') });
       const badId = await api.patch('/api/directories/abc', { body: { name: 'x' } });
       expect(badId.status).toBe(400);
-      expect(badId.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('id') });
+      expect(badId.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('directoryId') });
       expect(await directoryState(api, id)).toMatchObject({ directory: { name: '新名', revision: 1 } });
     });
 
@@ -147,7 +147,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(tooLong.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('q') });
       const badId = await api.get('/api/directories/0');
       expect(badId.status).toBe(400);
-      expect(badId.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('id') });
+      expect(badId.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining('directoryId') });
     });
   });
 

@@ -46,7 +46,7 @@ describe.each(testDatabases())('revisions, changes and logs on $name', (db) => {
     const { changes } = answer.body;
     expect(changes.map((c: { revision: number; type: string }) => [c.revision, c.type])).toEqual(steps.map(([type], i) => [i + 1, type]));
     const goodsId = changes[0].goods.id;
-    const common = { userId: me.user.id, deviceId: 'phone-1', at: expect.any(String) };
+    const common = { userId: me.user.id, nickname: '', deviceId: 'phone-1', at: expect.any(String) };
     expect(changes).toEqual([
       { revision: 1, type: 'in', code: 'G', goods: { id: goodsId, code: 'G', name: '货', remarks: '', count: 5 }, delta: 5, eventId: 'h-1', ...common },
       { revision: 2, type: 'out', code: 'G', goods: { id: goodsId, code: 'G', name: '货', remarks: '', count: 3 }, delta: -2, ...common },
@@ -126,6 +126,7 @@ describe.each(testDatabases())('revisions, changes and logs on $name', (db) => {
       revision: 7,
       type: 'out',
       userId,
+      nickname: '',
       deviceId: null,
       code: 'L',
       name: '',

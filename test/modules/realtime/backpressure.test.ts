@@ -30,13 +30,13 @@ describe.each(testDatabases())('a client that stops reading, on $name', (db) => 
     (socket.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
     const bus = server.app.services.bus;
-    const change = (r: number): Change => ({ revision: r, type: 'edit', code: 'c', goods: { id: 1, code: 'c', name: '', remarks: 'x'.repeat(32 * 1024), count: r }, userId: ownerId, at: new Date().toISOString() });
+    const change = (r: number): Change => ({ revision: r, type: 'edit', code: 'c', goods: { id: 1, code: 'c', name: '', remarks: 'x'.repeat(32 * 1024), count: r }, userId: ownerId, nickname: '', at: new Date().toISOString() });
     const frameBytes = JSON.stringify({ type: 'change', directoryId, revision: revision + 1, change: change(revision + 1) }).length + 16;
     let maxQueued = 0;
     let published = 0;
     while (serverSide.readyState === WebSocket.OPEN && published < MAX_CHANGES) {
       published++;
-      await bus.publish({ type: 'change', ownerId, directoryId, revision: revision + published, change: change(revision + published) });
+      await bus.publish({ type: 'change', directoryId, revision: revision + published, change: change(revision + published) });
       // Let the subscription's chain send it, then look at what the server holds for this client.
       await new Promise((resolve) => setImmediate(resolve));
       maxQueued = Math.max(maxQueued, serverSide.bufferedAmount);
@@ -46,7 +46,7 @@ describe.each(testDatabases())('a client that stops reading, on $name', (db) => 
 
     // Nothing more is queued for it once it is being closed.
     const queuedAtClose = serverSide.bufferedAmount;
-    for (let i = 1; i <= 20; i++) await bus.publish({ type: 'change', ownerId, directoryId, revision: revision + published + i, change: change(revision + published + i) });
+    for (let i = 1; i <= 20; i++) await bus.publish({ type: 'change', directoryId, revision: revision + published + i, change: change(revision + published + i) });
     await new Promise((resolve) => setImmediate(resolve));
     expect(serverSide.bufferedAmount).toBeLessThanOrEqual(queuedAtClose);
 

@@ -4,7 +4,7 @@ import { RedisBus } from '../../../src/modules/realtime/redis-bus';
 import { TEST_REDIS_URL, testChannel } from '../../helpers/redis';
 
 function change(revision: number, ownerId = 1, directoryId = 7): BusMessage {
-  return { type: 'change', ownerId, directoryId, revision, change: { revision, type: 'in', code: 'c', delta: 1, userId: ownerId, at: new Date(0).toISOString() } };
+  return { type: 'change', directoryId, revision, change: { revision, type: 'in', code: 'c', delta: 1, userId: ownerId, nickname: '', at: new Date(0).toISOString() } };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));

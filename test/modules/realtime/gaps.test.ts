@@ -60,7 +60,7 @@ describe.each(testDatabases())('no gaps when the bus misses or reorders changes,
     await scan(second, token, directoryId, 2);
     const { changes } = (await client(first.url, token).get(`/api/directories/${directoryId}/changes?since=0`)).body;
     const bus = first.app.services.bus;
-    const publish = (index: number) => bus.publish({ type: 'change', ownerId: userId, directoryId, revision: changes[index].revision, change: changes[index] });
+    const publish = (index: number) => bus.publish({ type: 'change', directoryId, revision: changes[index].revision, change: changes[index] });
 
     await publish(1); // revision 2 first: 1 is filled from the log
     await publish(0); // then 1 arrives late
@@ -72,8 +72,8 @@ describe.each(testDatabases())('no gaps when the bus misses or reorders changes,
 
   it('closes with 1011 when the log cannot fill a jump, so that the client resumes with since', async () => {
     const { userId, directoryId, watcher } = await watch();
-    const change = { revision: 50, type: 'in' as const, userId, at: new Date().toISOString() };
-    await first.app.services.bus.publish({ type: 'change', ownerId: userId, directoryId, revision: 50, change });
+    const change = { revision: 50, type: 'in' as const, userId, nickname: '', at: new Date().toISOString() };
+    await first.app.services.bus.publish({ type: 'change', directoryId, revision: 50, change });
     expect((await watcher.closed).code).toBe(1011);
     expect(watcher.revisions()).toEqual([]);
   });

@@ -88,7 +88,7 @@ describe.each(testDatabases())('snapshots and replays paced by the client, on $n
   const paused: Paused[] = [];
 
   const serverState = async (app: FastifyInstance = server.app) => {
-    const { directory, goods } = await directoryWithGoods(app.services.em(), actor.userId, directoryId);
+    const { directory, goods } = await directoryWithGoods(app.services.em(), actor.userId, { directoryId, role: 'owner' });
     return { revision: directory.revision, goods: new Map(goods.map((g) => [g.code, g])) };
   };
   const open = async (url: string) => {
@@ -151,8 +151,8 @@ describe.each(testDatabases())('snapshots and replays paced by the client, on $n
     const inventory = server.app.services.inventory();
     await applyScan(inventory, actor, { directoryId, op: 'out', code: longCode(0), qty: 1 });
     await applyScan(inventory, actor, { directoryId, op: 'in', code: 'new-during-snapshot', qty: 5 });
-    await editGoods(inventory, actor, directoryId, longCode(1), { name: '改名' });
-    await removeGoods(inventory, actor, directoryId, longCode(2));
+    await editGoods(inventory, actor, directoryId, longCode(1), { name: '改名' }, 'editor');
+    await removeGoods(inventory, actor, directoryId, longCode(2), undefined, 'editor');
     const after = await serverState();
     expect(after.revision).toBe(before.revision + 4);
 
