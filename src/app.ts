@@ -6,6 +6,7 @@ import { openDatabase, type Orm } from './db/orm';
 import { formOrJson } from './http/body';
 import { toErrorBody } from './http/errors';
 import { healthRoutes } from './http/health';
+import { rootRoute } from './http/root';
 import { authRoutes } from './modules/auth/routes';
 import { legacyLoginRoute } from './modules/auth/legacy';
 import { operationRoutes } from './http/operations';
@@ -110,6 +111,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await publishMetrics(app, gateway, refusals);
   await limitRequests(app, config, refusals, services.refusedTokens);
   await app.register(healthRoutes(services));
+  await app.register(rootRoute);
   await app.register(authRoutes(services));
   // Every operation of the operation table that lives on HTTP (src/contract/operations.ts).
   await app.register(operationRoutes(services));

@@ -16,13 +16,14 @@ import { EVENT_ID_PATTERN, MAX_EVENT_ID_LENGTH } from './constants';
 export const STORED_TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
 const STORED_TEXT = 'text without NUL characters or unpaired UTF-16 surrogates';
 
-const storedText = (options: { minLength?: number; maxLength: number; description?: string }) =>
+/** `examples` are what /docs fills in ("Try it out"), rather than text generated from the pattern. */
+const storedText = (options: { minLength?: number; maxLength: number; description?: string; examples: string[] }) =>
   Type.String({ ...options, pattern: STORED_TEXT_PATTERN, description: options.description ?? STORED_TEXT });
 
 export { EVENT_ID_PATTERN } from './constants';
 const EVENT_ID = '1 to 64 characters of A-Z a-z 0-9 . _ : -';
 /** A client-chosen idempotency key, scoped to the user. */
-export const EventId = Type.String({ minLength: 1, maxLength: MAX_EVENT_ID_LENGTH, pattern: EVENT_ID_PATTERN, description: EVENT_ID });
+export const EventId = Type.String({ minLength: 1, maxLength: MAX_EVENT_ID_LENGTH, pattern: EVENT_ID_PATTERN, description: EVENT_ID, examples: ['phone-1:42'] });
 
 /**
  * What wx.login() returns (32 letters and digits today): printable ASCII, no spaces. Anything else cannot
@@ -30,7 +31,7 @@ export const EventId = Type.String({ minLength: 1, maxLength: MAX_EVENT_ID_LENGT
  */
 export const LOGIN_CODE_PATTERN = '^[!-~]+$';
 const LOGIN_CODE = 'printable ASCII without spaces, as wx.login() returns it';
-export const LoginCode = Type.String({ minLength: 1, maxLength: 256, pattern: LOGIN_CODE_PATTERN, description: 'the code from wx.login()' });
+export const LoginCode = Type.String({ minLength: 1, maxLength: 256, pattern: LOGIN_CODE_PATTERN, description: 'the code from wx.login()', examples: ['0a3Xk7ll2pLcVc4Bq1ml2wGnQs3Xk7lq'] });
 
 /**
  * An avatar is shown as an image by every client: only an http(s) URL, or empty for none. A
@@ -50,20 +51,20 @@ export const PATTERN_RULES: Record<string, string> = {
 /** Any QR code: up to 7,089 digits (or 4,296 characters). */
 export const MAX_CODE_LENGTH = 7089;
 /** The scanned text of a barcode or QR code, compared exactly; a trailing CR/LF is dropped. */
-export const GoodsCode = storedText({ minLength: 1, maxLength: MAX_CODE_LENGTH });
+export const GoodsCode = storedText({ minLength: 1, maxLength: MAX_CODE_LENGTH, examples: ['6901234567892'] });
 /** 140: what WeChat's input field allows. */
 export const MAX_GOODS_NAME_LENGTH = 140;
-export const GoodsName = storedText({ maxLength: MAX_GOODS_NAME_LENGTH });
-export const Remarks = storedText({ maxLength: 1000 });
+export const GoodsName = storedText({ maxLength: MAX_GOODS_NAME_LENGTH, examples: ['矿泉水 550ml'] });
+export const Remarks = storedText({ maxLength: 1000, examples: ['货架 B-3'] });
 /** Trimmed by the server; 1–100 characters after trimming. */
-export const DirectoryName = storedText({ minLength: 1, maxLength: 100 });
-export const Nickname = storedText({ maxLength: 100 });
-export const AvatarUrl = Type.String({ maxLength: 1000, pattern: WEB_URL_PATTERN, description: WEB_URL });
+export const DirectoryName = storedText({ minLength: 1, maxLength: 100, examples: ['仓库A'] });
+export const Nickname = storedText({ maxLength: 100, examples: ['小明'] });
+export const AvatarUrl = Type.String({ maxLength: 1000, pattern: WEB_URL_PATTERN, description: WEB_URL, examples: ['https://thirdwx.qlogo.cn/mmopen/vi_32/avatar/132'] });
 /** A search in a directory's goods: stored text too, since it is compared with stored text (a NUL could never match). */
-export const SearchText = storedText({ maxLength: 512, description: 'keeps goods whose code or name contains it, ignoring case' });
+export const SearchText = storedText({ maxLength: 512, description: 'keeps goods whose code or name contains it, ignoring case', examples: ['6901234'] });
 
 export const MAX_QTY = 1_000_000;
-export const DirectoryId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+export const DirectoryId = Type.Integer({ minimum: 1, maximum: 2_147_483_647, examples: [1] });
 export const Revision = Type.Integer({ minimum: 0 });
 /** An ISO 8601 time in UTC, with milliseconds. */
 export const Timestamp = Type.String({ format: 'date-time' });
