@@ -88,8 +88,9 @@ export async function setMemberRole(ctx: TeamContext, actor: Actor, directoryId:
     const actorRole = decide({ deleted: false, role: roleIn(row, actor.userId) }, required, 'changing roles');
     const target = roleIn(row, userId);
     if (target === null) throw notAMember(userId);
-    if (target === 'owner') throw badRequest("the owner's role changes only by handing ownership over: set another member's role to owner");
+    // Whether the actor may act on this member comes first: a manager asking to change the owner's role is forbidden (required owner), not told how the owner's role changes.
     decide({ deleted: false, role: actorRole }, requiredToManage(target, { to: role }), `changing a ${target}'s role to ${role}`);
+    if (target === 'owner') throw badRequest("the owner's role changes only by handing ownership over: set another member's role to owner");
     if (role === target) return memberOf(statements, directoryId, userId);
     if (role === 'owner') {
       // Names are unique among an owner's live directories: the new owner may already have one of this name.
