@@ -1,8 +1,14 @@
-/** `npm run simulate -- --users 3 --devices 2 --rate 20 --duration 30 --url http://127.0.0.1:3000` */
+/** `npm run simulate -- --users 3 --devices 2 --rate 20 --duration 30 --url http://127.0.0.1:3000` (or `--flag=value`) */
 export interface SimulateOptions {
-  /** Dev-login users, each with its own two directories. */
+  /**
+   * solo: each user scans into their own directories from their own phones. team: one directory
+   * shared by an owner, two editors and a viewer (each a user on one phone, joined by the owner's
+   * invites); one editor is removed half-way, and the checks cover what each role may do.
+   */
+  scenario: 'solo' | 'team';
+  /** Dev-login users, each with its own two directories (solo; a team is always four people). */
   users: number;
-  /** Phones per user, each its own SDK client over its own storage. */
+  /** Phones per user, each its own SDK client over its own storage (solo; in a team, one each). */
   devices: number;
   /** Scans per second, over all phones. */
   rate: number;
@@ -18,10 +24,11 @@ export interface SimulateOptions {
   settleSeconds: number;
 }
 
-const DEFAULTS: SimulateOptions = { users: 3, devices: 2, rate: 20, duration: 30, urls: ['http://127.0.0.1:3000'], disruptEvery: 6, codes: 8, settleSeconds: 60 };
+export const DEFAULTS: SimulateOptions = { scenario: 'solo', users: 3, devices: 2, rate: 20, duration: 30, urls: ['http://127.0.0.1:3000'], disruptEvery: 6, codes: 8, settleSeconds: 60 };
 
-const USAGE = `usage: npm run simulate -- [--users N] [--devices M] [--rate scans/s] [--duration s] [--url http://host:port[,http://other:port]] [--disrupt-every s] [--codes K]
-  defaults: --users ${DEFAULTS.users} --devices ${DEFAULTS.devices} --rate ${DEFAULTS.rate} --duration ${DEFAULTS.duration} --url ${DEFAULTS.urls[0]} --disrupt-every ${DEFAULTS.disruptEvery} --codes ${DEFAULTS.codes}
+const USAGE = `usage: npm run simulate -- [--scenario solo|team] [--users N] [--devices M] [--rate scans/s] [--duration s] [--url http://host:port[,http://other:port]] [--disrupt-every s] [--codes K]
+  defaults: --scenario ${DEFAULTS.scenario} --users ${DEFAULTS.users} --devices ${DEFAULTS.devices} --rate ${DEFAULTS.rate} --duration ${DEFAULTS.duration} --url ${DEFAULTS.urls[0]} --disrupt-every ${DEFAULTS.disruptEvery} --codes ${DEFAULTS.codes}
+  --scenario=team: an owner, two editors and a viewer, each on their own phone, in one directory; one editor removed half-way.
   against a server in dev-login mode (npm start without WeChat credentials).`;
 
 export class UsageError extends Error {}
@@ -29,9 +36,9 @@ export class UsageError extends Error {}
 export function parseOptions(argv: string[]): SimulateOptions {
   const options = { ...DEFAULTS };
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
+    const [flag, inline] = argv[i].startsWith('--') && argv[i].includes('=') ? [argv[i].slice(0, argv[i].indexOf('=')), argv[i].slice(argv[i].indexOf('=') + 1)] : [argv[i], undefined];
     if (flag === '--help' || flag === '-h') throw new UsageError(USAGE);
-    const value = argv[++i];
+    const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`${flag} needs a value\n${USAGE}`);
     const number = (min: number) => {
       const parsed = Number(value);
@@ -39,6 +46,10 @@ export function parseOptions(argv: string[]): SimulateOptions {
       return parsed;
     };
     switch (flag) {
+      case '--scenario':
+        if (value !== 'solo' && value !== 'team') throw new UsageError(`--scenario must be solo or team, not ${value}`);
+        options.scenario = value;
+        break;
       case '--users': options.users = Math.floor(number(1)); break;
       case '--devices': options.devices = Math.floor(number(1)); break;
       case '--rate': options.rate = number(0.1); break;

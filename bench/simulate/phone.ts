@@ -4,8 +4,8 @@ import { PhoneNetwork, type Wire } from './network';
 /** What every phone saw, for the summary and the checks. */
 export interface Tally {
   wire: Wire;
-  /** Every scan made, by event id. */
-  made: Map<string, { directoryId: number; code: string }>;
+  /** Every scan made, by event id: where, by which phone, and when (performance.now()). */
+  made: Map<string, { directoryId: number; code: string; phone: string; at: number }>;
   /** The server's answer to each scan, the first one the SDK settled it with. */
   applied: Map<string, ScanResult>;
   refused: Map<string, ErrorBody>;
@@ -26,6 +26,9 @@ export interface SimUser {
 }
 
 let logins = 0;
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)];
 
 /**
  * One phone of a user: an SDK client (`ws` adapter) over storage that outlives it, so that killing the
@@ -86,7 +89,7 @@ export class Phone {
     if (!this.client) return;
     void this.client.scan(scan);
     const entry = this.client.pending().at(-1);
-    if (entry) this.tally.made.set(entry.event.eventId, { directoryId: scan.directoryId, code: scan.code });
+    if (entry) this.tally.made.set(entry.event.eventId, { directoryId: scan.directoryId, code: scan.code, phone: this.name, at: performance.now() });
   }
 
   /** A fresh dev-login code for this user (`name#anything` is the same user). */
