@@ -146,15 +146,22 @@ describe('Hub: directory and membership events go to users', () => {
     expect(stranger.socket.frames).toEqual([]);
   });
 
-  it("a deleted directory ends its members' subscriptions, each told `unsubscribed` (deleted)", async () => {
+  it("a deleted directory ends its members' subscriptions, each told `unsubscribed` (deleted) after the delete's own change", async () => {
     const hub = new Hub();
     const owner = connect(hub, 1);
     const editor = connect(hub, 2);
     await watch(owner.connection, 10, 'owner');
     await watch(editor.connection, 10, 'editor');
     await watch(editor.connection, 11, 'editor');
+    hub.receive(changeMessage(10, 1));
     hub.receive({ type: 'directory', event: 'deleted', directory: directory(10, 'owner'), audience: [{ userId: 1, role: 'owner' }, { userId: 2, role: 'editor' }] });
+    hub.receive(changeMessage(10, 2));
+    await turn();
     for (const { socket, connection } of [owner, editor]) {
+      expect(socket.frames.filter((frame) => frame.type !== 'directory').map((frame) => [frame.type, frame.revision ?? frame.reason])).toEqual([
+        ['change', 1],
+        ['unsubscribed', 'deleted'],
+      ]);
       expect(socket.of('unsubscribed')).toEqual([{ type: 'unsubscribed', directoryId: 10, reason: 'deleted' }]);
       expect(connection.subscriptions.has(10)).toBe(false);
     }
@@ -172,6 +179,7 @@ describe('Hub: directory and membership events go to users', () => {
     await watch(removedTablet.connection, 10, 'editor');
     await watch(removedTablet.connection, 12, 'owner');
     hub.receive({ type: 'membership', event: 'unshared', userId: 2, directory: directory(10, 'editor') });
+    await turn();
     for (const { socket, connection } of [removedPhone, removedTablet]) {
       expect(socket.of('directory')).toEqual([{ type: 'directory', event: 'unshared', directory: directory(10, 'editor') }]);
       expect(socket.of('unsubscribed')).toEqual([{ type: 'unsubscribed', directoryId: 10, reason: 'removed' }]);
@@ -224,6 +232,7 @@ describe('Hub.checkAccess: what the database says of the watched directories', (
         // 12 is not in this batch of the check: left as it is.
       ]),
     );
+    await turn();
     expect(owner.connection.subscriptions.get(10)?.role).toBe('owner');
     expect(demoted.connection.subscriptions.get(10)?.role).toBe('viewer');
     expect(gone.socket.of('unsubscribed')).toEqual([{ type: 'unsubscribed', directoryId: 10, reason: 'removed' }]);
