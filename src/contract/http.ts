@@ -1,6 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { ErrorResponse } from './errors';
-import { AvatarUrl, EventId, Nickname } from './fields';
+import { AvatarUrl, EventId, Nickname, LoginCode } from './fields';
 import { Directory, User } from './models';
 
 /**
@@ -58,7 +58,7 @@ function route<const M extends 'GET' | 'POST' | 'PATCH' | 'DELETE', const U exte
 const WechatText = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
 export const LoginRequest = strict({
-  code: Type.String({ minLength: 1, maxLength: 256, description: 'the code from wx.login()' }),
+  code: LoginCode,
   encryptedData: Type.Optional(WechatText(65536)),
   encrypteddata: Type.Optional(WechatText(65536)),
   iv: Type.Optional(WechatText(64)),

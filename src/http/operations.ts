@@ -10,13 +10,16 @@ async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
 }
 
 /** An operation's HTTP route, derived from its entry: URL fields are params, the rest the query (GET) or the body. */
-export function routeSchema(def: OperationDef) {
+export function routeSchema(name: OperationName) {
+  const def: OperationDef = operations[name];
   const params = pathFields(def.http?.url ?? '');
   const rest = withoutFields(def.input, params);
   const status = def.http?.status ?? 200;
+  const role = def.role === null ? 'Any logged-in user.' : `Needs the role \`${def.role}\` or higher in the directory (a stranger gets \`directory_not_found\`, a lower role \`forbidden\`).`;
+  const socket = def.socket ? ` Also the socket request \`{type: "${name}", id, ...}\`.` : '';
   return {
     summary: def.summary,
-    ...(def.description ? { description: def.description } : {}),
+    description: `${def.description ? `${def.description} ` : ''}${role}${socket}`,
     tags: def.tags,
     security: bearer,
     ...(params.length > 0 ? { params: onlyFields(def.input, params) } : {}),
@@ -36,7 +39,7 @@ export function operationRoutes(services: Services) {
       app.route({
         method: http.method,
         url: http.url,
-        schema: routeSchema(def),
+        schema: routeSchema(name),
         ...(http.method === 'GET' ? {} : { preValidation: noBodyIsEmpty }),
         handler: async (request, reply) => {
           const { userId, deviceId } = principalOf(request);
