@@ -1,16 +1,28 @@
 import WebSocket from 'ws';
 import type { WxApi, WxSocketTask } from '../../client/src';
 
+/** What the example mini-program uses beyond the SDK's adapters: the camera, toasts and navigation. */
+export interface WxPageApi {
+  scanCode(options: { success(answer: { result: string; scanType: string; charSet: string }): void; fail(error: { errMsg: string }): void }): void;
+  showToast(options: { title: string; icon?: string }): void;
+  navigateTo(options: { url: string }): void;
+  redirectTo(options: { url: string }): void;
+  reLaunch(options: { url: string }): void;
+  navigateBack(options?: { delta?: number }): void;
+}
+
 /**
- * The parts of WeChat's `wx` that the SDK uses, behaving as a phone's does, over real sockets and real
+ * The parts of WeChat's `wx` that the SDK and the example mini-program use, behaving as a phone's does, over real sockets and real
  * HTTP: `connectSocket` returns a SocketTask (listeners registered after the call, `onClose({code,
  * reason})`, `send({data, fail})` failing on a closed socket, at most 5 sockets at once), sync storage
  * that answers '' for a missing key, `request` with `success({statusCode, data})` / `fail({errMsg})`,
  * and `login` giving fresh codes for one fake WeChat user. A test switches the network: sockets can be
  * blocked (they fail to open, as when the socket domain is unreachable), made deaf (frames from the
- * server are lost, as in a network that dies after the request left), and HTTP can be down.
+ * server are lost, as in a network that dies after the request left), and HTTP can be down. The
+ * camera reads the texts a test puts in `camera` (and is cancelled when there is none); toasts and
+ * navigations are recorded.
  */
-export interface FakeWx extends WxApi {
+export interface FakeWx extends WxApi, WxPageApi {
   network: { socket: 'up' | 'blocked' | 'deaf'; http: 'up' | 'down' };
   storage: Map<string, string>;
   /** `METHOD /path` of every request that reached the network. */
@@ -18,6 +30,11 @@ export interface FakeWx extends WxApi {
   /** The sockets open now, and the most there ever were at once. */
   open: Set<WebSocket>;
   maxOpen: number;
+  /** What `scanCode` reads next, in order. */
+  camera: string[];
+  toasts: string[];
+  /** Every navigation, as `navigateTo /pages/directory/directory?id=3`. */
+  navigations: string[];
 }
 
 const MAX_SOCKETS = 5;
@@ -30,6 +47,9 @@ export function fakeWx(user: string, storage = new Map<string, string>()): FakeW
     requests: [],
     open: new Set(),
     maxOpen: 0,
+    camera: [],
+    toasts: [],
+    navigations: [],
     connectSocket: ({ url, fail }) => socketTask(wx, url, fail),
     getStorageSync: (key) => storage.get(key) ?? '',
     setStorageSync: (key, value) => void storage.set(key, value),
@@ -45,6 +65,15 @@ export function fakeWx(user: string, storage = new Map<string, string>()): FakeW
         .catch((error: Error) => options.fail({ errMsg: `request:fail ${error.message}` }));
     },
     login: ({ success }) => void setTimeout(() => success({ code: `${user}#wx${++codes}` }), 1),
+    scanCode: ({ success, fail }) => {
+      const text = wx.camera.shift();
+      setTimeout(() => (text === undefined ? fail({ errMsg: 'scanCode:fail cancel' }) : success({ result: text, scanType: 'QR_CODE', charSet: 'utf-8' })), 1);
+    },
+    showToast: ({ title }) => void wx.toasts.push(title),
+    navigateTo: ({ url }) => void wx.navigations.push(`navigateTo ${url}`),
+    redirectTo: ({ url }) => void wx.navigations.push(`redirectTo ${url}`),
+    reLaunch: ({ url }) => void wx.navigations.push(`reLaunch ${url}`),
+    navigateBack: () => void wx.navigations.push('navigateBack'),
   };
   return wx;
 }

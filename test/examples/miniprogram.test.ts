@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import type { ScancodeClient } from '../../client/src';
+import { startServer, type TestServer } from '../helpers/app';
+import { eventually } from '../helpers/client';
+import { testDatabases } from '../helpers/db';
+import { loadMiniProgram, type MiniProgram } from '../helpers/miniprogram';
+import { buildSdkPackage, type SdkPackage } from '../helpers/sdk-package';
+import { fakeWx, type FakeWx } from '../helpers/wx';
+
+const example = join(__dirname, '../../examples/miniprogram');
+
+interface ListItem {
+  id: number;
+  name: string;
+  role: string;
+  roleText: string;
+  mine: boolean;
+}
+interface Line {
+  code: string;
+  count: number;
+}
+
+/**
+ * The example mini-program's own files (app.js, each page's .js), run by a stand-in of WeChat's
+ * framework with the `wx` stand-in, over the SDK's one-file build, against a real server: what a
+ * mini-program developer copies from it works.
+ */
+describe.each(testDatabases().slice(0, 1))('the example mini-program, on $name', (db) => {
+  let server: TestServer;
+  let sdk: SdkPackage;
+  const programs: MiniProgram[] = [];
+
+  beforeAll(async () => {
+    [server, sdk] = await Promise.all([startServer(db), buildSdkPackage()]);
+  });
+  afterAll(async () => {
+    for (const program of programs) (program.app.client as ScancodeClient).close();
+    await server?.close();
+  });
+
+  function phone(user: string): { wx: FakeWx; program: MiniProgram; client: ScancodeClient } {
+    const wx = fakeWx(user);
+    const program = loadMiniProgram(example, wx, { 'libs/scancode.js': sdk.bundle, 'config.js': { serverUrl: server.url } });
+    programs.push(program);
+    return { wx, program, client: program.app.client as ScancodeClient };
+  }
+
+  it('an owner invites, a colleague joins by scanning the QR code and scans in, and the owner sees it live; roles and removal reach the colleague live', async () => {
+    // The owner logs in and opens their directory.
+    const owner = phone('olivia');
+    await owner.program.open('/pages/login/login').call('login');
+    expect(owner.wx.navigations).toEqual(['reLaunch /pages/directories/directories']);
+    const ownerList = owner.program.open('/pages/directories/directories');
+    const [warehouse] = ownerList.data.directories as ListItem[];
+    expect(warehouse).toMatchObject({ name: '默认', role: 'owner', roleText: '所有者', mine: true });
+    const ownerPage = owner.program.open(`/pages/directory/directory?id=${warehouse.id}`);
+    expect(ownerPage.data).toMatchObject({ role: 'owner', canScan: true, canInvite: true });
+    await ownerPage.call('invite');
+    const qr = (ownerPage.data.invite as { qr: string } | null)?.qr ?? '';
+    expect(qr).toMatch(/^scancode:join:[A-Za-z0-9_-]{16,}$/);
+
+    // A colleague on their own phone logs in; the list holds their own directory only.
+    const colleague = phone('bob');
+    await colleague.program.open('/pages/login/login').call('login');
+    const list = colleague.program.open('/pages/directories/directories');
+    expect((list.data.directories as ListItem[]).map((item) => item.role)).toEqual(['owner']);
+    list.call('join');
+    expect(colleague.wx.navigations).toContain('navigateTo /pages/join/join');
+
+    // The join page: a QR code that is not an invite is told apart without asking the server...
+    const join = colleague.program.open('/pages/join/join');
+    colleague.wx.camera.push('https://example.com/product/42');
+    await join.call('scan');
+    expect(join.data).toMatchObject({ joined: null, error: '这不是仓库邀请码' });
+    // ...and the owner's QR code joins the directory as an editor.
+    colleague.wx.camera.push(qr);
+    await join.call('scan');
+    expect(join.data).toMatchObject({ error: '', joined: { id: warehouse.id, name: '默认', role: 'editor', roleText: '编辑' } });
+    expect(colleague.wx.navigations).toContain(`redirectTo /pages/directory/directory?id=${warehouse.id}`);
+    // The list page, still open beneath, has it too, with the colleague's role.
+    await eventually(() => (list.data.directories as ListItem[]).some((item) => item.id === warehouse.id && item.role === 'editor' && !item.mine), 'the shared directory in the list');
+
+    // The colleague scans into the shared directory with the camera...
+    const shared = colleague.program.open(`/pages/directory/directory?id=${warehouse.id}`);
+    expect(shared.data).toMatchObject({ role: 'editor', canScan: true, canInvite: false });
+    await eventually(() => shared.data.synced === true, "the colleague's view to sync");
+    colleague.wx.camera.push('6901234567892');
+    const scanned = await shared.call('scan', { currentTarget: { dataset: { op: 'in' } } });
+    expect(scanned).toMatchObject({ ok: true, result: { created: true, goods: { code: '6901234567892', count: 1 } } });
+    expect(colleague.wx.toasts).toContain('新商品');
+    // ...and the owner's page shows it live, with who did it.
+    await eventually(() => (ownerPage.data.items as Line[]).some((line) => line.code === '6901234567892' && line.count === 1), "the scan on the owner's page");
+    expect(ownerPage.data.last).toMatch(/ 入库 6901234567892$/);
+
+    // The owner makes the colleague a viewer: their page stops offering scans, and the server refuses one.
+    const members = await owner.client.members(warehouse.id);
+    const bob = members.find((member) => member.role === 'editor');
+    expect(bob).toBeDefined();
+    await owner.client.setRole(warehouse.id, bob?.user.id ?? 0, 'viewer');
+    await eventually(() => shared.data.role === 'viewer' && shared.data.canScan === false, "the colleague's page to show the viewer role");
+    colleague.wx.camera.push('6901234567892');
+    const refused = await shared.call('scan', { currentTarget: { dataset: { op: 'in' } } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'forbidden', role: 'viewer', required: 'editor' } });
+    await eventually(() => colleague.wx.toasts.some((toast) => toast.startsWith('6901234567892:')), 'the refusal told');
+
+    // Removed: the page says so, and the directory leaves the list.
+    await owner.client.removeMember(warehouse.id, bob?.user.id ?? 0);
+    await eventually(() => shared.data.lost === '你已被移出这个仓库', "the colleague's page to show the removal");
+    await eventually(() => !(list.data.directories as ListItem[]).some((item) => item.id === warehouse.id), 'the directory gone from the list');
+    expect((ownerPage.data.items as Line[]).find((line) => line.code === '6901234567892')?.count).toBe(1);
+  });
+});
