@@ -9,6 +9,7 @@ import type { DomainEventMap, DomainEvents } from '../inventory/events';
 import { sqlStore, type DirectoryRow } from '../inventory/store';
 import type { Actor, DirectoryView } from '../inventory/views';
 import type { TeamLimits } from '../../config';
+import { isWebUrl } from '../../validation';
 
 /**
  * Members, roles and invites (SPEC "Teams"). Every write locks the directory's row first, as every
@@ -59,7 +60,8 @@ interface MemberRow {
 }
 
 const memberView = (row: MemberRow): MemberView => ({
-  user: { id: row.user_id, nickname: row.nickname ?? '', avatarUrl: row.avatar_url ?? '' },
+  // An avatar stored before avatars were checked is not served (as for /api/me).
+  user: { id: row.user_id, nickname: row.nickname ?? '', avatarUrl: isWebUrl(row.avatar_url ?? '') ? (row.avatar_url as string) : '' },
   role: row.role,
   since: new Date(row.created_at).toISOString(),
 });
