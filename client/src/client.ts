@@ -8,7 +8,7 @@ import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
 import { Outbox, type OutboxEntry } from './outbox';
 import { Session } from './session';
-import { DirectoryView, type DirectoryState, type PendingScan } from './view';
+import { DirectoryView, type DirectoryState, type LostReason, type PendingScan } from './view';
 
 export interface ClientOptions {
   /** The server: `https://scancode.example.com` (the socket is `wss://scancode.example.com/ws`). */
@@ -75,8 +75,12 @@ export interface ClientEvents {
   directory: DirectoryPush;
   /** `client.directories` changed (a push, a login, a refresh, an invite accepted, a directory left): render it. */
   directories: Directory[];
-  /** A watched directory was lost (the user removed from it, or it deleted): its view is marked (`lost`) and gets no more changes. */
-  unsubscribed: { directoryId: number; reason: 'removed' | 'deleted' };
+  /**
+   * A watched directory was lost: the user was removed from it, it was deleted, or a (re)subscribe
+   * found no such directory of theirs (e.g. removed while this phone was offline). Its view stays,
+   * marked (`lost`), and gets no more changes. Once per view.
+   */
+  unsubscribed: { directoryId: number; reason: LostReason };
   /** Anything under `status` changed (an attempt started or failed, a sync over HTTP began or ended). */
   connectivity: Connectivity;
   /** The server applied a scan of this phone (`result.duplicate`: it had been applied before). */
@@ -370,8 +374,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       (error: ScancodeError) => {
         this.subscribing.delete(directoryId);
         if (error.code !== 'directory_not_found') return; // lost with the socket: the next hello subscribes again
-        view.lose('not_found');
-        this.changed(directoryId);
+        this.lose(view, 'not_found');
       },
     );
   }
@@ -384,10 +387,12 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       this.emit('directories', this.list);
       return;
     }
-    if (frame.type === 'unsubscribed') return this.lost(frame);
+    if (frame.type === 'unsubscribed') return this.unsubscribed(frame);
     const view = this.views.get(frame.directoryId);
     if (!view) return;
     const applied = frame.type === 'snapshot' ? view.applySnapshot(frame) : view.applyChange(frame);
+    // The directory's `delete` change: lost like an `unsubscribed` push would say (whichever comes first).
+    if (frame.type === 'change' && frame.change.type === 'delete' && applied === 'applied') this.lose(view, 'deleted');
     if (applied === 'gap') return this.resubscribe(view);
     if (applied === 'skipped' || applied === 'partial') return;
     for (const [eventId, scan] of this.unseen) {
@@ -428,15 +433,19 @@ export class ScancodeClient extends Emitter<ClientEvents> {
    * view stays, marked, for the page to say so; nothing resubscribes it. Scans for it still in the
    * outbox are sent and refused by the server (`refused` events), never dropped here unseen.
    */
-  private lost({ directoryId, reason }: UnsubscribedFrame): void {
-    const view = this.views.get(directoryId);
-    if (view) {
-      view.lose(reason);
-      for (const [eventId, scan] of this.unseen) if (scan.event.directoryId === directoryId) this.unseen.delete(eventId);
-    }
+  private unsubscribed({ directoryId, reason }: UnsubscribedFrame): void {
     this.drop(directoryId);
-    this.emit('unsubscribed', { directoryId, reason });
-    this.changed(directoryId);
+    const view = this.views.get(directoryId);
+    if (view) this.lose(view, reason);
+  }
+
+  /** Marks a view lost (once) and says so. */
+  private lose(view: DirectoryView, reason: LostReason): void {
+    if (view.lost !== null) return;
+    view.lose(reason);
+    for (const [eventId, scan] of this.unseen) if (scan.event.directoryId === view.directoryId) this.unseen.delete(eventId);
+    this.emit('unsubscribed', { directoryId: view.directoryId, reason });
+    this.changed(view.directoryId);
   }
 
   private applyDirectoryPush({ event, directory }: DirectoryPush): void {

@@ -158,7 +158,7 @@ export class DirectoryView {
         if (change.directory) this.name = change.directory.name;
         return;
       case 'delete':
-        this.lose('deleted');
+        this.deleted = true; // and the client marks it lost, with its event
         return;
     }
   }
