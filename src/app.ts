@@ -19,6 +19,7 @@ import { publishMetrics } from './plugins/metrics';
 import { publishOpenapi } from './plugins/openapi';
 import { LimitRefusals, limitRequests } from './plugins/rate-limit';
 import { answerWithRequestIds, genReqId } from './plugins/request-id';
+import { RequestLog, recordRefusals, requestLogSerializers } from './plugins/request-log';
 import { MAX_CODE_LENGTH } from './contract';
 import { edgeOptions, refuseWhileClosing } from './plugins/edges';
 import { Services } from './services';
@@ -48,7 +49,7 @@ const MAX_PARAM_LENGTH = MAX_CODE_LENGTH * 12;
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   if (!deps.wechat && config.wechat.apiBase === null) throw new Error('WECHAT_API_BASE is not set (main starts the dev fake first)');
   const orm = deps.orm ?? (await openDatabase(config.database));
-  const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel }) : new InProcessBus());
+  const bus = deps.bus ?? (config.redisUrl ? await RedisBus.connect({ url: config.redisUrl, channel: config.redisChannel, secrets: config.busSecret.keys }) : new InProcessBus());
   const wechat = deps.wechat ?? createWechatClient({ ...config.wechat, apiBase: config.wechat.apiBase as string });
 
   const refusals = new LimitRefusals();
@@ -57,8 +58,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       level: config.logLevel,
       // Tokens and WeChat session keys must never reach a log line.
       redact: ['req.headers.authorization', '*.token', '*.sessionKey', '*.session_key', '*.cookie'],
+      serializers: requestLogSerializers,
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
+    // One readable line per request, with its outcome, in place of fastify's two.
+    logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     // One message style for every refusal: the field first, then what it must be.
     schemaErrorFormatter: (errors, dataVar) => new Error(describeErrors(errors, dataVar)),
@@ -69,8 +73,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ...edgeOptions({ bodyTimeoutMs: config.limits.bodyTimeoutMs, timedOut: () => refusals.count('body_timeout') }),
   });
   answerWithRequestIds(app);
+  recordRefusals(app);
   refuseWhileClosing(app);
   if (bus instanceof RedisBus && !deps.bus) bus.onError = (error) => app.log.warn({ err: error }, 'redis bus error');
+  if (bus instanceof RedisBus && !deps.bus && config.busSecret.dev) app.log.warn('BUS_SECRET is not set: the Redis bus signs with a fixed development key, which anyone can read in the source (required when NODE_ENV=production)');
   const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()), app.log);
   app.decorate('services', services);
   app.decorateRequest('principal', null);

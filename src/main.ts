@@ -21,8 +21,9 @@ function logStream(config: Config): NodeJS.WritableStream | undefined {
     if (config.logFormat === 'pretty') throw new StartupError('LOG_FORMAT', 'pretty needs pino-pretty, a dev dependency this install does not have (npm ci --omit=dev); use json');
     return undefined;
   }
-  // Synchronous, so that the last lines before an exit are not lost; only ever on a terminal.
-  return pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+  // Synchronous, so that the last lines before an exit are not lost; only ever on a terminal. A
+  // request's line says in its message what its fields say (src/plugins/request-log.ts): one line each.
+  return pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,reqId,req,res,responseTime', sync: true });
 }
 
 /**

@@ -30,12 +30,25 @@ export class CapturedLog {
   }
 
   /** Resolves with the first line with this message (and matching) once it has been written. */
-  async next(msg: string, match: (line: LogLine) => boolean = () => true): Promise<LogLine> {
+  next(msg: string, match: (line: LogLine) => boolean = () => true): Promise<LogLine> {
+    return this.first((line) => line.msg === msg && match(line), `"${msg}"`);
+  }
+
+  /**
+   * Every line of the HTTP request with this id, once the request's own line (src/plugins/request-log.ts,
+   * the one with `res`) has been written: it is the last of them.
+   */
+  async request(reqId: string): Promise<LogLine[]> {
+    await this.first((line) => line.reqId === reqId && line.res !== undefined, `for request ${reqId}`);
+    return this.lines.filter((line) => line.reqId === reqId);
+  }
+
+  private async first(match: (line: LogLine) => boolean, what: string): Promise<LogLine> {
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
-      const found = this.find(msg, match)[0];
+      const found = this.lines.find(match);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no log line "${msg}" came; the log: ${this.text.join('\n').slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`no log line ${what} came; the log: ${this.text.join('\n').slice(-2000)}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

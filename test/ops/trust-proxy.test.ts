@@ -41,8 +41,8 @@ describe.each([
 
   it(`an HTTP request from 127.0.0.1 forwarding for ${FORGED} is logged as coming from ${seen}`, async () => {
     await request(server.url, 'GET', '/healthz', { headers: { 'x-forwarded-for': FORGED, 'x-request-id': 'fwd-http' } });
-    const incoming = await log.next('incoming request', (line) => line.reqId === 'fwd-http');
-    expect(incoming.req.remoteAddress).toBe(seen);
+    const [line] = await log.request('fwd-http');
+    expect(line.req.remoteAddress).toBe(seen);
   });
 
   it(`so is a WebSocket: its authentication line says ${seen}`, async () => {
