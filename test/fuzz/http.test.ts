@@ -1,5 +1,17 @@
 import fc from 'fast-check';
-import { api, legacy } from '../../src/contract';
+import { api, legacy, operations, type OperationName } from '../../src/contract';
+
+/** Every HTTP route: the non-operation routes of `api`, and every operation of the table that lives on HTTP. */
+const ROUTES: Record<string, { method: string; url: string }> = {
+  ...Object.fromEntries(Object.entries(api).map(([name, route]) => [name, { method: route.method, url: route.url }])),
+  ...Object.fromEntries(
+    (Object.keys(operations) as OperationName[]).flatMap((name) => {
+      const http = operations[name].http;
+      return http ? [[name, { method: http.method, url: http.url }]] : [];
+    }),
+  ),
+};
+type RouteName = keyof typeof api | OperationName;
 import { startServer, type TestServer } from '../helpers/app';
 import { testDatabases } from '../helpers/db';
 import { createDirectory, scan, signIn, type TestUser } from '../helpers/inventory';
@@ -112,7 +124,7 @@ const authorization: fc.Arbitrary<string | null> = fc.oneof(
 const eventId = fc.option(fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), { nil: undefined });
 const withEventId = <T extends object>(record: fc.Arbitrary<T>) =>
   fc.tuple(record, eventId).map(([fields, id]) => (id === undefined ? fields : { ...fields, eventId: id }));
-const BODIES: Partial<Record<keyof typeof api, fc.Arbitrary<unknown>>> = {
+const BODIES: Partial<Record<RouteName, fc.Arbitrary<unknown>>> = {
   login: fc.record(
     {
       code: fc.oneof(fc.stringMatching(/^fuzz-login[a-z]{0,3}#[0-9]{1,4}$/), fc.constantFrom('err:40029', 'err:45011', 'err:40226', 'err:-1', 'openid:o-fuzz', 'fuzz'), hostileString),
@@ -141,7 +153,7 @@ const BODIES: Partial<Record<keyof typeof api, fc.Arbitrary<unknown>>> = {
 };
 
 /** The valid query string of each route that takes one, before mutation. */
-const QUERIES: Partial<Record<keyof typeof api, fc.Arbitrary<unknown>>> = {
+const QUERIES: Partial<Record<RouteName, fc.Arbitrary<unknown>>> = {
   getDirectory: fc.record({ q: hostileString }, { requiredKeys: [] }),
   changes: fc.record({ since: fc.oneof(fc.nat({ max: 30 }), hostileNumber) }),
   logs: fc.record({ before: fc.oneof(fc.integer({ min: 1, max: 30 }), hostileNumber), limit: fc.oneof(fc.integer({ min: 1, max: 200 }), hostileNumber) }, { requiredKeys: [] }),
@@ -150,8 +162,8 @@ const QUERIES: Partial<Record<keyof typeof api, fc.Arbitrary<unknown>>> = {
 const idSegment = segment(dirIdish);
 const codeSegment = segment(codeish);
 
-function routeCase(name: keyof typeof api): fc.Arbitrary<HttpCase> {
-  const route = api[name];
+function routeCase(name: RouteName): fc.Arbitrary<HttpCase> {
+  const route = ROUTES[name];
   const body = BODIES[name];
   const query = QUERIES[name];
   return fc
@@ -166,7 +178,7 @@ function routeCase(name: keyof typeof api): fc.Arbitrary<HttpCase> {
     })
     .map(({ method, id, code, query, authorization: auth, body: sent, trailingSlash }) => ({
       method,
-      path: `${route.url.replace(':id', id).replace(':code', code)}${trailingSlash}${query}`,
+      path: `${route.url.replace(':directoryId', id).replace(':userId', id).replace(':code', code)}${trailingSlash}${query}`,
       authorization: auth,
       ...sent,
     }));
@@ -225,7 +237,7 @@ const randomPathCase: fc.Arbitrary<HttpCase> = fc
   .map(({ path, method, authorization: auth, body }) => ({ method, path, authorization: auth, ...body }));
 
 const httpCase: fc.Arbitrary<HttpCase> = fc.oneof(
-  { weight: 12, arbitrary: fc.oneof(...(Object.keys(api) as (keyof typeof api)[]).map(routeCase)) },
+  { weight: 12, arbitrary: fc.oneof(...(Object.keys(ROUTES) as RouteName[]).map(routeCase)) },
   { weight: 3, arbitrary: legacyCase },
   { weight: 2, arbitrary: randomPathCase },
 );
