@@ -2,7 +2,7 @@ import { memoryStorage, type HttpLike, type OpenSocket, type StorageLike } from 
 import { fetchHttp } from './adapters/web';
 import { Backoff } from './backoff';
 import { Connection, type PushFrame } from './connection';
-import { INVITE_QR_PREFIX, type AckResults, type Change, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type Member, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncResult, type UnsubscribedFrame, type User } from './contract';
+import { INVITE_QR_PREFIX, type AckResults, type Change, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type Member, type OperationInput, type OperationResult, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncResult, type UnsubscribedFrame, type User } from './contract';
 import { Delivery, type Via } from './delivery';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
@@ -61,11 +61,7 @@ export interface Connectivity {
 }
 
 /** What createInvite() takes: the role the invitee gets (`manager`, `editor` or `viewer`), uses (default 1), hours (default 72). */
-export interface InviteOptions {
-  role: Exclude<Role, 'owner'>;
-  maxUses?: number;
-  expiresInHours?: number;
-}
+export type InviteOptions = Omit<OperationInput<'createInvite'>, 'directoryId'>;
 
 export interface ClientEvents {
   status: ClientStatus;
@@ -286,9 +282,9 @@ export class ScancodeClient extends Emitter<ClientEvents> {
    * text rejects with `not_an_invite` without asking the server; an unknown, expired or used-up invite
    * with `invite_not_found`.
    */
-  async acceptInvite(codeOrQrText: string): Promise<{ directory: Directory; role: Role }> {
+  async acceptInvite(codeOrQrText: string): Promise<OperationResult<'acceptInvite'>> {
     const code = inviteCode(codeOrQrText);
-    const answer = await this.session.call<{ directory: Directory; role: Role }>('POST', `/api/invites/${encodeURIComponent(code)}/accept`);
+    const answer = await this.session.call<OperationResult<'acceptInvite'>>('POST', `/api/invites/${encodeURIComponent(code)}/accept`);
     this.upsert(answer.directory);
     this.emit('directories', this.list);
     return answer;
@@ -296,12 +292,12 @@ export class ScancodeClient extends Emitter<ClientEvents> {
 
   /** A new invite (manager and up): show `invite.qr` as a QR code, or send `invite.code`. */
   async createInvite(directoryId: number, options: InviteOptions): Promise<Invite> {
-    return (await this.session.call<{ invite: Invite }>('POST', `/api/directories/${directoryId}/invites`, options)).invite;
+    return (await this.session.call<OperationResult<'createInvite'>>('POST', `/api/directories/${directoryId}/invites`, options)).invite;
   }
 
   /** The open invites of a directory (manager and up). */
   async invites(directoryId: number): Promise<Invite[]> {
-    return (await this.session.call<{ invites: Invite[] }>('GET', `/api/directories/${directoryId}/invites`)).invites;
+    return (await this.session.call<OperationResult<'listInvites'>>('GET', `/api/directories/${directoryId}/invites`)).invites;
   }
 
   /** Revokes an invite (manager and up): it can no longer be accepted. */
@@ -311,12 +307,12 @@ export class ScancodeClient extends Emitter<ClientEvents> {
 
   /** The members of a directory with their roles (any member). */
   async members(directoryId: number): Promise<Member[]> {
-    return (await this.session.call<{ members: Member[] }>('GET', `/api/directories/${directoryId}/members`)).members;
+    return (await this.session.call<OperationResult<'listMembers'>>('GET', `/api/directories/${directoryId}/members`)).members;
   }
 
   /** Changes a member's role (managers: editors and viewers; the owner: anyone, and `owner` hands ownership over). */
   async setRole(directoryId: number, userId: number, role: Role): Promise<Member> {
-    return (await this.session.call<{ member: Member }>('PATCH', `/api/directories/${directoryId}/members/${userId}`, { role })).member;
+    return (await this.session.call<OperationResult<'setMemberRole'>>('PATCH', `/api/directories/${directoryId}/members/${userId}`, { role })).member;
   }
 
   /** Removes a member (managers: editors and viewers; the owner: anyone). Their sockets lose the directory at once. */
@@ -340,7 +336,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     const meanwhile: DirectoryPush[] = [];
     this.listing = meanwhile;
     try {
-      const { directories } = await this.session.call<{ directories: Directory[] }>('GET', '/api/directories');
+      const { directories } = await this.session.call<OperationResult<'listDirectories'>>('GET', '/api/directories');
       // A later refresh started meanwhile: its answer is the newer one.
       if (this.listing !== meanwhile) return this.list;
       this.listing = null;

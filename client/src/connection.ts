@@ -63,6 +63,12 @@ export class Connection extends Emitter<ConnectionEvents> {
   private stopped = true;
   private readonly pending = new Map<string, Pending>();
   private nextRequest = 1;
+  /**
+   * Request ids are unique to this client, not counted from 1: a write sent with `request()` (a rename,
+   * a directory created) uses its frame id as its event id, which the server remembers for the user,
+   * and `r1` of a later app launch would be answered as a duplicate of this launch's `r1`.
+   */
+  private readonly idPrefix = `q${Math.floor(Math.random() * 36 ** 6).toString(36)}${Math.floor(Math.random() * 36 ** 6).toString(36)}.`;
   private connectTimer: Timer | undefined;
   private retryTimer: Timer | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -118,7 +124,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   request<T extends RequestType>(frame: RequestOf<T>, options: { id?: string; timeoutMs?: number } = {}): Promise<AckResults[T]> {
     const socket = this.socket;
     if (this.state !== 'online' || socket === null) return Promise.reject(new ScancodeError('offline', 'not connected'));
-    const id = options.id ?? `r${this.nextRequest++}`;
+    const id = options.id ?? `${this.idPrefix}${(this.nextRequest++).toString(36)}`;
     const attempt = this.attempt;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -173,9 +179,9 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private receive(text: string): void {
     this.lastHeardAt = Date.now();
-    let frame: ServerFrame | UnsubscribedFrame;
+    let frame: ServerFrame;
     try {
-      frame = JSON.parse(text) as ServerFrame | UnsubscribedFrame;
+      frame = JSON.parse(text) as ServerFrame;
     } catch {
       return;
     }

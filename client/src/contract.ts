@@ -5,23 +5,17 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { ErrorBody } from '../../src/contract/errors';
-import type { AckResults, ChangeFrame, DirectoryFrame, HelloFrame, RequestFrame, RequestType, ServerFrame, SnapshotFrame } from '../../src/contract/frames';
+import type { AckResults, ChangeFrame, DirectoryFrame, HelloFrame, RequestFrame, RequestType, ServerFrame, SnapshotFrame, UnsubscribedFrame } from '../../src/contract/frames';
 import type { api } from '../../src/contract/http';
 import type { Change, Directory, Goods, Invite, Member, ScanResult, SyncEvent, SyncResult, User } from '../../src/contract/models';
 import type { OperationInput, OperationName, OperationResult } from '../../src/contract/operations';
 
 export { CloseCode, EVENT_ID_PATTERN, INVITE_QR_PREFIX, MAX_EVENT_ID_LENGTH, MAX_SYNC_EVENTS, type ErrorCode, type Role } from '../../src/contract/constants';
-export type { AckResults, Change, ChangeFrame, Directory, DirectoryFrame, ErrorBody, Goods, HelloFrame, Invite, Member, RequestFrame, RequestType, ScanResult, ServerFrame, SnapshotFrame, SyncEvent, SyncResult, User };
+export type { AckResults, Change, ChangeFrame, Directory, DirectoryFrame, ErrorBody, Goods, HelloFrame, Invite, Member, RequestFrame, RequestType, ScanResult, ServerFrame, SnapshotFrame, SyncEvent, SyncResult, UnsubscribedFrame, User };
 
-/** A `directory` push: created, renamed, deleted, and the membership events of SPEC "Teams" (`directory` carries the user's role). */
-export type DirectoryEvent = DirectoryFrame['event'] | 'shared' | 'role' | 'unshared';
-export type DirectoryPush = Omit<DirectoryFrame, 'event'> & { event: DirectoryEvent };
-/** The user lost a directory it watched (removed from it, or it was deleted): the server dropped the subscription. */
-export interface UnsubscribedFrame {
-  type: 'unsubscribed';
-  directoryId: number;
-  reason: 'removed' | 'deleted';
-}
+/** A `directory` push: created, renamed, deleted, and the membership events (shared, role, unshared); `directory` carries the user's role. */
+export type DirectoryPush = DirectoryFrame;
+export type DirectoryEvent = DirectoryFrame['event'];
 
 type Routes = typeof api;
 export type LoginRequest = Static<Routes['login']['schema']['body']>;

@@ -66,4 +66,21 @@ describe.each(testDatabases())('the SDK logging in and out, on $name', (db) => {
     expect(phone.counts(directoryId)).toEqual({ Y: 1 });
     expect(wx.maxOpen).toBe(1);
   });
+
+  it("gives each request an id of its own, so a write sent with request() in a later launch is not taken for an earlier launch's", async () => {
+    const wx = fakeWx('ivy');
+    const names: string[] = [];
+    for (const name of ['上午', '下午']) {
+      const launch = suite.phone(wx);
+      if (launch.user === null) await launch.login();
+      else launch.connect();
+      await eventually(() => launch.status === 'online', 'online');
+      const answer = await launch.request({ type: 'createDirectory', name });
+      expect(answer).not.toHaveProperty('duplicate');
+      names.push(answer.directory.name);
+      launch.close();
+    }
+    expect(names).toEqual(['上午', '下午']);
+  });
 });
+
