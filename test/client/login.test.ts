@@ -75,7 +75,7 @@ describe.each(testDatabases())('the SDK logging in and out, on $name', (db) => {
       if (launch.user === null) await launch.login();
       else launch.connect();
       await eventually(() => launch.status === 'online', 'online');
-      const answer = await launch.request({ type: 'createDirectory', name });
+      const answer = await launch.request<'createDirectory'>({ type: 'createDirectory', name });
       expect(answer).not.toHaveProperty('duplicate');
       names.push(answer.directory.name);
       launch.close();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,20 +27,25 @@ describe.each(testDatabases().slice(0, 1))("the guide's Node quickstart, install
   beforeAll(async () => {
     [server, sdk] = await Promise.all([startServer(db), buildSdkPackage()]);
   });
-  afterAll(() => server?.close());
+  let app: string | undefined;
+  afterAll(async () => {
+    sdk?.remove();
+    if (app) rmSync(app, { recursive: true, force: true });
+    await server?.close();
+  });
 
   it('installs with npm and runs: two devices of one user, the tablet sees the phone\'s scans live', async () => {
     // A project of the reader's own, outside the repository: the SDK comes from the packed tarball.
-    const app = mkdtempSync(join(tmpdir(), 'scancode-quickstart-'));
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'try-scancode', private: true }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', sdk.tarball], { cwd: app });
-    const installed = join(app, 'node_modules/@scancode/client');
+    const project = (app = mkdtempSync(join(tmpdir(), 'scancode-quickstart-')));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'try-scancode', private: true }));
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', sdk.tarball], { cwd: project });
+    const installed = join(project, 'node_modules/@scancode/client');
     const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { main: string; types: string; miniprogram: string };
     for (const path of [manifest.main, manifest.types, join(manifest.miniprogram, 'index.js')]) expect(existsSync(join(installed, path))).toBe(true);
 
-    writeFileSync(join(app, 'quickstart.js'), quickstart());
+    writeFileSync(join(project, 'quickstart.js'), quickstart());
     // `ws` as the reader installs it beside the SDK (here: the repository's copy, no registry needed).
-    const { stdout } = await run('node', ['quickstart.js'], { cwd: app, env: { ...process.env, SCANCODE_URL: server.url, NODE_PATH: join(root, 'node_modules') }, timeout: 30_000 });
+    const { stdout } = await run('node', ['quickstart.js'], { cwd: project, env: { ...process.env, SCANCODE_URL: server.url, NODE_PATH: join(root, 'node_modules') }, timeout: 30_000 });
 
     const lines = stdout.trim().split('\n');
     expect(lines.filter((line) => line.startsWith('phone scanned'))).toEqual(['phone scanned in: 2', 'phone scanned in: 4', 'phone scanned out: 2']);

@@ -36,6 +36,7 @@ describe.each(testDatabases().slice(0, 1))('the example mini-program, on $name',
   });
   afterAll(async () => {
     for (const program of programs) (program.app.client as ScancodeClient).close();
+    sdk?.remove();
     await server?.close();
   });
 

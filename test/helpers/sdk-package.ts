@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -13,6 +13,8 @@ export interface SdkPackage {
   bundle: string;
   /** The `npm pack` of it. */
   tarball: string;
+  /** Deletes the folder. */
+  remove(): void;
 }
 
 /**
@@ -34,5 +36,5 @@ export async function buildSdkPackage(): Promise<SdkPackage> {
   copyFileSync(join(root, 'client/package.json'), join(dir, 'package.json'));
   copyFileSync(join(root, 'client/README.md'), join(dir, 'README.md'));
   const { file } = await bundleSdk(join(dir, 'dist'));
-  return { dir, bundle: file, tarball: packSdk(dir, dir) };
+  return { dir, bundle: file, tarball: packSdk(dir, dir), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
