@@ -151,8 +151,11 @@ export class RedisBus extends InProcessBus {
 
   override async close(): Promise<void> {
     await super.close();
-    // Resolves once both connections are really closed, so that nothing of the bus outlives close().
-    const ended = (client: Redis) => (client.status === 'end' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve())));
+    // Resolves once both connections are really closed, so that nothing of the bus outlives close(). A
+    // client waiting to reconnect (Redis away) has no connection left: disconnect() only cancels its
+    // retry, and no 'end' ever follows, so waiting for one would hang the server's shutdown.
+    const ended = (client: Redis) =>
+      client.status === 'end' || client.status === 'reconnecting' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve()));
     const closed = Promise.all([ended(this.subscriber), ended(this.publisher)]);
     this.subscriber.disconnect();
     this.publisher.disconnect();
