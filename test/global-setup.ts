@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { startPrivateRedisForRun } from './redis-for-tests';
 
 const root = join(__dirname, '..');
 
@@ -16,7 +17,7 @@ function sourcesUnder(path: string): string[] {
  * `npm run typecheck`, not again here): about a second, where a tsc build in each of those suites took
  * several.
  */
-export default function buildDist(): void {
+function buildDist(): void {
   const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
   if (!parsed) throw new Error('tsconfig.build.json could not be read');
   const options = { ...parsed.options, isolatedModules: true };
@@ -30,4 +31,16 @@ export default function buildDist(): void {
   }
   // The one JSON module the sources import (the version in the OpenAPI document), as tsc copies it.
   copyFileSync(join(root, 'package.json'), join(outDir, 'package.json'));
+}
+
+/** Stops what the setup started (test/global-teardown.ts); globalSetup's globals are visible there. */
+declare global {
+  var stopTestRedis: (() => Promise<void>) | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  buildDist();
+  // A private redis-server when the machine has none running (test/redis-for-tests.js); its URL
+  // reaches the suites as TEST_REDIS_URL, since the workers start after this.
+  globalThis.stopTestRedis = await startPrivateRedisForRun();
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
+import { openDatabase } from '../../src/db/orm';
 import { startFakeWechat, type FakeWechat } from '../../src/modules/wechat/fake-server';
 import type { TestDatabase } from './db';
 import { request } from './http';
@@ -35,7 +36,16 @@ export async function startServer(db: TestDatabase, options: StartOptions = {}):
   const base = loadConfig({ NODE_ENV: 'test', WECHAT_APPID: TEST_APPID, WECHAT_SECRET: 'test-secret', WECHAT_API_BASE: fake.apiBase, LOG_LEVEL: 'silent', ...options.env });
   const config: Config = { ...base, database: database.config, host: '127.0.0.1', port: 0, ...options.config };
   if (options.devLogin) config.wechat = { ...config.wechat, devLogin: true };
-  const app = await buildApp(config, options.deps);
+  // The database is opened here, as src/main.ts does, so that a server that cannot start (Redis
+  // unreachable...) leaves nothing open behind it: its pool and the fake WeChat's listener kept jest
+  // from exiting after such a failure.
+  const ownOrm = options.deps?.orm ? null : await openDatabase(database.config);
+  const app = await buildApp(config, { ...options.deps, ...(ownOrm ? { orm: ownOrm } : {}) }).catch(async (error: unknown) => {
+    await ownOrm?.close();
+    await fake.close();
+    await database.drop();
+    throw error;
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('server did not bind');
@@ -52,6 +62,7 @@ export async function startServer(db: TestDatabase, options: StartOptions = {}):
     },
     async close() {
       await app.close();
+      await ownOrm?.close();
       await fake.close();
       await database.drop();
     },
