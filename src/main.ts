@@ -1,9 +1,11 @@
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
+import { resolve } from 'node:path';
 import { buildApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/orm';
 import { StartupError, errorCode } from './startup-error';
+import { startupSummary } from './startup-summary';
 import { startFakeWechat, type FakeWechat } from './modules/wechat/fake-server';
 
 /**
@@ -58,11 +60,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // The default (./data/scancode.db) lands wherever the service happens to start, where a redeploy or a
+  // clean working folder loses it: production names its database.
+  if (config.env === 'production' && !process.env.DATABASE_URL?.trim()) {
+    throw new StartupError('DATABASE_URL', `is required when NODE_ENV=production (file:/var/lib/scancode/scancode.db, or mysql://user:password@host:3306/scancode); without it the database would be ${resolve('data', 'scancode.db')}, under the working folder`);
+  }
   const stream = logStream(config);
 
   // Opened here rather than by buildApp, so that production refuses a MySQL database that does not
   // exist (a misspelt name in DATABASE_URL) instead of creating an empty one; dev and tests create it.
-  const orm = await openDatabase(config.database, { createDatabase: config.env !== 'production' });
+  let migrations: string[] = [];
+  const orm = await openDatabase(config.database, { createDatabase: config.env !== 'production', onMigrated: (names) => (migrations = names) });
 
   let fake: FakeWechat | null = null;
   if (config.wechat.devLogin && config.wechat.apiBase === null) {
@@ -86,6 +94,8 @@ async function main(): Promise<void> {
     await fake?.close();
   });
 
+  const summary = startupSummary(config, migrations);
+  app.log.info({ startup: summary.facts }, summary.line);
   await listen(app, config);
 }
 

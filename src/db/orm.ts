@@ -32,6 +32,14 @@ export interface OpenOptions {
    * typo in DATABASE_URL must not start the service on a new, empty database.
    */
   createDatabase?: boolean;
+  /** Told the names of the migrations this open applied (none: an empty list), for the start-up summary. */
+  onMigrated?: (names: string[]) => void;
+}
+
+/** Applies the pending migrations and says which. */
+async function migrate(orm: Orm, options: OpenOptions): Promise<void> {
+  const applied = await orm.getMigrator().up();
+  options.onMigrated?.(applied.map((migration) => migration.name));
 }
 
 /**
@@ -297,14 +305,14 @@ async function openSqlite(path: string, options: OpenOptions): Promise<Orm> {
 export async function openDatabase(database: DatabaseConfig, options: OpenOptions = {}): Promise<Orm> {
   if (database.kind === 'sqlite') {
     const orm = await openSqlite(database.path, options);
-    await orm.getMigrator().up();
+    await migrate(orm, options);
     return orm;
   }
   await checkMysql(database.url, options.createDatabase ?? true);
   const limit = statementLimit(database.timeouts);
   const orm = (await MySqlORM.init(mysqlOptions(database, options, limit))) as unknown as Orm;
   nameAcquireTimeouts(orm, acquireLimit(database));
-  await orm.getMigrator().up();
+  await migrate(orm, options);
   if (limit !== null) limit.armed = true;
   return orm;
 }
