@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { ErrorBody } from './errors';
 import { DirectoryId, RequestId, Revision, Timestamp } from './fields';
-import { Change, Directory, Goods } from './models';
+import { Change, CountLine, CountSession, Directory, Goods } from './models';
 import { OPERATION_NAMES, operationFrame, operations, type OperationFrame, type OperationResult, type SocketOperationName } from './operations';
 
 /**
@@ -89,9 +89,25 @@ export const UnsubscribedFrame = frame(
   { type: Type.Literal('unsubscribed'), directoryId: DirectoryId, reason: Type.Union(UNSUBSCRIBE_REASONS.map((reason) => Type.Literal(reason)), { description: 'removed: the user is no longer a member; deleted: the directory was deleted' }) },
   'The server ended a subscription: the user lost access to the directory. From now on every request about it answers directory_not_found.',
 );
+export const CountFrame = frame(
+  'count',
+  {
+    type: Type.Literal('count'),
+    countId: Type.Integer(),
+    directoryId: DirectoryId,
+    line: Type.Optional(CountLine),
+    count: Type.Optional(CountSession),
+  },
+  "A count session of a watched directory moved: a phone's line (`line`: the code's counted total and live count), or the session started, finished or was cancelled (`count`). To every subscriber of the directory.",
+);
+export const AlertFrame = frame(
+  'alert',
+  { type: Type.Literal('alert'), kind: Type.Literal('low_stock'), directoryId: DirectoryId, goods: Goods },
+  "A change took a goods' count from at least its minCount to below it: to every socket of every member of the directory, subscribed or not. Once per crossing.",
+);
 export const ErrorFrame = frame('error', { type: Type.Literal('error'), error: ErrorBody }, 'A refusal of a frame that had no usable id.');
 
-export const SERVER_FRAMES = { hello: HelloFrame, ackOk: AckOkFrame, ackError: AckErrorFrame, change: ChangeFrame, snapshot: SnapshotFrame, directory: DirectoryFrame, unsubscribed: UnsubscribedFrame, error: ErrorFrame };
+export const SERVER_FRAMES = { hello: HelloFrame, ackOk: AckOkFrame, ackError: AckErrorFrame, change: ChangeFrame, snapshot: SnapshotFrame, directory: DirectoryFrame, unsubscribed: UnsubscribedFrame, count: CountFrame, alert: AlertFrame, error: ErrorFrame };
 export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES));
 export type ServerFrame = Static<typeof ServerFrame>;
 export type HelloFrame = Static<typeof HelloFrame>;
@@ -99,6 +115,8 @@ export type ChangeFrame = Static<typeof ChangeFrame>;
 export type SnapshotFrame = Static<typeof SnapshotFrame>;
 export type DirectoryFrame = Static<typeof DirectoryFrame>;
 export type UnsubscribedFrame = Static<typeof UnsubscribedFrame>;
+export type CountFrame = Static<typeof CountFrame>;
+export type AlertFrame = Static<typeof AlertFrame>;
 
 /** SPEC limits of the socket. */
 export const MAX_FRAME_BYTES = 64 * 1024;

@@ -5,7 +5,14 @@ import { ROLES } from './constants';
 
 /** What clients see of goods, directories, users, changes and scans. */
 
-export const Goods = Type.Object({ id: Type.Integer(), code: Type.String(), name: Type.String(), remarks: Type.String(), count: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+export const Goods = Type.Object({
+  id: Type.Integer(),
+  code: Type.String(),
+  name: Type.String(),
+  remarks: Type.String(),
+  count: Type.Integer({ minimum: 0 }),
+  minCount: Type.Optional(Type.Integer({ minimum: 1, description: 'the low-stock threshold, when one is set (absent: none): a change taking `count` below it raises a low-stock alert' })),
+}, { additionalProperties: false });
 export type Goods = Static<typeof Goods>;
 
 /** A member's role in a directory (SPEC "Teams"): owner, manager, editor, viewer. */
@@ -39,7 +46,7 @@ export const User = Type.Object({
 export type User = Static<typeof User>;
 
 /** The kinds of change, each one revision of its directory: goods changes, then the directory's own. */
-export const CHANGE_TYPES = ['in', 'out', 'set', 'edit', 'remove', 'rename', 'delete'] as const;
+export const CHANGE_TYPES = ['in', 'out', 'set', 'edit', 'remove', 'undo', 'rename', 'delete'] as const;
 export type ChangeType = (typeof CHANGE_TYPES)[number];
 
 
@@ -58,6 +65,10 @@ export const Change = Type.Object({
   nickname: Type.String({ description: 'the nickname of the user who made the change' }),
   deviceId: Type.Optional(Type.String({ description: 'the deviceId given at login by the session that made the change' })),
   at: Timestamp,
+  transfer: Type.Optional(Type.Object({ id: Type.String(), from: Type.Integer(), to: Type.Integer() }, { additionalProperties: false, description: 'this side of a transfer between two directories (both sides committed together)' })),
+  undoes: Type.Optional(Type.Integer({ minimum: 1, description: 'an `undo`: the revision it compensates' })),
+  countId: Type.Optional(Type.Integer({ description: 'a `set` made by finishing this count session' })),
+  lowStock: Type.Optional(Type.Literal(true, { description: 'this change took the count from at least the goods\' minCount to below it' })),
 }, { additionalProperties: false });
 export type Change = Static<typeof Change>;
 
@@ -78,6 +89,10 @@ export const LogEntry = Type.Object({
   directoryName: Type.Union([Type.String(), Type.Null()]),
   eventId: Type.Union([Type.String(), Type.Null()]),
   at: Timestamp,
+  undoes: Type.Optional(Type.Integer({ description: 'an `undo`: the revision it compensates' })),
+  undoneBy: Type.Optional(Type.Integer({ description: 'this change was undone by the change of that revision' })),
+  transfer: Type.Optional(Type.Object({ id: Type.String(), from: Type.Integer(), to: Type.Integer() }, { additionalProperties: false })),
+  countId: Type.Optional(Type.Integer()),
 }, { additionalProperties: false });
 export type LogEntry = Static<typeof LogEntry>;
 
@@ -173,3 +188,39 @@ export const Invite = Type.Object({
   qr: Type.String({ description: 'the text to show as a QR code: `scancode:join:<code>`' }),
 }, { additionalProperties: false });
 export type Invite = Static<typeof Invite>;
+
+// ---- warehouse operations ----
+
+export const COUNT_STATUSES = ['open', 'finished', 'cancelled'] as const;
+export const CountSession = Type.Object({
+  id: Type.Integer(),
+  directoryId: Type.Integer(),
+  name: Type.String(),
+  status: Type.Union(COUNT_STATUSES.map((status) => Type.Literal(status))),
+  startedBy: Type.Integer({ description: 'the user who started it' }),
+  startedAt: Timestamp,
+  closedAt: Type.Optional(Timestamp),
+}, { additionalProperties: false, description: 'a stocktake that several phones add their counts to' });
+export type CountSession = Static<typeof CountSession>;
+
+/** What a phone's count line answers: the code's counted total so far and its live count. */
+export const CountLine = Type.Object({
+  code: Type.String(),
+  counted: Type.Integer({ minimum: 0 }),
+  expected: Type.Integer({ minimum: 0, description: "the goods' live count (0 for a code that is not a goods yet)" }),
+}, { additionalProperties: false });
+export type CountLine = Static<typeof CountLine>;
+
+/** One line of the variance report. */
+export const CountReportLine = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  counted: Type.Integer({ minimum: 0 }),
+  expected: Type.Integer({ minimum: 0 }),
+  variance: Type.Integer({ description: 'counted − expected' }),
+}, { additionalProperties: false });
+export type CountReportLine = Static<typeof CountReportLine>;
+
+export const CountReport = Type.Object({ count: CountSession, lines: Type.Array(CountReportLine) }, { additionalProperties: false });
+
+export const LowStockAlert = Type.Object({ directoryId: Type.Integer(), goods: Goods }, { additionalProperties: false });

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Role } from './constants';
-import { DirectoryId, DirectoryName, EventId, GoodsCode, GoodsName, Remarks, Revision, SearchText } from './fields';
-import { ChangesAnswer, Directory, Goods, Invite, LogEntry, Member, RoleSchema, ScanResult, SyncEvent, SyncResult, scanSchema } from './models';
+import { DirectoryId, DirectoryName, EventId, GoodsCode, GoodsName, MAX_QTY, Nickname, Remarks, Revision, SearchText } from './fields';
+import { Change, ChangesAnswer, CountLine, CountReport, CountSession, Directory, Goods, Invite, LogEntry, LowStockAlert, Member, RoleSchema, ScanResult, SyncEvent, SyncResult, scanSchema } from './models';
 import { MAX_SYNC_EVENTS } from './constants';
 
 /**
@@ -52,6 +52,11 @@ export interface OperationDef {
   http: { method: HttpMethod; url: string; status: 200 | 201 | 204; produces?: 'text/csv' } | null;
   /** Whether it is a socket request too (a CSV download is not). */
   socket: boolean;
+  /**
+   * What names the directory whose role is asked: its `directoryId` (the default), the directory of its
+   * `countId` (a count session's), or both `from` and `to` (a transfer: the role in each).
+   */
+  scope?: 'directory' | 'count' | 'transfer';
 }
 
 /** Keeps each entry's own schema types (so that inputs and results stay typed) while checking its shape. */
@@ -137,12 +142,19 @@ export const operations = {
     socket: true,
   }),
   editGoods: op({
-    summary: 'Change name or remarks',
+    summary: 'Change name, remarks or the low-stock threshold',
     tags: ['goods'],
     role: 'editor',
     kind: 'write',
     eventId: true,
-    input: strict({ directoryId: DirectoryId, code: GoodsCode, name: Type.Optional(GoodsName), remarks: Type.Optional(Remarks), eventId: OptionalEventId }),
+    input: strict({
+      directoryId: DirectoryId,
+      code: GoodsCode,
+      name: Type.Optional(GoodsName),
+      remarks: Type.Optional(Remarks),
+      minCount: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QTY, description: 'the low-stock threshold (0: none)' })),
+      eventId: OptionalEventId,
+    }),
     result: strict({ goods: Goods, duplicate: Duplicate }),
     http: { method: 'PATCH', url: '/api/directories/:directoryId/goods/:code', status: 200 },
     socket: true,
@@ -218,6 +230,118 @@ export const operations = {
     input: strict({ events: Type.Array(SyncEvent, { maxItems: MAX_SYNC_EVENTS }) }),
     result: strict({ results: Type.Array(SyncResult, { description: 'one per event, in order' }) }),
     http: { method: 'POST', url: '/api/sync', status: 200 },
+    socket: true,
+  }),
+
+  // ---- warehouse operations ----
+  transfer: op({
+    summary: 'Move goods from one directory to another, both sides at once',
+    description: 'Both sides commit in one transaction or neither (`insufficient_stock` or `goods_not_found` from `from`); a goods new in `to` takes its name and remarks from `from`. Each side is one revision of its own directory, a Change of type out/in carrying `transfer: {id, from, to}`. Needs the role editor in both directories.',
+    tags: ['operations'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    scope: 'transfer',
+    input: strict({ from: DirectoryId, to: DirectoryId, code: GoodsCode, qty: Type.Integer({ minimum: 1, maximum: MAX_QTY }), eventId: OptionalEventId }),
+    result: strict({ transferId: Type.String(), out: ScanResult, in: ScanResult, duplicate: Duplicate }),
+    http: { method: 'POST', url: '/api/transfers', status: 200 },
+    socket: true,
+  }),
+  undo: op({
+    summary: 'Undo a change by a compensating one',
+    description: 'A change of type `undo` (`undoes: revision`, the reverse delta); history is never deleted. Goods changes and transfers (both sides at once) can be undone, an undo too; renames and deletes cannot. `undo_conflict` when the change was already undone, is not undoable, or the reverse would make a count negative. Editors undo their own changes, managers anyone\'s.',
+    tags: ['operations'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    input: strict({ directoryId: DirectoryId, revision: Type.Integer({ minimum: 1 }), eventId: OptionalEventId }),
+    result: strict({ undone: Type.Integer(), change: Change, duplicate: Duplicate }),
+    http: { method: 'POST', url: '/api/directories/:directoryId/undo', status: 200 },
+    socket: true,
+  }),
+  listCounts: op({
+    summary: 'The count sessions of a directory, newest first',
+    tags: ['counts'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId }),
+    result: strict({ counts: Type.Array(CountSession) }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/counts', status: 200 },
+    socket: true,
+  }),
+  startCount: op({
+    summary: 'Start a count session (a stocktake with several phones)',
+    description: 'One open count per directory: a second is refused with `count_open` (details `countId`).',
+    tags: ['counts'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    input: strict({ directoryId: DirectoryId, name: Type.Optional({ ...Nickname, description: 'what to call it (e.g. 月末盘点)' } as typeof Nickname), eventId: OptionalEventId }),
+    result: strict({ count: CountSession, duplicate: Duplicate }),
+    http: { method: 'POST', url: '/api/directories/:directoryId/counts', status: 201 },
+    socket: true,
+  }),
+  getCount: op({
+    summary: 'A count session with its variance report',
+    tags: ['counts'],
+    role: 'viewer',
+    kind: 'read',
+    eventId: false,
+    scope: 'count',
+    input: strict({ countId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }),
+    result: CountReport,
+    http: { method: 'GET', url: '/api/counts/:countId', status: 200 },
+    socket: true,
+  }),
+  count: op({
+    summary: 'Add what a phone counted of a code to a count session',
+    description: '`qty` may be negative to correct a miscount; the counted total of a code never goes below 0. Every subscriber of the directory gets a `count` push with the line.',
+    tags: ['counts'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    scope: 'count',
+    input: strict({ countId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), code: GoodsCode, qty: Type.Integer({ minimum: -MAX_QTY, maximum: MAX_QTY }), eventId: OptionalEventId }),
+    result: strict({ line: CountLine, duplicate: Duplicate }),
+    http: { method: 'POST', url: '/api/counts/:countId/lines', status: 200 },
+    socket: true,
+  }),
+  finishCount: op({
+    summary: 'Finish a count session: the counted totals become the counts, in one transaction',
+    description: 'Every counted code\'s count is set to its counted total (creating goods that are new), and with `zeroMissing` every uncounted goods to 0: one revision per goods whose count changes, Changes of type `set` with `countId`. Managers, or whoever started it.',
+    tags: ['counts'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    scope: 'count',
+    input: strict({ countId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), zeroMissing: Type.Optional(Type.Boolean({ default: false })), eventId: OptionalEventId }),
+    result: Type.Object({ ...CountReport.properties, duplicate: Duplicate }, { additionalProperties: false }),
+    http: { method: 'POST', url: '/api/counts/:countId/finish', status: 200 },
+    socket: true,
+  }),
+  cancelCount: op({
+    summary: 'Cancel a count session (nothing changes)',
+    description: 'Managers, or whoever started it.',
+    tags: ['counts'],
+    role: 'editor',
+    kind: 'write',
+    eventId: true,
+    scope: 'count',
+    input: strict({ countId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }), eventId: OptionalEventId }),
+    result: strict({ count: CountSession, duplicate: Duplicate }),
+    http: { method: 'POST', url: '/api/counts/:countId/cancel', status: 200 },
+    socket: true,
+  }),
+  listAlerts: op({
+    summary: 'The low-stock goods of every directory the user is a member of',
+    tags: ['operations'],
+    role: null,
+    kind: 'read',
+    eventId: false,
+    input: strict({}),
+    result: strict({ alerts: Type.Array(LowStockAlert) }),
+    http: { method: 'GET', url: '/api/alerts', status: 200 },
     socket: true,
   }),
 

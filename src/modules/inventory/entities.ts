@@ -27,6 +27,8 @@ export class Goods {
   name = '';
   remarks = '';
   count = 0;
+  /** The low-stock threshold (0: none). */
+  minCount = 0;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
 }
@@ -55,6 +57,16 @@ export class LogEntry {
   revision!: number;
   eventId: string | null = null;
   at: Date = new Date();
+  /** The transfer this is a side of, and its directories. */
+  transferId: string | null = null;
+  transferFrom: number | null = null;
+  transferTo: number | null = null;
+  /** An undo: the revision it compensates. */
+  undoes: number | null = null;
+  /** Undone by the change of this revision. */
+  undoneBy: number | null = null;
+  /** A `set` made by finishing this count session. */
+  countId: number | null = null;
 }
 
 /**
@@ -99,6 +111,7 @@ export const GoodsSchema = new EntitySchema<Goods>({
     name: { type: 'string', length: 140, default: '' },
     remarks: { type: 'string', length: 1000, default: '' },
     count: { type: 'integer', default: 0 },
+    minCount: { type: 'integer', default: 0 },
     createdAt: { type: 'datetime', length: 3 },
     updatedAt: { type: 'datetime', length: 3 },
   },
@@ -125,6 +138,12 @@ export const LogEntrySchema = new EntitySchema<LogEntry>({
     revision: { type: 'integer' },
     eventId: { type: 'string', length: 64, nullable: true },
     at: { type: 'datetime', length: 3 },
+    transferId: { type: 'string', length: 64, nullable: true },
+    transferFrom: { type: 'integer', nullable: true },
+    transferTo: { type: 'integer', nullable: true },
+    undoes: { type: 'integer', nullable: true },
+    undoneBy: { type: 'integer', nullable: true },
+    countId: { type: 'integer', nullable: true },
   },
 });
 

@@ -14,6 +14,8 @@ export interface GoodsState {
   name: string;
   remarks: string;
   count: number;
+  /** The low-stock threshold (0 or absent: none). */
+  minCount?: number;
 }
 
 /** The largest count a goods can hold (the column is a signed 32-bit integer). */
@@ -49,15 +51,38 @@ export function scanRule(existing: GoodsState | undefined, input: ScanInput): Ru
     name: input.name ?? existing?.name ?? '',
     remarks: input.remarks ?? existing?.remarks ?? '',
     count,
+    minCount: existing?.minCount ?? 0,
   };
   return accept({ goods, delta: count - before, created: existing === undefined });
 }
 
-/** name and/or remarks; null when nothing would change (no revision is spent on it). */
-export function editRule(existing: GoodsState | undefined, code: string, edit: { name?: string; remarks?: string }): Ruled<GoodsState | null> {
+/** name, remarks and/or the low-stock threshold; null when nothing would change (no revision is spent on it). */
+export function editRule(existing: GoodsState | undefined, code: string, edit: { name?: string; remarks?: string; minCount?: number }): Ruled<GoodsState | null> {
   if (!existing) return refuse(goodsNotFound(code));
-  const next = { ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks };
-  return accept(next.name === existing.name && next.remarks === existing.remarks ? null : next);
+  const next = { ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks, minCount: edit.minCount ?? existing.minCount ?? 0 };
+  return accept(next.name === existing.name && next.remarks === existing.remarks && next.minCount === (existing.minCount ?? 0) ? null : next);
+}
+
+/**
+ * Whether a change of count crosses the low-stock threshold downwards: from at least `minCount` to
+ * below it (once per crossing: a count already below stays quiet until it has come back up).
+ */
+export function crossesLowStock(before: number, after: number, minCount: number | undefined): boolean {
+  return minCount !== undefined && minCount > 0 && before >= minCount && after < minCount;
+}
+
+export const undoConflict = (message: string, details: Record<string, unknown> = {}) => new AppError('undo_conflict', message, details);
+
+/**
+ * The compensating count of an undo: the change's delta taken back from the current count, refused
+ * when that would be negative (or when the goods is gone).
+ */
+export function undoCountRule(current: GoodsState | undefined, delta: number): Ruled<number> {
+  if (!current) return refuse(undoConflict('the goods of that change no longer exists'));
+  const count = current.count - delta;
+  if (count < 0) return refuse(undoConflict(`undoing it would leave ${count}: only ${current.count} in stock`, { count: current.count }));
+  if (count > MAX_COUNT) return refuse(badRequest(`count would exceed ${MAX_COUNT}`));
+  return accept(count);
 }
 
 /** The goods leaves the directory; the log keeps what it was (its last count, as a negative delta). */

@@ -21,6 +21,36 @@ export interface DirectoryRow {
 export interface StoredGoods extends GoodsState {
   id: number;
   codeHash: string;
+  /** The low-stock threshold (0: none). */
+  minCount: number;
+}
+
+/** What a log row says of one change, for an undo: what it did, to what, by whom, and whether it was undone. */
+export interface LoggedChange {
+  revision: number;
+  type: LogType;
+  userId: number;
+  goodsId: number | null;
+  code: string | null;
+  name: string | null;
+  remarks: string | null;
+  countAfter: number | null;
+  delta: number | null;
+  transferId: string | null;
+  transferFrom: number | null;
+  transferTo: number | null;
+  undoes: number | null;
+  undoneBy: number | null;
+}
+
+export interface CountRow {
+  id: number;
+  directoryId: number;
+  name: string;
+  status: 'open' | 'finished' | 'cancelled';
+  startedBy: number;
+  startedAt: Date;
+  closedAt: Date | null;
 }
 
 export interface LogInsert {
@@ -34,6 +64,9 @@ export interface LogInsert {
   revision: number;
   eventId: string | null;
   at: Date;
+  transfer?: { id: string; from: number; to: number };
+  undoes?: number;
+  countId?: number;
 }
 
 export interface OutcomeInsert {
@@ -65,6 +98,19 @@ export interface InventoryStore {
   liveDirectoryNamed(ownerId: number, name: string): Promise<number | null>;
   /** A new directory with its owner as its `owner` member. */
   insertDirectory(ownerId: number, name: string, at: Date): Promise<number>;
+  /** The log rows of these revisions of a directory. */
+  loggedChanges(directoryId: number, revisions: readonly number[]): Promise<Map<number, LoggedChange>>;
+  /** The sides of a transfer, by directory. */
+  transferSides(transferId: string): Promise<(LoggedChange & { directoryId: number })[]>;
+  /** The goods' name and remarks as the last change before `revision` left them (null: it did not exist). */
+  goodsBefore(directoryId: number, code: string, revision: number): Promise<{ name: string; remarks: string } | null>;
+  markUndone(directoryId: number, revision: number, by: number): Promise<void>;
+  /** The count session, locked until commit on MySQL. */
+  lockCount(countId: number): Promise<CountRow | null>;
+  countLines(countId: number): Promise<{ code: string; codeHash: string; counted: number }[]>;
+  closeCount(countId: number, status: 'finished' | 'cancelled', at: Date): Promise<void>;
+  /** Every goods of the directory (a count's zeroMissing). */
+  allGoods(directoryId: number): Promise<StoredGoods[]>;
 }
 
 const placeholderLists: string[] = [];
@@ -72,6 +118,54 @@ const placeholderLists: string[] = [];
 function placeholders(n: number): string {
   return (placeholderLists[n] ??= Array.from({ length: n }, () => '?').join(', '));
 }
+
+interface GoodsRow {
+  id: number;
+  code: string;
+  code_hash: string;
+  name: string;
+  remarks: string;
+  count: number;
+  min_count: number;
+}
+const GOODS_SELECT = 'select id, code, code_hash, name, remarks, count, min_count from goods';
+const storedGoods = (row: GoodsRow): StoredGoods => ({ id: row.id, code: row.code, codeHash: row.code_hash, name: row.name, remarks: row.remarks, count: row.count, minCount: row.min_count });
+
+interface LogRowRaw {
+  revision: number;
+  type: LogType;
+  user_id: number;
+  goods_id: number | null;
+  code: string | null;
+  name: string | null;
+  remarks: string | null;
+  count_after: number | null;
+  delta: number | null;
+  transfer_id: string | null;
+  transfer_from: number | null;
+  transfer_to: number | null;
+  undoes: number | null;
+  undone_by: number | null;
+  directory_id: number;
+}
+const LOG_SELECT = 'select revision, type, user_id, goods_id, code, name, remarks, count_after, delta, transfer_id, transfer_from, transfer_to, undoes, undone_by, directory_id from logs';
+const loggedChange = (row: LogRowRaw): LoggedChange & { directoryId: number } => ({
+  revision: row.revision,
+  type: row.type,
+  userId: row.user_id,
+  goodsId: row.goods_id,
+  code: row.code,
+  name: row.name,
+  remarks: row.remarks,
+  countAfter: row.count_after,
+  delta: row.delta,
+  transferId: row.transfer_id,
+  transferFrom: row.transfer_from,
+  transferTo: row.transfer_to,
+  undoes: row.undoes,
+  undoneBy: row.undone_by,
+  directoryId: row.directory_id,
+});
 
 export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): InventoryStore {
   const forUpdate = dialect === 'mysql' ? ' for update' : '';
@@ -106,24 +200,21 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     async goodsByHash(directoryId, hashes) {
       const found = new Map<string, StoredGoods>();
       if (hashes.length === 0) return found;
-      const rows = await sql.all<{ id: number; code: string; code_hash: string; name: string; remarks: string; count: number }>(
-        `select id, code, code_hash, name, remarks, count from goods where directory_id = ? and code_hash in (${placeholders(hashes.length)})`,
-        [directoryId, ...hashes],
-      );
-      for (const row of rows) found.set(row.code_hash, { id: row.id, code: row.code, codeHash: row.code_hash, name: row.name, remarks: row.remarks, count: row.count });
+      const rows = await sql.all<GoodsRow>(`${GOODS_SELECT} where directory_id = ? and code_hash in (${placeholders(hashes.length)})`, [directoryId, ...hashes]);
+      for (const row of rows) found.set(row.code_hash, storedGoods(row));
       return found;
     },
 
     async insertGoods(directoryId, goods, codeHash, at) {
       const inserted = await sql.run(
-        'insert into goods (directory_id, code, code_hash, name, remarks, count, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
-        [directoryId, goods.code, codeHash, goods.name, goods.remarks, goods.count, at, at],
+        'insert into goods (directory_id, code, code_hash, name, remarks, count, min_count, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [directoryId, goods.code, codeHash, goods.name, goods.remarks, goods.count, goods.minCount ?? 0, at, at],
       );
       return inserted.insertId;
     },
 
     async updateGoods(goods, at) {
-      await sql.run('update goods set name = ?, remarks = ?, count = ?, updated_at = ? where id = ?', [goods.name, goods.remarks, goods.count, at, goods.id]);
+      await sql.run('update goods set name = ?, remarks = ?, count = ?, min_count = ?, updated_at = ? where id = ?', [goods.name, goods.remarks, goods.count, goods.minCount, at, goods.id]);
     },
 
     async deleteGoods(id) {
@@ -132,7 +223,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
 
     async appendLog(entries) {
       if (entries.length === 0) return;
-      const columns = '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at)';
+      const columns = '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id)';
       const values = entries.flatMap((e) => [
         e.directoryId,
         e.userId,
@@ -148,8 +239,13 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
         e.revision,
         e.eventId,
         e.at,
+        e.transfer?.id ?? null,
+        e.transfer?.from ?? null,
+        e.transfer?.to ?? null,
+        e.undoes ?? null,
+        e.countId ?? null,
       ]);
-      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(14)})`).join(', ')}`, values);
+      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(19)})`).join(', ')}`, values);
     },
 
     async storeOutcomes(outcomes) {
@@ -184,6 +280,54 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
       );
       await sql.run("insert into members (directory_id, user_id, role, created_at) values (?, ?, 'owner', ?)", [inserted.insertId, ownerId, at]);
       return inserted.insertId;
+    },
+
+    async loggedChanges(directoryId, revisions) {
+      const found = new Map<number, LoggedChange>();
+      if (revisions.length === 0) return found;
+      const rows = await sql.all<LogRowRaw>(`${LOG_SELECT} where directory_id = ? and revision in (${placeholders(revisions.length)})`, [directoryId, ...revisions]);
+      for (const row of rows) found.set(row.revision, loggedChange(row));
+      return found;
+    },
+
+    async transferSides(transferId) {
+      return (await sql.all<LogRowRaw>(`${LOG_SELECT} where transfer_id = ? order by directory_id`, [transferId])).map(loggedChange);
+    },
+
+    async goodsBefore(directoryId, code, revision) {
+      // The code in the log is text (up to a QR code's 7,089 characters): compared as such, within one directory's rows.
+      const [row] = await sql.all<{ name: string | null; remarks: string | null; type: LogType }>(
+        'select name, remarks, type from logs where directory_id = ? and revision < ? and code = ? order by revision desc limit 1',
+        [directoryId, revision, code],
+      );
+      if (!row || row.type === 'remove') return null;
+      return { name: row.name ?? '', remarks: row.remarks ?? '' };
+    },
+
+    async markUndone(directoryId, revision, by) {
+      await sql.run('update logs set undone_by = ? where directory_id = ? and revision = ?', [by, directoryId, revision]);
+    },
+
+    async lockCount(countId) {
+      const [row] = await sql.all<{ id: number; directory_id: number; name: string; status: CountRow['status']; started_by: number; started_at: Date | number | string; closed_at: Date | number | string | null }>(
+        `select id, directory_id, name, status, started_by, started_at, closed_at from counts where id = ?${forUpdate}`,
+        [countId],
+      );
+      if (!row) return null;
+      return { id: row.id, directoryId: row.directory_id, name: row.name, status: row.status, startedBy: row.started_by, startedAt: new Date(row.started_at), closedAt: row.closed_at === null ? null : new Date(row.closed_at) };
+    },
+
+    async countLines(countId) {
+      const rows = await sql.all<{ code: string; code_hash: string; counted: number }>('select code, code_hash, counted from count_lines where count_id = ? order by id', [countId]);
+      return rows.map((row) => ({ code: row.code, codeHash: row.code_hash, counted: row.counted }));
+    },
+
+    async closeCount(countId, status, at) {
+      await sql.run('update counts set status = ?, open_directory_id = null, closed_at = ? where id = ?', [status, at, countId]);
+    },
+
+    async allGoods(directoryId) {
+      return (await sql.all<GoodsRow>(`${GOODS_SELECT} where directory_id = ? order by id`, [directoryId])).map(storedGoods);
     },
   };
 }
