@@ -51,6 +51,12 @@ export interface Config {
   redisUrl: string | null;
   /** The pub/sub channel the instances of one deployment share (REDIS_CHANNEL). */
   redisChannel: string;
+  /**
+   * BUS_SECRET: the keys of the HMAC every Redis bus message carries. The first signs, every one
+   * verifies, so that a rotation rolls through the instances one at a time (`old,new`, `new,old`, `new`).
+   * `dev`: none was set outside production, and a fixed development key stands in (logged at start).
+   */
+  busSecret: { keys: string[]; dev: boolean };
   /** Lifetime of a session token (SESSION_TTL_DAYS, in ms). */
   sessionTtlMs: number;
   /** Live sessions per user (MAX_SESSIONS_PER_USER): a login past it ends the oldest. */
@@ -226,6 +232,33 @@ function trustProxy(env: Env, name: string): TrustProxy {
   return entries;
 }
 
+/** Stands in for BUS_SECRET outside production: instances on one machine agree, an attacker knows it too. */
+export const DEV_BUS_SECRET = 'scancode-development-bus-secret-never-for-production';
+/** About 192 bits of a random text (`openssl rand -base64 32` gives 44 characters). */
+const MIN_BUS_SECRET_LENGTH = 32;
+
+/**
+ * BUS_SECRET: one secret, or two separated by a comma during a rotation (the first signs, both
+ * verify). Required with Redis in production: an unsigned bus lets whoever can publish on the channel
+ * push changes to every watcher and log phones out.
+ */
+function busSecret(env: Env, redisUrl: string | null, nodeEnv: string): Config['busSecret'] {
+  const raw = text(env, 'BUS_SECRET');
+  if (raw === undefined) {
+    if (redisUrl !== null && nodeEnv === 'production') throw new ConfigError('BUS_SECRET', 'is required with REDIS_URL when NODE_ENV=production (a random text of 32 characters or more, e.g. openssl rand -base64 32)');
+    return { keys: [DEV_BUS_SECRET], dev: true };
+  }
+  const keys = raw.split(',').map((key) => key.trim());
+  if (keys.length > 2) throw new ConfigError('BUS_SECRET', `holds one secret, or two separated by a comma while rotating (new,old); got ${keys.length}`);
+  for (const [index, key] of keys.entries()) {
+    const which = keys.length === 1 ? 'the secret' : index === 0 ? 'the new (first) secret' : 'the old (second) secret';
+    if (key.length < MIN_BUS_SECRET_LENGTH) throw new ConfigError('BUS_SECRET', `${which} must be at least ${MIN_BUS_SECRET_LENGTH} characters (e.g. openssl rand -base64 32), got ${key.length}`);
+    if (/\s/.test(key)) throw new ConfigError('BUS_SECRET', `${which} must not contain spaces`);
+  }
+  if (keys.length === 2 && keys[0] === keys[1]) throw new ConfigError('BUS_SECRET', 'names the same secret twice');
+  return { keys, dev: false };
+}
+
 export function parseDatabaseUrl(raw: string | undefined, name = 'DATABASE_URL'): DatabaseConfig {
   const value = raw?.trim() || 'file:./data/scancode.db';
   if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
@@ -283,6 +316,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     redisUrl,
     redisChannel: text(env, 'REDIS_CHANNEL') ?? 'scancode:bus',
+    busSecret: busSecret(env, redisUrl, nodeEnv),
     sessionTtlMs: integer(env, 'SESSION_TTL_DAYS', 30, 1, 3650) * 24 * 3600 * 1000,
     maxSessionsPerUser: integer(env, 'MAX_SESSIONS_PER_USER', 200, 1, 100_000),
     logLevel,

@@ -95,3 +95,33 @@ describe('limits', () => {
     expect(error.message).toContain(variable);
   });
 });
+
+describe('BUS_SECRET', () => {
+  const production = { NODE_ENV: 'production', WECHAT_APPID: 'wx1', WECHAT_SECRET: 's' };
+  const secret = 'a'.repeat(32);
+
+  it('is required with Redis in production, and nowhere else (a fixed development key stands in)', () => {
+    expect(configError({ ...production, REDIS_URL: 'redis://127.0.0.1:6379' }).message).toMatch(/BUS_SECRET is required with REDIS_URL when NODE_ENV=production/);
+    expect(loadConfig(production).busSecret.dev).toBe(true);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).busSecret).toMatchObject({ dev: true, keys: [expect.any(String)] });
+    expect(loadConfig({ ...production, REDIS_URL: 'redis://127.0.0.1:6379', BUS_SECRET: secret }).busSecret).toEqual({ keys: [secret], dev: false });
+  });
+
+  it('holds two secrets while rotating, the first one signing', () => {
+    const old = 'b'.repeat(40);
+    expect(loadConfig({ BUS_SECRET: ` ${secret} , ${old} ` }).busSecret).toEqual({ keys: [secret, old], dev: false });
+  });
+
+  it.each([
+    ['short', 'at least 32 characters'],
+    [`${'a'.repeat(32)},short`, 'the old (second) secret must be at least 32 characters'],
+    [`${'a'.repeat(32)},${'b'.repeat(32)},${'c'.repeat(32)}`, 'two separated by a comma'],
+    [`${'a'.repeat(32)},${'a'.repeat(32)}`, 'the same secret twice'],
+    [`${'a'.repeat(32)},`, 'at least 32 characters'],
+  ])('refuses %j, saying why', (value, reason) => {
+    const error = configError({ BUS_SECRET: value });
+    expect(error.variable).toBe('BUS_SECRET');
+    expect(error.message).toContain(reason);
+    expect(error.message).not.toContain(value.slice(0, 32)); // a secret is never repeated in a log line
+  });
+});

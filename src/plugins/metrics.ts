@@ -119,11 +119,30 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
     failuresSeen = Math.max(failures, failuresSeen);
   } });
 
-  let droppedSeen = 0;
-  new Counter({ name: 'scancode_bus_dropped_messages_total', help: 'Messages on the Redis channel that were not bus messages (malformed or foreign), dropped unread', registers, collect() {
-    const dropped = bus instanceof RedisBus ? bus.droppedMessages : 0;
-    this.inc(Math.max(0, dropped - droppedSeen));
-    droppedSeen = Math.max(dropped, droppedSeen);
+  // By reason: `unauthenticated` (its MAC does not match BUS_SECRET: a forgery, or an instance with
+  // another secret) and `malformed` (signed, but no bus message: two versions mid-upgrade).
+  const droppedSeen = { unauthenticated: 0, malformed: 0 };
+  new Counter({ name: 'scancode_bus_dropped_messages_total', help: 'Messages on the Redis channel dropped unread, by reason: unauthenticated (the MAC does not match BUS_SECRET) or malformed (signed, but not a bus message)', labelNames: ['reason'], registers, collect() {
+    for (const reason of ['unauthenticated', 'malformed'] as const) {
+      const dropped = bus instanceof RedisBus ? bus.dropped[reason] : 0;
+      this.inc({ reason }, Math.max(0, dropped - droppedSeen[reason]));
+      droppedSeen[reason] = Math.max(dropped, droppedSeen[reason]);
+    }
+  } });
+
+  let unfoundedSeen = 0;
+  new Counter({ name: 'scancode_bus_unfounded_changes_total', help: 'Changes from the bus at a revision the database does not have (a bug, or a forged message), ignored; counted per subscription', registers, collect() {
+    this.inc(Math.max(0, gateway.unfoundedChanges - unfoundedSeen));
+    unfoundedSeen = Math.max(gateway.unfoundedChanges, unfoundedSeen);
+  } });
+
+  let checksSeen = 0;
+  new Counter({ name: 'scancode_revision_checks_total', help: 'Checks with the database of what the bus may have lost (revisions, access, sessions, directory frames): every REVISION_CHECK_MS and on resync, coalesced', registers, collect() {
+    this.inc(Math.max(0, gateway.check.runs - checksSeen));
+    checksSeen = Math.max(gateway.check.runs, checksSeen);
+  } });
+  new Gauge({ name: 'scancode_revision_checks_pending', help: 'Checks with the database running (at most 1) and waiting behind it (at most 1)', registers, collect() {
+    this.set(gateway.check.pending);
   } });
 
   const pool = (): Pool | undefined => {

@@ -64,6 +64,8 @@ function connect(hub: Hub, userId: number, readLog: ReadLog = async () => []): {
     maxQueuedBytes: 1 << 20,
     readTimeoutMs: 1_000,
     readLog,
+    readRevision: async () => null,
+    unfounded: () => undefined,
     gone: (gone) => hub.remove(gone),
     watching: hub.watching,
   });

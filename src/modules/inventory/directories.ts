@@ -225,3 +225,26 @@ export async function watchedAccess(em: Em, directoryIds: number[], userIds: num
   }
   return found;
 }
+
+/**
+ * The live memberships of these users, with each directory's name: what the periodic check compares
+ * with the `directory` frames their sockets were sent, so that one lost on the bus is sent again.
+ */
+export async function liveMemberships(em: Em, userIds: number[]): Promise<{ userId: number; directoryId: number; role: Role; name: string }[]> {
+  if (userIds.length === 0) return [];
+  const rows = await em.execute<{ user_id: number; directory_id: number; role: Role; name: string }[]>(
+    `select m.user_id, m.directory_id, m.role, d.name from members m join directories d on d.id = m.directory_id where d.deleted_at is null and m.user_id in (${userIds.map(() => '?').join(', ')})`,
+    userIds,
+  );
+  return rows.map((row) => ({ userId: row.user_id, directoryId: row.directory_id, role: row.role, name: row.name }));
+}
+
+/** These directories as their owner sees them, deleted or not, and whether they are: what a recovered `directory` frame shows. */
+export async function directoryStates(em: Em, directoryIds: number[]): Promise<Map<number, { directory: DirectoryView; deleted: boolean }>> {
+  if (directoryIds.length === 0) return new Map();
+  const rows = await em.execute<(DirectoryRow & { deleted_at: unknown })[]>(
+    `${DIRECTORY_SELECT.replace(/^select /, 'select d.deleted_at, ')} where m.role = 'owner' and d.id in (${directoryIds.map(() => '?').join(', ')})`,
+    directoryIds,
+  );
+  return new Map(rows.map((row) => [row.id, { directory: directoryView(row), deleted: row.deleted_at !== null }]));
+}

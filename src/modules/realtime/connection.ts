@@ -52,6 +52,9 @@ export interface ConnectionOptions {
   /** How long a paced frame (a snapshot page, a replayed change) waits for the client to read before the socket is closed with 4408. */
   readTimeoutMs: number;
   readLog(directoryId: number, after: number, upTo: number): Promise<Change[]>;
+  /** What a subscription asks the database, and reports, when a change from the bus is ahead of the log (Outlet). */
+  readRevision: Outlet['readRevision'];
+  unfounded: Outlet['unfounded'];
   /** Called once, as soon as the socket is closed or closing: nothing more is sent to it. */
   gone(connection: Connection): void;
   /** A subscription starts or stops: the hub indexes them by directory. */
@@ -104,6 +107,8 @@ export class Connection {
       send: (frame) => this.send(frame),
       writable: () => this.writable(),
       readLog: options.readLog,
+      readRevision: options.readRevision,
+      unfounded: options.unfounded,
       broken: (error) => {
         this.log.error({ err: error }, 'a subscription could not be kept without a gap; closing the socket');
         this.close(CloseCode.internalError, 'reconnect and resume with since');

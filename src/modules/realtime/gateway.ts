@@ -7,10 +7,11 @@ import { AppError, type ErrorBody } from '../../errors';
 import { bearerToken } from '../../http/auth';
 import { toErrorBody } from '../../http/errors';
 import type { Services } from '../../services';
-import { authenticate, endedSessions } from '../auth/service';
-import { directoryRevisions, watchedAccess } from '../inventory/directories';
+import { authenticate } from '../auth/service';
+import { directoryRevisions } from '../inventory/directories';
 import { logChanges } from '../inventory/history';
 import { Connection, type Arrival, type RealtimeObserver } from './connection';
+import { DatabaseCheck } from './database-check';
 import { Hub } from './hub';
 import { SocketLimits, type SocketLimit } from './limits';
 import { CloseCode, parseClientFrame } from './protocol';
@@ -46,6 +47,13 @@ export class RealtimeGateway {
   /** The snapshots being sent to this server's sockets, shared by those subscribing to one directory at once. */
   private readonly snapshots = new SharedSnapshots();
   private heartbeat: NodeJS.Timeout | null = null;
+  /** What the bus may have lost, read from the database: periodically, and on `resync` (coalesced). */
+  readonly check: DatabaseCheck;
+  /** Revisions being read for changes ahead of the log, one read per directory however many watchers ask. */
+  private readonly revisionReads = new Map<number, Promise<number | null>>();
+  /** Changes from the bus at a revision the database does not have, ignored (per subscription): read by the metrics. */
+  unfoundedChanges = 0;
+  private readonly unfoundedLogged = new Set<string>();
   private shuttingDown = false;
   /** Set by the metrics plugin before the server listens; every socket reports to it. */
   observer: RealtimeObserver | undefined = undefined;
@@ -58,6 +66,7 @@ export class RealtimeGateway {
   ) {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
     this.limits = new SocketLimits(services.config.limits, refused);
+    this.check = new DatabaseCheck(services, this.hub, (connection, message) => this.refuse(connection, message));
   }
 
   /** Sockets open now, authenticated or not. */
@@ -69,11 +78,12 @@ export class RealtimeGateway {
     const unsubscribe = this.services.bus.subscribe(this.hub.receive);
     // The bus came back after a drop (this instance's or another's): what was published meanwhile may
     // be lost, changes and logouts alike, so the periodic check runs now rather than at its next tick.
+    // However many arrive (a flapping instance, a flood), one check runs and one waits behind it.
     const unsubscribeResync = this.services.bus.subscribe((message) => {
-      if (message.type === 'resync') void this.checkWithDatabase();
+      if (message.type === 'resync') this.check.request();
     });
     this.heartbeat = setInterval(() => this.beat(), this.services.config.heartbeatMs).unref();
-    const revisionCheck = setInterval(() => void this.checkWithDatabase(), this.services.config.revisionCheckMs).unref();
+    const revisionCheck = setInterval(() => this.check.request(), this.services.config.revisionCheckMs).unref();
     app.addHook('onClose', async () => {
       this.stopHeartbeat();
       clearInterval(revisionCheck);
@@ -126,6 +136,8 @@ export class RealtimeGateway {
       maxQueuedBytes: this.options.maxQueuedBytes,
       readTimeoutMs: this.options.readTimeoutMs,
       readLog: (directoryId, after, upTo) => logChanges(this.services.em(), directoryId, after, upTo),
+      readRevision: (directoryId) => this.readRevision(directoryId),
+      unfounded: (directoryId, revision) => this.unfounded(directoryId, revision),
       gone: (gone) => {
         this.hub.remove(gone);
         this.limits.left(gone);
@@ -206,6 +218,8 @@ export class RealtimeGateway {
     this.hub.startAuthenticating(connection);
     try {
       const principal = await authenticate(this.services.orm.em, token, this.services.now());
+      // Read before the socket hears anything, so that no frame comes before hello.
+      const baseline = await this.check.readBaseline(principal.userId);
       if (!connection.isOpen) return;
       if (connection.revokedWhileAuthenticating.has(principal.sessionId)) return this.refuse(connection, 'session revoked');
       const overCap = this.limits.admit(connection, principal);
@@ -217,6 +231,7 @@ export class RealtimeGateway {
       connection.principal = principal;
       this.limits.settled(connection);
       this.hub.authenticated(connection);
+      this.check.baselined(baseline);
       connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket authenticated');
       connection.after(principal.expiresAt.getTime() - this.services.now().getTime(), () => this.refuse(connection, 'session expired'));
       connection.sendFrame({ type: 'hello', userId: principal.userId, heartbeatMs: this.services.config.heartbeatMs, serverTime: this.services.now().toISOString() });
@@ -253,36 +268,26 @@ export class RealtimeGateway {
     }
   }
 
-  /**
-   * A change whose publish never arrived (Redis stalled or away, an instance that died between commit
-   * and publish) reaches this instance's watchers within one interval: their directories' revisions
-   * are read, and the subscriptions behind them read the log; their members are read, and a socket
-   * whose user lost access is unsubscribed. Two queries per 500 watched directories (per 500 watching
-   * users), and one per 500 sessions with an open socket.
-   */
-  private async checkWithDatabase(): Promise<void> {
-    const watched = this.hub.watchedDirectories();
-    const sessions = [...new Set([...this.hub.sockets].map((connection) => connection.principal?.sessionId).filter((id): id is number => id !== undefined))];
-    try {
-      const watchers = [...new Set([...this.hub.subscriptions()].map(({ userId }) => userId))];
-      for (let i = 0; i < watched.length; i += 500) {
-        const directories = watched.slice(i, i + 500);
-        this.hub.catchUpTo(await directoryRevisions(this.services.em(), directories));
-        // Access too: a member removed, or a directory deleted, while the bus was away loses its
-        // subscriptions within one interval, on every instance.
-        for (let j = 0; j < watchers.length || j === 0; j += 500) this.hub.checkAccess(await watchedAccess(this.services.em(), directories, watchers.slice(j, j + 500)));
-      }
-      // Sessions too: a logout announced while Redis was away, or never heard, still closes every
-      // socket of that session (4401) within one interval, on every instance.
-      for (let i = 0; i < sessions.length; i += 500) {
-        const ended = new Set(await endedSessions(this.services.em(), sessions.slice(i, i + 500), this.services.now()));
-        for (const connection of [...this.hub.sockets]) {
-          if (connection.principal && ended.has(connection.principal.sessionId)) this.refuse(connection, 'session revoked or expired');
-        }
-      }
-    } catch (error) {
-      this.services.log.warn({ err: error }, 'revision and session check failed; the next one will try again');
+  /** The directory's revision now, read once for however many subscriptions ask at the same time. */
+  private readRevision(directoryId: number): Promise<number | null> {
+    let read = this.revisionReads.get(directoryId);
+    if (!read) {
+      read = directoryRevisions(this.services.em(), [directoryId])
+        .then((revisions) => revisions.get(directoryId) ?? null)
+        .finally(() => this.revisionReads.delete(directoryId));
+      this.revisionReads.set(directoryId, read);
     }
+    return read;
+  }
+
+  /** Counted for each subscription; logged once per message (a thousand watchers ignore it a thousand times). */
+  private unfounded(directoryId: number, revision: number): void {
+    this.unfoundedChanges += 1;
+    const key = `${directoryId}:${revision}`;
+    if (this.unfoundedLogged.has(key)) return;
+    if (this.unfoundedLogged.size >= 1000) this.unfoundedLogged.clear();
+    this.unfoundedLogged.add(key);
+    this.services.log.warn({ directoryId, revision }, 'ignored a change from the bus at a revision the database does not have (a bug, or a forged message)');
   }
 
   private stopHeartbeat(): void {

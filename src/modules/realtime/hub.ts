@@ -1,8 +1,10 @@
 import type { Role } from '../../contract';
+import type { DirectoryView } from '../inventory/views';
 import type { BusMessage } from './bus';
 import type { Connection } from './connection';
 import { CloseCode, encode } from './protocol';
 import type { Subscription } from './subscription';
+import { ToldDirectories, type DirectoryEvent } from './told-directories';
 
 /**
  * This process's sockets, and the fan-out of what the bus announces to them. Every message is
@@ -17,6 +19,8 @@ export class Hub {
   /** Subscriptions by directory: a change costs as many sends as it has watchers, whoever else is connected. */
   private readonly byDirectory = new Map<number, Set<Subscription>>();
   private readonly authenticating = new Set<Connection>();
+  /** The directories each connected user's sockets were told of: the periodic check sends what the bus lost. */
+  readonly told = new ToldDirectories();
 
   add(connection: Connection): void {
     this.sockets.add(connection);
@@ -38,6 +42,7 @@ export class Hub {
     let sockets = this.byUser.get(userId);
     if (!sockets) this.byUser.set(userId, (sockets = new Set()));
     sockets.add(connection);
+    this.told.join(userId);
   }
 
   remove(connection: Connection): void {
@@ -47,7 +52,10 @@ export class Hub {
     if (userId === undefined) return;
     const sockets = this.byUser.get(userId);
     sockets?.delete(connection);
-    if (sockets?.size === 0) this.byUser.delete(userId);
+    if (sockets?.size === 0) {
+      this.byUser.delete(userId);
+      this.told.leave(userId);
+    }
   }
 
   /** Connection's `watching` callback: keeps the index by directory. */
@@ -114,6 +122,23 @@ export class Hub {
     }
   }
 
+  /**
+   * A `directory` frame to every socket of a user (`directory.role`: theirs, or the one they had), from
+   * the bus or recovered by the periodic check. A directory deleted or left loses its subscriptions;
+   * a membership shared or changed gives them its role.
+   */
+  tell(userId: number, event: DirectoryEvent, directory: DirectoryView): void {
+    const sockets = this.byUser.get(userId);
+    if (!sockets) return;
+    const text = encode({ type: 'directory', event, directory });
+    for (const connection of [...sockets]) {
+      connection.send(text);
+      if (event === 'deleted') this.revoke(connection, directory.id, 'deleted');
+      else if (event === 'unshared') this.revoke(connection, directory.id, 'removed');
+      else if (event === 'shared' || event === 'role') connection.subscriptions.get(directory.id)?.setRole(directory.role);
+    }
+  }
+
   /** The bus listener. Never throws: sending to one socket cannot fail another. */
   readonly receive = (message: BusMessage): void => {
     switch (message.type) {
@@ -127,26 +152,13 @@ export class Hub {
         return;
       }
       case 'directory': {
-        for (const { userId, role } of message.audience) {
-          const sockets = this.byUser.get(userId);
-          if (!sockets) continue;
-          const text = encode({ type: 'directory', event: message.event, directory: { ...message.directory, role } });
-          for (const connection of sockets) {
-            connection.send(text);
-            if (message.event === 'deleted') this.revoke(connection, message.directory.id, 'deleted');
-          }
-        }
+        this.told.heard(message);
+        for (const { userId, role } of message.audience) this.tell(userId, message.event, { ...message.directory, role });
         return;
       }
       case 'membership': {
-        const sockets = this.byUser.get(message.userId);
-        if (!sockets) return;
-        const text = encode({ type: 'directory', event: message.event, directory: message.directory });
-        for (const connection of [...sockets]) {
-          connection.send(text);
-          if (message.event === 'unshared') this.revoke(connection, message.directory.id, 'removed');
-          else connection.subscriptions.get(message.directory.id)?.setRole(message.directory.role);
-        }
+        this.told.heard(message);
+        this.tell(message.userId, message.event, message.directory);
         return;
       }
       case 'resync':

@@ -4,6 +4,7 @@ import { StartupError, errorCode } from '../../startup-error';
 import { Type } from '@sinclair/typebox';
 import { createAjv, validator } from '../../validation';
 import { BusMessageSchema, InProcessBus, type BusMessage } from './bus';
+import { BusSigner } from './bus-auth';
 
 interface Envelope {
   from: string;
@@ -16,8 +17,16 @@ export interface RedisBusOptions {
   url: string;
   /** The pub/sub channel every instance of one deployment shares. */
   channel?: string;
+  /** BUS_SECRET's keys: the first signs every message, any of them verifies one. */
+  secrets: readonly string[];
   onError?: (error: unknown) => void;
 }
+
+/** Why a message on the channel was dropped unread: its MAC failed, or it was signed but is no bus message. */
+export type DropReason = 'unauthenticated' | 'malformed';
+
+/** At most one log line per reason in this long: a flood of forgeries is counted, not written line by line. */
+const DROP_LOG_INTERVAL_MS = 10_000;
 
 /** How long a command to Redis may take before it counts as failed. */
 const PUBLISH_TIMEOUT_MS = 1000;
@@ -36,12 +45,16 @@ export class RedisBus extends InProcessBus {
   onError: (error: unknown) => void;
   /** Publishes that did not reach Redis (other instances' watchers catch up from the log): read by the metrics. */
   publishFailures = 0;
-  /** Messages on the channel that were not bus messages (malformed, foreign), dropped unread. */
-  droppedMessages = 0;
+  /** Messages on the channel dropped unread, by reason: read by the metrics. */
+  readonly dropped: Record<DropReason, number> = { unauthenticated: 0, malformed: 0 };
+  private readonly signer: BusSigner;
+  /** When each reason was last logged, and how many were dropped for it since. */
+  private readonly dropLog = new Map<DropReason, { at: number; since: number }>();
 
   private constructor(options: RedisBusOptions) {
     super();
     this.channel = options.channel ?? 'scancode:bus';
+    this.signer = new BusSigner(options.secrets, this.channel);
     this.onError = options.onError ?? (() => undefined);
     // No offline queue: while Redis is away a publish fails at once (and is logged) rather than piling up
     // behind the reconnect; subscribers catch up from the log at their next change.
@@ -100,7 +113,7 @@ export class RedisBus extends InProcessBus {
   override async publish(message: BusMessage): Promise<void> {
     this.deliver(message);
     const envelope: Envelope = { from: this.serverId, message };
-    this.publisher.publish(this.channel, JSON.stringify(envelope)).catch((error: unknown) => {
+    this.publisher.publish(this.channel, this.signer.sign(JSON.stringify(envelope))).catch((error: unknown) => {
       this.publishFailures += 1;
       this.onError(error);
     });
@@ -125,28 +138,44 @@ export class RedisBus extends InProcessBus {
     await this.publish({ type: 'resync' });
   }
 
+  /** Messages on the channel dropped unread, whatever the reason. */
+  get droppedMessages(): number {
+    return this.dropped.unauthenticated + this.dropped.malformed;
+  }
+
   /**
-   * Every message is checked against the bus's schema before anything reads it: a malformed or foreign
-   * one (`PUBLISH <channel> null`, another program on the channel) is counted and dropped, never
-   * delivered and never a crash. (A well-formed forgery needs write access to the channel: protect it
-   * with Redis ACLs and a deployment's own REDIS_CHANNEL.)
+   * Every message's MAC is checked first (BUS_SECRET): a message nobody holding the secret signed
+   * (a forgery, another deployment's, a PUBLISH by hand) is counted and dropped without its body being
+   * read. A signed one is then checked against the bus's schema (two versions of the server during a
+   * rolling upgrade), so that nothing malformed is ever delivered and nothing on the channel is a crash.
    */
   private receive(channel: string, text: string): void {
     if (channel !== this.channel) return;
+    const body = this.signer.open(text);
+    if (body === null) return this.drop('unauthenticated', 'dropped a bus message whose MAC does not match BUS_SECRET (forged, or signed with another secret)');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(body);
     } catch {
       parsed = undefined;
     }
     const checked = checkEnvelope(parsed);
-    if (!checked.ok) {
-      this.droppedMessages += 1;
-      this.onError(new Error(`dropped a bus message that is not one: ${checked.message}`));
-      return;
-    }
+    if (!checked.ok) return this.drop('malformed', `dropped a signed bus message that is not one: ${checked.message}`);
     if (checked.value.from === this.serverId) return; // already delivered locally
     this.deliver(checked.value.message);
+  }
+
+  /** Counts every drop; logs the first of a burst, then one line per interval with how many followed. */
+  private drop(reason: DropReason, message: string): void {
+    this.dropped[reason] += 1;
+    const now = Date.now();
+    const last = this.dropLog.get(reason);
+    if (last && now - last.at < DROP_LOG_INTERVAL_MS) {
+      last.since += 1;
+      return;
+    }
+    this.dropLog.set(reason, { at: now, since: 0 });
+    this.onError(new Error(last && last.since > 0 ? `${message} (and ${last.since} more since the last such line)` : message));
   }
 
   override async close(): Promise<void> {

@@ -7,6 +7,8 @@ function change(revision: number, ownerId = 1, directoryId = 7): BusMessage {
   return { type: 'change', directoryId, revision, change: { revision, type: 'in', code: 'c', delta: 1, userId: ownerId, nickname: '', at: new Date(0).toISOString() } };
 }
 
+const SECRET = 'a-bus-secret-of-the-tests-0123456789';
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Collects what a listener hears until `count` messages have arrived. */
@@ -24,7 +26,7 @@ function collect(bus: Bus, count: number): { heard: BusMessage[]; done: Promise<
 /** The contract every bus keeps; the gateway relies on nothing else. */
 const buses: { name: string; make(channel: string): Promise<Bus> }[] = [
   { name: 'in-process', make: async () => new InProcessBus() },
-  { name: 'redis', make: (channel) => RedisBus.connect({ url: TEST_REDIS_URL, channel }) },
+  { name: 'redis', make: (channel) => RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] }) },
 ];
 
 describe.each(buses)('the $name bus', ({ make }) => {
@@ -73,7 +75,7 @@ describe.each(buses)('the $name bus', ({ make }) => {
 describe('two Redis bus instances (two servers)', () => {
   it('hear each other once and never their own echo twice', async () => {
     const channel = testChannel();
-    const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel }), RedisBus.connect({ url: TEST_REDIS_URL, channel })]);
+    const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] }), RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] })]);
     try {
       const onA = collect(a, 4);
       const onB = collect(b, 4);
@@ -99,7 +101,7 @@ describe('two Redis bus instances (two servers)', () => {
 
   it('drops what is not a bus message (PUBLISH <channel> null, junk, forged shapes) and keeps delivering real ones', async () => {
     const channel = testChannel();
-    const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel }), RedisBus.connect({ url: TEST_REDIS_URL, channel })]);
+    const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] }), RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] })]);
     const intruder = new Redis(TEST_REDIS_URL);
     try {
       const heard = collect(b, 1);
@@ -116,6 +118,6 @@ describe('two Redis bus instances (two servers)', () => {
   });
 
   it('refuses to start when Redis cannot be reached', async () => {
-    await expect(RedisBus.connect({ url: 'redis://127.0.0.1:1/0', channel: testChannel() })).rejects.toThrow();
+    await expect(RedisBus.connect({ url: 'redis://127.0.0.1:1/0', channel: testChannel(), secrets: [SECRET] })).rejects.toThrow();
   });
 });
