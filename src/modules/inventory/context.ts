@@ -19,8 +19,11 @@ export interface InventoryContext {
   raw: RawDatabase;
 }
 
-export function goodsView(goods: Pick<Goods, 'id' | 'code' | 'name' | 'remarks' | 'count'>): GoodsView {
-  return { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
+/** A goods as clients see it; `minCount` only when a threshold is set. */
+export function goodsView(goods: Pick<Goods, 'id' | 'code' | 'name' | 'remarks' | 'count'> & { minCount?: number | null }): GoodsView {
+  const view: GoodsView = { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
+  if (goods.minCount) view.minCount = goods.minCount;
+  return view;
 }
 
 export interface LogRow {
@@ -40,6 +43,11 @@ export interface LogRow {
   deviceId: string | null;
   at: Date;
   directory: number;
+  transferId?: string | null;
+  transferFrom?: number | null;
+  transferTo?: number | null;
+  undoes?: number | null;
+  countId?: number | null;
 }
 
 /** One log row as the Change that clients see (HTTP `changes`, WebSocket `change` frames). */
@@ -53,5 +61,8 @@ export function changeFromLog(row: LogRow): Change {
   if (row.dirName !== null) change.directory = { id: row.directory, name: row.dirName };
   if (row.eventId !== null) change.eventId = row.eventId;
   if (row.deviceId !== null) change.deviceId = row.deviceId;
+  if (row.transferId) change.transfer = { id: row.transferId, from: row.transferFrom ?? 0, to: row.transferTo ?? 0 };
+  if (row.undoes) change.undoes = row.undoes;
+  if (row.countId) change.countId = row.countId;
   return change;
 }

@@ -11,7 +11,7 @@ export type ChangesAnswer =
   | { revision: number; changes: Change[] }
   | { revision: number; reset: true; goods: GoodsView[] };
 
-const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'countAfter', 'delta', 'dirName', 'eventId', 'user', 'deviceId', 'at', 'directory'] as const;
+const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'countAfter', 'delta', 'dirName', 'eventId', 'user', 'deviceId', 'at', 'directory', 'transferId', 'transferFrom', 'transferTo', 'undoes', 'countId'] as const;
 
 /**
  * Every change after revision `since`, in order, from the log. When the client is further behind than
@@ -59,11 +59,11 @@ export async function directoryLogs(em: Em, access: Access, before: number | und
   const directoryId = access.directoryId;
   const rows = await em
     .createQueryBuilder(LogEntry)
-    .select(['id', ...LOG_FIELDS])
+    .select(['id', 'undoneBy', ...LOG_FIELDS])
     .where({ directory: directoryId, ...(before !== undefined ? { revision: { $lt: before } } : {}) })
     .orderBy({ revision: 'desc' })
     .limit(limit + 1)
-    .execute<(LogRow & { id: number })[]>('all');
+    .execute<(LogRow & { id: number; undoneBy: number | null })[]>('all');
   const page = rows.slice(0, limit);
   const nicknames = await nicknamesOf(em, page.map((row) => row.user));
   return {
@@ -81,6 +81,10 @@ export async function directoryLogs(em: Em, access: Access, before: number | und
       directoryName: row.dirName,
       eventId: row.eventId,
       at: new Date(row.at).toISOString(),
+      ...(row.undoes ? { undoes: row.undoes } : {}),
+      ...(row.undoneBy ? { undoneBy: row.undoneBy } : {}),
+      ...(row.transferId ? { transfer: { id: row.transferId, from: row.transferFrom ?? 0, to: row.transferTo ?? 0 } } : {}),
+      ...(row.countId ? { countId: row.countId } : {}),
     })),
     next: rows.length > limit ? page[page.length - 1].revision : null,
   };

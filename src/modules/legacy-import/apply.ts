@@ -87,7 +87,7 @@ async function applyDirectory(tx: Em, plan: DirectoryPlan, ownerId: number, now:
     if (goods.write && goods.existingId === null) {
       const inserted = await tx
         .createQueryBuilder(Goods)
-        .insert({ directory: id, code: goods.code, codeHash: goods.key, count, name, remarks, createdAt: goods.createdAt, updatedAt })
+        .insert({ directory: id, code: goods.code, codeHash: goods.key, count, minCount: 0, name, remarks, createdAt: goods.createdAt, updatedAt })
         .execute('run');
       goodsIds.set(goods.key, inserted.insertId);
     } else goodsIds.set(goods.key, goods.existingId);
