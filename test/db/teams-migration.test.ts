@@ -66,7 +66,8 @@ describe.each(testDatabases())('upgrading a database of the last release to team
     // The current code opens it: the migrations that are left run.
     const upgraded = await openDatabase(existing.config);
     try {
-      expect(await rowsOf(upgraded)).toEqual(before);
+      // The rows as they were; each directory now keeps its goods count (two each), counted by the migration after Teams.
+      expect(await rowsOf(upgraded)).toEqual({ ...before, directories: before.directories.map((row) => ({ ...(row as object), goods_count: 2 })) });
       const members = await upgraded.em.fork().getConnection().execute<{ directory_id: number; user_id: number; role: string }[]>('select directory_id, user_id, role from members order by directory_id, user_id');
       expect(members.map((m) => ({ directory: Number(m.directory_id), user: Number(m.user_id), role: m.role }))).toEqual([
         { directory: aliceDefault, user: ids.alice, role: 'owner' },
