@@ -80,7 +80,9 @@ describe.each(testDatabases())('upgrading a database of the last release to team
     }
 
     // And the server on it: each user sees their directories as before, owned by them, and no one else's.
-    const server = await startServer(db, { config: { database: existing.config } });
+    // The server is handed the upgraded database as its orm (startServer opens the fresh database it makes, whatever config.database says).
+    const orm = await openDatabase(existing.config);
+    const server = await startServer(db, { config: { database: existing.config }, deps: { orm } });
     try {
       const alice = await signIn(server, 'upgrade-alice');
       const bob = await signIn(server, 'upgrade-bob');
@@ -97,6 +99,7 @@ describe.each(testDatabases())('upgrading a database of the last release to team
       expect((await legacyPost(server, '/datain/', { code: 'A-1', name: '', remarks: '', cookie: bob.token, dir: '小卖部' })).body).toEqual({ error: '不存在此仓库' });
     } finally {
       await server.close();
+      await orm.close();
       await existing.drop();
     }
   });
