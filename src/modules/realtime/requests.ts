@@ -21,15 +21,15 @@ const isOperation = (type: string): type is OperationName => Object.hasOwn(opera
  * what this returns (a subscribe acks itself, before its replay or snapshot).
  */
 export async function answer(services: Services, snapshots: SharedSnapshots, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<AckResult | undefined> {
-  switch (frame.type) {
-    case 'ping':
-      return { serverTime: services.now().toISOString() };
-    case 'unsubscribe':
-      connection.unsubscribe(frame.directoryId);
-      return {};
-    case 'subscribe':
-      await subscribe(services, snapshots, connection, principal.userId, frame, reply);
-      return undefined;
+  // The socket's own requests; every other type is an operation of the table.
+  if (frame.type === 'ping') return { serverTime: services.now().toISOString() };
+  if (frame.type === 'unsubscribe') {
+    connection.unsubscribe(frame.directoryId);
+    return {};
+  }
+  if (frame.type === 'subscribe') {
+    await subscribe(services, snapshots, connection, principal.userId, frame, reply);
+    return undefined;
   }
   if (!isOperation(frame.type)) throw new Error(`no handler for frame type ${frame.type}`);
   const name = frame.type;
