@@ -80,6 +80,8 @@ export interface Config {
   limits: LimitsConfig;
   /** The caps of teams, answered with `quota_exceeded` (stored sizes) or `rate_limited` (accepts). */
   teams: TeamLimits;
+  /** The caps on what a user stores, answered with `quota_exceeded`. */
+  storage: StorageLimits;
 }
 
 export interface TeamLimits {
@@ -92,6 +94,20 @@ export interface TeamLimits {
 }
 
 export const DEFAULT_TEAM_LIMITS: TeamLimits = { maxMembersPerDirectory: 200, maxOpenInvitesPerDirectory: 50, inviteAcceptsPerMinute: 10 };
+
+/**
+ * Stored sizes: a user cannot make the database (or a snapshot, a CSV export, a `changes` reset) grow
+ * without bound. Sized far above a warehouse's use: a big shop has tens of directories and thousands of
+ * goods in each.
+ */
+export interface StorageLimits {
+  /** MAX_DIRECTORIES_PER_USER (1,000): live directories one user owns (deleted ones do not count). */
+  maxDirectoriesPerUser: number;
+  /** MAX_GOODS_PER_DIRECTORY (100,000): goods of one directory; a scan that would add one more is refused. */
+  maxGoodsPerDirectory: number;
+}
+
+export const DEFAULT_STORAGE_LIMITS: StorageLimits = { maxDirectoriesPerUser: 1000, maxGoodsPerDirectory: 100_000 };
 
 /**
  * Sized for a warehouse whose fleet of handheld scanners shares one account, so that its ordinary
@@ -341,6 +357,10 @@ export function loadConfig(env: Env = process.env): Config {
       maxMembersPerDirectory: integer(env, 'MAX_MEMBERS_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxMembersPerDirectory, 1, 100_000),
       maxOpenInvitesPerDirectory: integer(env, 'MAX_OPEN_INVITES_PER_DIRECTORY', DEFAULT_TEAM_LIMITS.maxOpenInvitesPerDirectory, 1, 100_000),
       inviteAcceptsPerMinute: integer(env, 'INVITE_ACCEPT_RATE_LIMIT', DEFAULT_TEAM_LIMITS.inviteAcceptsPerMinute, 0, 1_000_000),
+    },
+    storage: {
+      maxDirectoriesPerUser: integer(env, 'MAX_DIRECTORIES_PER_USER', DEFAULT_STORAGE_LIMITS.maxDirectoriesPerUser, 1, 1_000_000),
+      maxGoodsPerDirectory: integer(env, 'MAX_GOODS_PER_DIRECTORY', DEFAULT_STORAGE_LIMITS.maxGoodsPerDirectory, 1, 100_000_000),
     },
   };
 }

@@ -28,7 +28,7 @@ export class Services {
     this.refusedTokens = new RefusedTokens(config.limits.badTokensPerMinute);
     this.inviteAccepts = new AcceptLimit(config.teams.inviteAcceptsPerMinute);
     this.events = new DomainEvents((error, type) => log.error({ err: error, event: type }, 'a post-commit hook failed'));
-    this.mutations = new MutationQueue({ raw, now, events: this.events });
+    this.mutations = new MutationQueue({ raw, now, events: this.events, limits: config.storage });
     // The bus is one hook among others (metrics, later webhooks and alerts): the domain knows none of them.
     publishDomainEvents(this.events, bus, () => this.em(), log);
   }
@@ -60,6 +60,7 @@ export class Services {
       events: this.events,
       now: this.now,
       changesReplayLimit: this.config.changesReplayLimit,
+      maxDirectoriesPerUser: this.config.storage.maxDirectoriesPerUser,
       mutations: this.mutations,
       raw: this.raw,
     };

@@ -39,7 +39,7 @@ export async function startServer(db: TestDatabase, options: StartOptions = {}):
   // The database is opened here, as src/main.ts does, so that a server that cannot start (Redis
   // unreachable...) leaves nothing open behind it: its pool and the fake WeChat's listener kept jest
   // from exiting after such a failure.
-  const ownOrm = options.deps?.orm ? null : await openDatabase(database.config);
+  const ownOrm = options.deps?.orm ? null : await openDatabase(config.database);
   const app = await buildApp(config, { ...options.deps, ...(ownOrm ? { orm: ownOrm } : {}) }).catch(async (error: unknown) => {
     await ownOrm?.close();
     await fake.close();

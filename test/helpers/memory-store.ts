@@ -17,6 +17,7 @@ interface DirectoryTable {
   liveName: string | null;
   revision: number;
   freq: number;
+  goodsCount: number;
   deletedAt: Date | null;
   updatedAt: Date;
 }
@@ -71,6 +72,11 @@ export class MemoryInventory implements InventoryStore {
     return this.row(directoryId).freq;
   }
 
+  /** The goods count the directory row keeps (what MAX_GOODS_PER_DIRECTORY is checked against). */
+  goodsCountOf(directoryId: number): number {
+    return this.row(directoryId).goodsCount;
+  }
+
   isDeleted(directoryId: number): boolean {
     return this.row(directoryId).deletedAt !== null;
   }
@@ -111,7 +117,7 @@ export class MemoryInventory implements InventoryStore {
       const role = this.tables.members.get(`${directoryId}:${userId}`);
       if (role) members.set(userId, { role, nickname: this.tables.users.get(userId)?.nickname ?? '' });
     }
-    return { id: row.id, ownerId: row.ownerId, name: row.name, revision: row.revision, deleted: row.deletedAt !== null, members };
+    return { id: row.id, ownerId: row.ownerId, name: row.name, revision: row.revision, deleted: row.deletedAt !== null, goodsCount: row.goodsCount, members };
   }
 
   async outcomes(userId: number, eventIds: string[]): Promise<Map<string, { ok: boolean; outcome: string }>> {
@@ -158,10 +164,11 @@ export class MemoryInventory implements InventoryStore {
     }
   }
 
-  async advanceDirectory(id: number, change: { revision: number; freqDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void> {
+  async advanceDirectory(id: number, change: { revision: number; freqDelta: number; goodsDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void> {
     const row = this.row(id);
     row.revision = change.revision;
     row.freq += change.freqDelta;
+    row.goodsCount += change.goodsDelta;
     row.updatedAt = change.at;
     if (change.name !== undefined) row.name = row.liveName = change.name;
     if (change.deletedAt !== undefined) {
@@ -175,6 +182,12 @@ export class MemoryInventory implements InventoryStore {
     return null;
   }
 
+  async lockOwnedDirectories(ownerId: number): Promise<number> {
+    let owned = 0;
+    for (const row of this.tables.directories.values()) if (row.ownerId === ownerId && row.deletedAt === null) owned += 1;
+    return owned;
+  }
+
   async insertDirectory(ownerId: number, name: string, at: Date): Promise<number> {
     return this.insertDirectorySync(ownerId, name, at);
   }
@@ -182,7 +195,7 @@ export class MemoryInventory implements InventoryStore {
   private insertDirectorySync(ownerId: number, name: string, at: Date): number {
     for (const row of this.tables.directories.values()) if (row.ownerId === ownerId && row.liveName === name) throw new DuplicateKeyError(`directory ${name} exists`);
     const id = this.tables.nextId++;
-    this.tables.directories.set(id, { id, ownerId, name, liveName: name, revision: 0, freq: 0, deletedAt: null, updatedAt: at });
+    this.tables.directories.set(id, { id, ownerId, name, liveName: name, revision: 0, freq: 0, goodsCount: 0, deletedAt: null, updatedAt: at });
     this.tables.members.set(`${id}:${ownerId}`, 'owner');
     return id;
   }

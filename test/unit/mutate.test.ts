@@ -146,3 +146,22 @@ describe('applyBatch: exactly once, in order, by whom', () => {
     expect(t.store.counts(t.directoryId)).toEqual({ A: 1 });
   });
 });
+
+describe('applyBatch: MAX_GOODS_PER_DIRECTORY', () => {
+  it('counts the goods a batch adds and removes in order: a removal frees a place for a later create of the batch, not an earlier one', async () => {
+    const t = team();
+    const limits = { maxGoodsPerDirectory: 2 };
+    await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanIn(t, 'A')), request(t, 'editor', scanIn(t, 'B'))], at, limits);
+    const remove: Mutation = { kind: 'remove', code: 'A' };
+    const done = await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanIn(t, 'C')), request(t, 'editor', scanIn(t, 'B')), request(t, 'editor', remove), request(t, 'editor', scanIn(t, 'D')), request(t, 'editor', scanIn(t, 'E'))], at, limits);
+    expect(done.outcomes.map(brief)).toEqual([
+      { ok: false, code: 'quota_exceeded', limit: 2 },
+      { ok: true, duplicate: false, revision: 3 },
+      { ok: true, duplicate: false, revision: undefined },
+      { ok: true, duplicate: false, revision: 5 },
+      { ok: false, code: 'quota_exceeded', limit: 2 },
+    ]);
+    expect(t.store.counts(t.directoryId)).toEqual({ B: 2, D: 1 });
+    expect(t.store.goodsCountOf(t.directoryId)).toBe(2);
+  });
+});

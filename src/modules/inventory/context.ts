@@ -13,6 +13,8 @@ export interface InventoryContext {
   now: () => Date;
   /** Past this many changes, `changes?since=` answers `reset` with a snapshot. */
   changesReplayLimit: number;
+  /** MAX_DIRECTORIES_PER_USER: a create past it is refused with quota_exceeded. */
+  maxDirectoriesPerUser: number;
   /** The one path of every change (group commit per directory); shared by the whole app. */
   mutations: MutationQueue;
   /** Transactions on the driver's connection, for the few writes outside the queue (a new directory). */

@@ -124,9 +124,14 @@ export async function findDirectory(em: Em, userId: number, access: Access): Pro
 
 /**
  * Creates a directory at revision 0, logged as `create`, through the store of the caller's transaction
- * (login makes 默认 in its own). Refused with name_taken when the owner has a live one of that name.
+ * (login makes 默认 in its own, for a user who has none). Refused with quota_exceeded when the owner
+ * already has `maxOwned` live ones (counted with their row locked, so two creates at the cap cannot
+ * both pass), and with name_taken when they have a live one of that name.
  */
-export async function insertDirectory(store: InventoryStore, actor: Actor, name: string, at: Date): Promise<number> {
+export async function insertDirectory(store: InventoryStore, actor: Actor, name: string, at: Date, maxOwned?: number): Promise<number> {
+  if (maxOwned !== undefined && (await store.lockOwnedDirectories(actor.userId)) >= maxOwned) {
+    throw new AppError('quota_exceeded', `a user owns at most ${maxOwned} directories: delete one first`, { limit: maxOwned });
+  }
   if ((await store.liveDirectoryNamed(actor.userId, name)) !== null) throw nameTaken(name);
   const id = await store.insertDirectory(actor.userId, name, at);
   await store.appendLog([{ directoryId: id, userId: actor.userId, deviceId: actor.deviceId, type: 'create', goods: null, delta: null, dirName: name, revision: 0, eventId: null, at }]);
@@ -155,7 +160,7 @@ function createOnce(ctx: InventoryContext, actor: Actor, name: string, eventId: 
       if (earlier) return earlier;
       let outcome: Outcome;
       try {
-        outcome = { ok: true, value: { kind: 'create', directoryId: await insertDirectory(store, actor, name, at) }, duplicate: false };
+        outcome = { ok: true, value: { kind: 'create', directoryId: await insertDirectory(store, actor, name, at, ctx.maxDirectoriesPerUser) }, duplicate: false };
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         outcome = { ok: false, error };

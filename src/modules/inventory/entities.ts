@@ -13,6 +13,8 @@ export class Directory {
   liveName: string | null = null;
   freq = 0;
   revision = 0;
+  /** How many goods it holds: written with every goods added or removed, under the directory's lock (MAX_GOODS_PER_DIRECTORY). */
+  goodsCount = 0;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
   deletedAt: Date | null = null;
@@ -93,6 +95,7 @@ export const DirectorySchema = new EntitySchema<Directory>({
     liveName: { type: 'string', length: 100, nullable: true },
     freq: { type: 'integer', default: 0 },
     revision: { type: 'integer', default: 0 },
+    goodsCount: { type: 'integer', default: 0 },
     createdAt: { type: 'datetime', length: 3 },
     updatedAt: { type: 'datetime', length: 3 },
     deletedAt: { type: 'datetime', length: 3, nullable: true },

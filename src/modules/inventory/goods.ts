@@ -32,16 +32,16 @@ export async function directoryWithGoods(em: Em, userId: number, access: Access,
 }
 
 /**
- * Up to `limit` goods of a directory with ids above `afterId`, by id: one step of a keyset read (a
- * snapshot reads a big directory this way inside its transaction, a CSV export as it is sent, a few
- * hundred rows in memory at a time).
+ * Up to `limit` goods of a directory with ids above `afterId` (and at most `upToId`), by id: one step of
+ * a keyset read (a snapshot reads a big directory this way a page at a time as the phone takes it, a
+ * CSV export as it is sent, a few hundred rows in memory at a time).
  * The caller has checked access.
  */
-export async function goodsAfter(em: Em, directoryId: number, afterId: number, limit: number): Promise<GoodsView[]> {
+export async function goodsAfter(em: Em, directoryId: number, afterId: number, limit: number, upToId?: number): Promise<GoodsView[]> {
   const rows = await em
     .createQueryBuilder(Goods)
     .select(['id', 'code', 'name', 'remarks', 'count'])
-    .where({ directory: directoryId, id: { $gt: afterId } })
+    .where({ directory: directoryId, id: upToId === undefined ? { $gt: afterId } : { $gt: afterId, $lte: upToId } })
     .orderBy({ id: 'asc' })
     .limit(limit)
     .execute<GoodsView[]>('all');

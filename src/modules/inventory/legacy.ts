@@ -36,8 +36,13 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
       // The seed's form always sends name and remarks; empty ones must not wipe what is stored.
       const name = legacyText(fields, 'name', { max: MAX_GOODS_NAME_LENGTH });
       const remarks = legacyText(fields, 'remarks', { max: 1000 });
-      const result = await applyScan(services.inventory(), actor, { directoryId, op: 'in', code, qty: 1, name, remarks });
-      return { cur_count: result.goods.count, exist: result.created ? 'newone' : 'existed' };
+      try {
+        const result = await applyScan(services.inventory(), actor, { directoryId, op: 'in', code, qty: 1, name, remarks });
+        return { cur_count: result.goods.count, exist: result.created ? 'newone' : 'existed' };
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'quota_exceeded') throw refuse(`已达商品数量上限（${String(error.details.limit)}种），请先删除不用的商品`);
+        throw error;
+      }
     });
 
     legacyRoute(app, legacy.dataout, async (fields) => {
@@ -75,6 +80,7 @@ export function legacyInventoryRoutes(services: Services): FastifyPluginAsync {
         return { status: `已成功建立仓库${directory.name}` };
       } catch (error) {
         if (error instanceof AppError && error.code === 'name_taken') throw refuse('已有该仓库');
+        if (error instanceof AppError && error.code === 'quota_exceeded') throw refuse(`已达仓库数量上限（${String(error.details.limit)}个），请先删除不用的仓库`);
         throw error;
       }
     });

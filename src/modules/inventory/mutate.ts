@@ -61,9 +61,20 @@ export interface BatchDone {
   directoryEvents: ('renamed' | 'deleted')[];
 }
 
+/** The stored-size caps a batch enforces (config `storage`). */
+export interface BatchLimits {
+  /** MAX_GOODS_PER_DIRECTORY: a mutation that would add one goods more is refused with quota_exceeded. */
+  maxGoodsPerDirectory: number;
+}
+
+const UNLIMITED: BatchLimits = { maxGoodsPerDirectory: Number.POSITIVE_INFINITY };
+
 interface Working {
   directory: DirectoryRow | null;
+  limits: BatchLimits;
   revision: number;
+  /** The directory's goods as this batch leaves them so far (its row's count, plus inserts, minus removals). */
+  goodsCount: number;
   name: string;
   deletedAt: Date | null;
   freqDelta: number;
@@ -82,7 +93,7 @@ function codeOf(mutation: Mutation): string | null {
 }
 
 /** Applies every request of one directory, in order, in the caller's transaction. */
-export async function applyBatch(store: InventoryStore, directoryId: number, requests: MutationRequest[], at: Date): Promise<BatchDone> {
+export async function applyBatch(store: InventoryStore, directoryId: number, requests: MutationRequest[], at: Date, limits: BatchLimits = UNLIMITED): Promise<BatchDone> {
   const directory = await store.lockDirectory(directoryId, [...new Set(requests.map((r) => r.actor.userId))]);
   const stored = new Map<string, { ok: boolean; outcome: string }>();
   const byUser = new Map<number, string[]>();
@@ -96,7 +107,9 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
   const hashes = [...new Set(requests.map((r) => codeOf(r.mutation)).filter((code): code is string => code !== null).map(codeHash))];
   const state: Working = {
     directory,
+    limits,
     revision: directory?.revision ?? 0,
+    goodsCount: directory?.goodsCount ?? 0,
     name: directory?.name ?? '',
     deletedAt: null,
     freqDelta: 0,
@@ -131,7 +144,8 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
   await store.storeOutcomes(fresh);
   if (directory && state.log.length > 0) {
     const renamed = state.name !== directory.name ? { name: state.name } : {};
-    await store.advanceDirectory(directory.id, { revision: state.revision, freqDelta: state.freqDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
+    const goodsDelta = state.goodsCount - directory.goodsCount;
+    await store.advanceDirectory(directory.id, { revision: state.revision, freqDelta: state.freqDelta, goodsDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
   }
   return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents };
 }
@@ -177,6 +191,7 @@ async function decide(store: InventoryStore, state: Working, request: MutationRe
         await store.deleteGoods(removed.id);
         state.goods.delete(hash);
         state.dirty.delete(removed);
+        state.goodsCount -= 1;
         record('remove', removed, -removed.count);
         return accepted({ kind: 'remove' });
       }
@@ -203,7 +218,11 @@ async function decide(store: InventoryStore, state: Working, request: MutationRe
   }
 }
 
-/** The goods as the rule left it: inserted now when it is new (its id is in the result), else written at the end. */
+/**
+ * The goods as the rule left it: inserted now when it is new (its id is in the result), else written at
+ * the end. A new one past MAX_GOODS_PER_DIRECTORY is refused: the count is the directory row's, read
+ * under its lock, so concurrent batches cannot both take the last place.
+ */
 async function keep(store: InventoryStore, state: Working, directoryId: number, hash: string, next: GoodsState, at: Date): Promise<StoredGoods> {
   const current = state.goods.get(hash);
   if (current) {
@@ -211,6 +230,9 @@ async function keep(store: InventoryStore, state: Working, directoryId: number, 
     state.dirty.add(current);
     return current;
   }
+  const limit = state.limits.maxGoodsPerDirectory;
+  if (state.goodsCount >= limit) throw new AppError('quota_exceeded', `a directory holds at most ${limit} goods: remove some first`, { limit });
+  state.goodsCount += 1;
   const id = await store.insertGoods(directoryId, next, hash, at);
   const inserted: StoredGoods = { ...next, id, codeHash: hash };
   state.goods.set(hash, inserted);

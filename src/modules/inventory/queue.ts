@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { isDatabaseStall, retryingLostRaces, type RawDatabase, type Statements } from '../../db/raw';
 import type { DomainEvents } from './events';
-import { applyBatch, type BatchDone, type MutationRequest, type Outcome } from './mutate';
+import { applyBatch, type BatchDone, type BatchLimits, type MutationRequest, type Outcome } from './mutate';
 import { sqlStore, type InventoryStore } from './store';
 
 /**
@@ -32,6 +32,8 @@ export interface QueueOptions {
   events: DomainEvents;
   /** The store over a transaction's statements: sqlStore by default (the unit tier hands an in-memory one). */
   store?: (statements: Statements) => InventoryStore;
+  /** The stored-size caps each batch enforces (none when absent). */
+  limits?: BatchLimits;
 }
 
 /**
@@ -115,7 +117,7 @@ export class MutationQueue {
   private commit(directoryId: number, requests: MutationRequest[], raw: RawDatabase, now: () => Date): Promise<BatchDone> {
     const store = this.options.store ?? ((statements: Statements) => sqlStore(statements, raw.dialect));
     return retryingLostRaces(
-      () => raw.transaction((statements) => applyBatch(store(statements), directoryId, requests, now())),
+      () => raw.transaction((statements) => applyBatch(store(statements), directoryId, requests, now(), this.options.limits)),
       MAX_ATTEMPTS,
       () => this.options.events.emit('batchRetried', { directoryId }),
     );

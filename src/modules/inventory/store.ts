@@ -14,6 +14,8 @@ export interface DirectoryRow {
   name: string;
   revision: number;
   deleted: boolean;
+  /** How many goods it holds (kept by every mutation that adds or removes one). */
+  goodsCount: number;
   /** The asked-for users who are members, with their role and nickname (the access seam decides with it). */
   members: Map<number, { role: Role; nickname: string }>;
 }
@@ -92,10 +94,16 @@ export interface InventoryStore {
   deleteGoods(id: number): Promise<void>;
   appendLog(entries: LogInsert[]): Promise<void>;
   storeOutcomes(outcomes: OutcomeInsert[]): Promise<void>;
-  /** The new revision and freq, and for a rename or delete the directory's new name or its deletion. */
-  advanceDirectory(id: number, change: { revision: number; freqDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void>;
+  /** The new revision, freq and goods count, and for a rename or delete the directory's new name or its deletion. */
+  advanceDirectory(id: number, change: { revision: number; freqDelta: number; goodsDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void>;
   /** The live directory of this owner with that name, if any. */
   liveDirectoryNamed(ownerId: number, name: string): Promise<number | null>;
+  /**
+   * How many live directories the user owns, with the user's row locked until commit on MySQL (SQLite's
+   * single writer needs none): two creates by one user wait for each other, so neither passes the cap
+   * on a count the other is about to change.
+   */
+  lockOwnedDirectories(ownerId: number): Promise<number>;
   /** A new directory with its owner as its `owner` member. */
   insertDirectory(ownerId: number, name: string, at: Date): Promise<number>;
   /** The log rows of these revisions of a directory. */
@@ -174,8 +182,8 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
       const users = userIds.length > 0 ? userIds : [0];
       // The nickname through a subquery: a locking read locks the rows of its joins but not those of its
       // subqueries, and a user's row must not wait for (or hold up) every directory they scan into.
-      const rows = await sql.all<{ id: number; owner_id: number; name: string; revision: number; deleted_at: unknown; user_id: number | null; role: Role | null; nickname: string | null }>(
-        `select d.id, d.owner_id, d.name, d.revision, d.deleted_at, m.user_id, m.role, (select u.nickname from users u where u.id = m.user_id) as nickname
+      const rows = await sql.all<{ id: number; owner_id: number; name: string; revision: number; goods_count: number; deleted_at: unknown; user_id: number | null; role: Role | null; nickname: string | null }>(
+        `select d.id, d.owner_id, d.name, d.revision, d.goods_count, d.deleted_at, m.user_id, m.role, (select u.nickname from users u where u.id = m.user_id) as nickname
          from directories d left join members m on m.directory_id = d.id and m.user_id in (${placeholders(users.length)}) where d.id = ?${forUpdate}`,
         [...users, directoryId],
       );
@@ -183,7 +191,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
       const [row] = rows;
       const members = new Map<number, { role: Role; nickname: string }>();
       for (const r of rows) if (r.user_id !== null && r.role !== null) members.set(r.user_id, { role: r.role, nickname: r.nickname ?? '' });
-      return { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null, members };
+      return { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null, goodsCount: Number(row.goods_count), members };
     },
 
     async outcomes(userId, eventIds) {
@@ -255,8 +263,8 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     },
 
     async advanceDirectory(id, change) {
-      const sets = ['revision = ?', 'freq = freq + ?', 'updated_at = ?'];
-      const params: unknown[] = [change.revision, change.freqDelta, change.at];
+      const sets = ['revision = ?', 'freq = freq + ?', 'goods_count = goods_count + ?', 'updated_at = ?'];
+      const params: unknown[] = [change.revision, change.freqDelta, change.goodsDelta, change.at];
       if (change.name !== undefined) {
         sets.push('name = ?', 'live_name = ?');
         params.push(change.name, change.name);
@@ -271,6 +279,13 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     async liveDirectoryNamed(ownerId, name) {
       const [row] = await sql.all<{ id: number }>('select id from directories where owner_id = ? and live_name = ?', [ownerId, name]);
       return row?.id ?? null;
+    },
+
+    async lockOwnedDirectories(ownerId) {
+      await sql.all(`select id from users where id = ?${forUpdate}`, [ownerId]);
+      // live_name is null exactly when deleted: the unique key (owner_id, live_name) answers it alone.
+      const [row] = await sql.all<{ owned: number | string }>('select count(*) as owned from directories where owner_id = ? and live_name is not null', [ownerId]);
+      return Number(row.owned);
     },
 
     async insertDirectory(ownerId, name, at) {

@@ -75,7 +75,7 @@ async function applyDirectory(tx: Em, plan: DirectoryPlan, ownerId: number, now:
     if (locked?.revision !== plan.existing.revision) throw new StaleDirectory();
     if (plan.writeDirectory) await tx.createQueryBuilder(Directory).update(row).where({ id }).execute('run');
   } else {
-    id = (await tx.createQueryBuilder(Directory).insert({ ...row, owner: ownerId, createdAt: plan.createdAt }).execute('run')).insertId;
+    id = (await tx.createQueryBuilder(Directory).insert({ ...row, owner: ownerId, goodsCount: 0, createdAt: plan.createdAt }).execute('run')).insertId;
     // Its owner is its `owner` member, as for every directory made in scancode.
     await tx.execute("insert into members (directory_id, user_id, role, created_at) values (?, ?, 'owner', ?)", [id, ownerId, plan.createdAt], 'run');
   }
@@ -92,6 +92,9 @@ async function applyDirectory(tx: Em, plan: DirectoryPlan, ownerId: number, now:
       goodsIds.set(goods.key, inserted.insertId);
     } else goodsIds.set(goods.key, goods.existingId);
   }
+  // The count MAX_GOODS_PER_DIRECTORY is checked against, kept as scans keep it (the import itself brings
+  // the old backend's goods across whatever the cap: they were stored already).
+  await tx.execute('update directories set goods_count = (select count(*) from goods where directory_id = ?) where id = ?', [id, id], 'run');
 
   const logIds = new Map<number, number>();
   for (const change of plan.changes) {

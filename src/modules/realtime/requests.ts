@@ -5,7 +5,7 @@ import type { Principal } from '../auth/service';
 import { authorize, directoryRevisions } from '../inventory/directories';
 import { canReplay } from '../inventory/history';
 import type { Connection } from './connection';
-import { readSnapshot, type SharedSnapshots } from './snapshot';
+import { databaseSource, type SharedSnapshots } from './snapshot';
 import type { StartingPoint } from './subscription';
 import type { AckResult } from '../../contract';
 import type { RequestFrame } from './protocol';
@@ -21,15 +21,15 @@ const isOperation = (type: string): type is OperationName => Object.hasOwn(opera
  * what this returns (a subscribe acks itself, before its replay or snapshot).
  */
 export async function answer(services: Services, snapshots: SharedSnapshots, connection: Connection, principal: Principal, frame: RequestFrame, reply: Reply): Promise<AckResult | undefined> {
-  switch (frame.type) {
-    case 'ping':
-      return { serverTime: services.now().toISOString() };
-    case 'unsubscribe':
-      connection.unsubscribe(frame.directoryId);
-      return {};
-    case 'subscribe':
-      await subscribe(services, snapshots, connection, principal.userId, frame, reply);
-      return undefined;
+  // The socket's own requests; every other type is an operation of the table.
+  if (frame.type === 'ping') return { serverTime: services.now().toISOString() };
+  if (frame.type === 'unsubscribe') {
+    connection.unsubscribe(frame.directoryId);
+    return {};
+  }
+  if (frame.type === 'subscribe') {
+    await subscribe(services, snapshots, connection, principal.userId, frame, reply);
+    return undefined;
   }
   if (!isOperation(frame.type)) throw new Error(`no handler for frame type ${frame.type}`);
   const name = frame.type;
@@ -67,15 +67,16 @@ async function subscribe(services: Services, snapshots: SharedSnapshots, connect
 
 /**
  * Every change after `since` from the log, or a snapshot (no `since`, `since` too old to replay, or
- * ahead of the directory): the one other sockets are being sent if it is recent enough, the changes
- * after it following from the log. Neither is read here beyond the directory's revision: the replay
- * is read a batch at a time as the client takes it. The caller has authorized the read.
+ * ahead of the directory): the one other sockets are starting to be sent if it is recent enough, the
+ * changes after it following from the log. Neither is read here beyond revisions: the snapshot's pages
+ * and the replay are read a page or a batch at a time as the client takes them. The caller has
+ * authorized the read.
  */
 async function startingPoint(services: Services, snapshots: SharedSnapshots, directoryId: number, since: number | undefined): Promise<StartingPoint> {
   const limit = services.config.changesReplayLimit;
   const revision = (await directoryRevisions(services.em(), [directoryId])).get(directoryId) ?? 0;
   if (since !== undefined && canReplay(since, revision, limit)) return { revision, since };
-  const snapshot = await snapshots.acquire(directoryId, revision, limit, () => readSnapshot(services.em(), directoryId));
+  const snapshot = await snapshots.acquire(directoryId, revision, limit, databaseSource(() => services.em(), directoryId));
   return { revision: Math.max(revision, snapshot.revision), snapshot };
 }
 

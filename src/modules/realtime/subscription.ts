@@ -142,12 +142,20 @@ export class Subscription {
   private async sendStart(point: StartingPoint): Promise<void> {
     let from: number;
     if ('snapshot' in point) {
+      const snapshot = point.snapshot;
       try {
-        for (const page of point.snapshot.pages) if (!(await this.sendPaced(page))) return;
+        // Each page is read only once the client has room for it: a phone that stops reading holds
+        // no page of its own, and its snapshot costs the database nothing more until it reads again.
+        for (;;) {
+          if (!(await this.writable())) return;
+          const page = await snapshot.next();
+          if (page === null) break;
+          if (!this.outlet.send(page)) return this.close();
+        }
       } finally {
-        point.snapshot.release();
+        snapshot.release();
       }
-      from = point.snapshot.revision;
+      from = snapshot.revision;
     } else {
       from = point.since;
     }
@@ -186,14 +194,6 @@ export class Subscription {
       if (changes.length < to - from) return;
       from = to;
     }
-  }
-
-  /** Sends a frame once the client has room for it; false (and the subscription closed) when it never will. */
-  private async sendPaced(frame: Buffer): Promise<boolean> {
-    if (!(await this.writable())) return false;
-    if (this.outlet.send(frame)) return true;
-    this.close();
-    return false;
   }
 
   /** Waits until the client has room; false when the subscription ended meanwhile or the socket is gone. */

@@ -40,7 +40,7 @@ function send(response: ServerResponse, body: object): void {
   response.end(JSON.stringify(body));
 }
 
-export async function startFakeWechat(options: { appId: string; secret: string; host?: string }): Promise<FakeWechat> {
+export async function startFakeWechat(options: { appId: string; secret: string; host?: string; port?: number }): Promise<FakeWechat> {
   const codes: string[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -66,7 +66,10 @@ export async function startFakeWechat(options: { appId: string; secret: string; 
     socket.on('close', () => sockets.delete(socket));
   });
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('fake WeChat did not bind a port');
   return {
