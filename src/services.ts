@@ -11,6 +11,7 @@ import type { Bus } from './modules/realtime/bus';
 import { publishDomainEvents } from './modules/realtime/publish';
 import { AcceptLimit } from './modules/teams/accept-limit';
 import type { TeamContext } from './modules/teams/service';
+import type { CountContext } from './modules/counts/service';
 import type { WechatClient } from './modules/wechat/client';
 
 /** What every transport hands to the domain: built once per app, with a fresh EntityManager per unit of work. */
@@ -64,6 +65,10 @@ export class Services {
       mutations: this.mutations,
       raw: this.raw,
     };
+  }
+
+  counts(): CountContext {
+    return { em: this.em(), raw: this.raw, events: this.events, now: this.now };
   }
 
   teams(): TeamContext {

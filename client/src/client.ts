@@ -2,7 +2,7 @@ import { memoryStorage, type HttpLike, type OpenSocket, type StorageLike } from 
 import { fetchHttp } from './adapters/web';
 import { Backoff } from './backoff';
 import { Connection, type PushFrame } from './connection';
-import { INVITE_QR_PREFIX, type AckResults, type Change, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type Member, type OperationInput, type OperationResult, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncResult, type UnsubscribedFrame, type User } from './contract';
+import { INVITE_QR_PREFIX, type AckResults, type Change, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type Member, type OperationInput, type OperationResult, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncResult, type UnsubscribedFrame, type CountFrame, type AlertFrame, type User } from './contract';
 import { Delivery, type Via } from './delivery';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
@@ -77,6 +77,10 @@ export interface ClientEvents {
    * marked (`lost`), and gets no more changes. Once per view.
    */
   unsubscribed: { directoryId: number; reason: LostReason };
+  /** A goods of a directory the user is a member of went below its minCount (whether or not it is watched). */
+  alert: AlertFrame;
+  /** A count session of a watched directory moved: a phone's line, or its start, finish or cancel. */
+  count: CountFrame;
   /** Anything under `status` changed (an attempt started or failed, a sync over HTTP began or ended). */
   connectivity: Connectivity;
   /** The server applied a scan of this phone (`result.duplicate`: it had been applied before). */
@@ -384,6 +388,8 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       return;
     }
     if (frame.type === 'unsubscribed') return this.unsubscribed(frame);
+    if (frame.type === 'alert') return void this.emit('alert', frame);
+    if (frame.type === 'count') return void this.emit('count', frame);
     const view = this.views.get(frame.directoryId);
     if (!view) return;
     const applied = frame.type === 'snapshot' ? view.applySnapshot(frame) : view.applyChange(frame);

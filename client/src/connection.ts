@@ -1,13 +1,13 @@
 import type { OpenSocket, SocketLike } from './adapters/types';
 import type { Backoff } from './backoff';
-import { CloseCode, type AckResults, type ChangeFrame, type DirectoryPush, type ErrorBody, type HelloFrame, type RequestOf, type RequestType, type ServerFrame, type SnapshotFrame, type UnsubscribedFrame } from './contract';
+import { CloseCode, type AckResults, type ChangeFrame, type DirectoryPush, type ErrorBody, type HelloFrame, type RequestOf, type RequestType, type ServerFrame, type SnapshotFrame, type UnsubscribedFrame, type CountFrame, type AlertFrame } from './contract';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
 
 /** idle: not started, stopped, or waiting for a login; waiting: for the next attempt after a close. */
 export type ConnectionState = 'idle' | 'connecting' | 'online' | 'waiting';
 
-export type PushFrame = ChangeFrame | SnapshotFrame | DirectoryPush | UnsubscribedFrame;
+export type PushFrame = ChangeFrame | SnapshotFrame | DirectoryPush | UnsubscribedFrame | CountFrame | AlertFrame;
 
 export interface ConnectionOptions {
   openSocket: OpenSocket;
@@ -210,6 +210,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       case 'snapshot':
       case 'directory':
       case 'unsubscribed':
+      case 'count':
+      case 'alert':
         this.emit('push', frame);
         return;
     }

@@ -5,13 +5,13 @@
  */
 import type { Static } from '@sinclair/typebox';
 import type { ErrorBody } from '../../src/contract/errors';
-import type { AckResults, ChangeFrame, DirectoryFrame, HelloFrame, RequestFrame, RequestType, ServerFrame, SnapshotFrame, UnsubscribedFrame } from '../../src/contract/frames';
+import type { AckResults, ChangeFrame, DirectoryFrame, HelloFrame, RequestFrame, RequestType, ServerFrame, SnapshotFrame, UnsubscribedFrame, CountFrame, AlertFrame } from '../../src/contract/frames';
 import type { api } from '../../src/contract/http';
 import type { Change, Directory, Goods, Invite, Member, ScanResult, SyncEvent, SyncResult, User } from '../../src/contract/models';
 import type { OperationInput, OperationName, OperationResult } from '../../src/contract/operations';
 
 export { CloseCode, EVENT_ID_PATTERN, INVITE_QR_PREFIX, MAX_EVENT_ID_LENGTH, MAX_SYNC_EVENTS, type ErrorCode, type Role } from '../../src/contract/constants';
-export type { AckResults, Change, ChangeFrame, Directory, DirectoryFrame, ErrorBody, Goods, HelloFrame, Invite, Member, RequestFrame, RequestType, ScanResult, ServerFrame, SnapshotFrame, SyncEvent, SyncResult, UnsubscribedFrame, User };
+export type { AckResults, Change, ChangeFrame, Directory, DirectoryFrame, ErrorBody, Goods, HelloFrame, Invite, Member, RequestFrame, RequestType, ScanResult, ServerFrame, SnapshotFrame, SyncEvent, SyncResult, UnsubscribedFrame, CountFrame, AlertFrame, User };
 
 /** A `directory` push: created, renamed, deleted, and the membership events (shared, role, unshared); `directory` carries the user's role. */
 export type DirectoryPush = DirectoryFrame;

@@ -154,6 +154,11 @@ export class DirectoryView {
       case 'remove':
         if (change.code !== undefined) this.goods.delete(change.code);
         return;
+      case 'undo':
+        // An undo carries the goods as it left it, or only the code when it took the goods away again.
+        if (change.goods) this.goods.set(change.goods.code, change.goods);
+        else if (change.code !== undefined) this.goods.delete(change.code);
+        return;
       case 'rename':
         if (change.directory) this.name = change.directory.name;
         return;

@@ -4,13 +4,15 @@ import { authorize, type Access } from '../modules/inventory/directories';
 import { inventoryHandlers } from '../modules/inventory/operations';
 import type { Actor } from '../modules/inventory/views';
 import { teamHandlers } from '../modules/teams/operations';
+import { countHandlers } from '../modules/counts/operations';
+import { directoryOfCount } from '../modules/counts/service';
 import type { Services } from '../services';
 import type { Handler, Handlers } from './types';
 
 export type { OperationCall, Handler, Handlers } from './types';
 
 /** Every operation's handler: an operation of the table without one does not compile. */
-export const handlers: Handlers<OperationName> = { ...inventoryHandlers, ...teamHandlers };
+export const handlers: Handlers<OperationName> = { ...inventoryHandlers, ...teamHandlers, ...countHandlers };
 
 /**
  * Runs one operation for an actor, whichever transport asked: the one path from a wire to the domain.
@@ -23,7 +25,8 @@ export async function runOperation<N extends OperationName>(services: Services, 
   const required: Role = def.role ?? 'viewer';
   let access: Access | null = null;
   if (def.kind === 'read' && def.role !== null) {
-    const directoryId = (input as { directoryId: number }).directoryId;
+    // A count's reads are its directory's (SPEC: a count refers to its directory for every access rule).
+    const directoryId = def.scope === 'count' ? await directoryOfCount(services.em(), (input as { countId: number }).countId) : (input as { directoryId: number }).directoryId;
     // The role the socket holds is decided on like a fresh one: the seam, not the caller, says whether it is enough.
     access = knownRole !== undefined ? { directoryId, role: decide({ deleted: false, role: knownRole }, def.role, name) } : await authorize(services.em(), actor.userId, directoryId, def.role, name);
   }

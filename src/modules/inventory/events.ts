@@ -1,6 +1,7 @@
 import type { Role } from '../../contract/constants';
 import type { BatchDone, MutationRequest } from './mutate';
-import type { Change } from './views';
+import type { CountLine, CountSession } from '../../contract';
+import type { Change, GoodsView } from './views';
 
 /**
  * What the domain announces after a commit, typed, to whoever registers (hocuspocus' extension hooks):
@@ -18,6 +19,10 @@ export interface DomainEventMap {
    * `role` is then the one they had). Takes no revision: memberships are not changes of the directory.
    */
   membership: { directoryId: number; userId: number; event: 'shared' | 'role' | 'unshared'; role: Role };
+  /** A change took a goods below its minCount: a low-stock alert to every member. */
+  alert: { directoryId: number; goods: GoodsView };
+  /** A count session of the directory moved: a line was added (`line`), or it started, finished or was cancelled (`count`). */
+  count: { directoryId: number; countId: number; line?: CountLine; count?: CountSession };
   /** A batch of the mutation queue committed (its callers are answered next). */
   batchCommitted: { directoryId: number; requests: readonly MutationRequest[]; done: BatchDone };
   /** A batch runs again from the start: it lost a race on a unique key. */

@@ -92,3 +92,20 @@ export async function removeGoods(ctx: InventoryContext, actor: Actor, directory
   resultOf(outcome, 'remove');
   return { duplicate: isReplay(outcome) };
 }
+
+/** The transfer a change is a side of (null: none, or no such change); the undo's route to both sides. */
+export async function transferOf(em: Em, directoryId: number, revision: number): Promise<string | null> {
+  const [row] = await em.execute<{ transfer_id: string | null }[]>('select transfer_id from logs where directory_id = ? and revision = ?', [directoryId, revision]);
+  return row?.transfer_id ?? null;
+}
+
+/** The goods below their minCount in every live directory the user is a member of. */
+export async function lowStockAlerts(em: Em, userId: number): Promise<{ directoryId: number; goods: GoodsView }[]> {
+  const rows = await em.execute<{ directory_id: number; id: number; code: string; name: string; remarks: string; count: number; min_count: number }[]>(
+    `select g.directory_id, g.id, g.code, g.name, g.remarks, g.count, g.min_count from goods g
+     join members m on m.directory_id = g.directory_id and m.user_id = ? join directories d on d.id = g.directory_id
+     where d.deleted_at is null and g.min_count > 0 and g.count < g.min_count order by g.directory_id, g.id`,
+    [userId],
+  );
+  return rows.map((row) => ({ directoryId: row.directory_id, goods: goodsView({ ...row, minCount: row.min_count }) }));
+}

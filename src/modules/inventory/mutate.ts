@@ -1,10 +1,16 @@
 import { AppError, badRequest, type ErrorBody } from '../../errors';
 import { decide as decideAccess, directoryNotFound, type Role } from './access';
 import { codeHash } from './codes';
-import { changeFromLog, goodsView } from './context';
-import { editRule, removeRule, scanRule, type GoodsState, type Ruled } from './rules';
-import type { DirectoryRow, InventoryStore, LogInsert, OutcomeInsert, StoredGoods } from './store';
+import { goodsView } from './context';
+import { editRule, removeRule, scanRule, undoConflict, type Ruled } from './rules';
+import type { InventoryStore, OutcomeInsert, StoredGoods } from './store';
 import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
+import { checkUndoRole, compensate } from './undo';
+import { checkCountRole, countView, finishCount, openCount } from '../counts/finish';
+import type { CountReportLine, CountSession } from '../../contract';
+import { drop, flush, keep, openWorking, record, UNLIMITED, type BatchLimits, type Working } from './working';
+
+export { UNLIMITED, type BatchLimits } from './working';
 
 /**
  * The one path of every change to a directory: the event id claimed, access checked, the directory
@@ -15,10 +21,13 @@ import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
 
 export type Mutation =
   | { kind: 'scan'; scan: ScanInput }
-  | { kind: 'edit'; code: string; name?: string; remarks?: string }
+  | { kind: 'edit'; code: string; name?: string; remarks?: string; minCount?: number }
   | { kind: 'remove'; code: string }
   | { kind: 'rename'; name: string }
-  | { kind: 'delete' };
+  | { kind: 'delete' }
+  | { kind: 'undo'; revision: number }
+  | { kind: 'finishCount'; countId: number; zeroMissing: boolean }
+  | { kind: 'cancelCount'; countId: number };
 
 export interface MutationRequest {
   actor: Actor;
@@ -36,7 +45,13 @@ export type MutationResult =
   | { kind: 'edit'; goods: GoodsView }
   | { kind: 'remove' }
   | { kind: 'rename' }
-  | { kind: 'delete' };
+  | { kind: 'delete' }
+  | { kind: 'undo'; undone: number; change: Change }
+  | { kind: 'finishCount'; count: CountSession; lines: CountReportLine[] }
+  | { kind: 'cancelCount'; count: CountSession }
+  | { kind: 'transfer'; transferId: string; out: ScanResult; in: ScanResult }
+  | { kind: 'startCount'; count: CountSession }
+  | { kind: 'countLine'; line: { code: string; counted: number; expected: number } };
 
 export type Outcome = { ok: true; value: MutationResult; duplicate: boolean } | { ok: false; error: AppError };
 
@@ -59,30 +74,10 @@ export interface BatchDone {
   changes: Change[];
   /** Directory events to announce after commit (a rename or a delete). */
   directoryEvents: ('renamed' | 'deleted')[];
-}
-
-/** The stored-size caps a batch enforces (config `storage`). */
-export interface BatchLimits {
-  /** MAX_GOODS_PER_DIRECTORY: a mutation that would add one goods more is refused with quota_exceeded. */
-  maxGoodsPerDirectory: number;
-}
-
-const UNLIMITED: BatchLimits = { maxGoodsPerDirectory: Number.POSITIVE_INFINITY };
-
-interface Working {
-  directory: DirectoryRow | null;
-  limits: BatchLimits;
-  revision: number;
-  /** The directory's goods as this batch leaves them so far (its row's count, plus inserts, minus removals). */
-  goodsCount: number;
-  name: string;
-  deletedAt: Date | null;
-  freqDelta: number;
-  goods: Map<string, StoredGoods>;
-  dirty: Set<StoredGoods>;
-  log: LogInsert[];
-  changes: Change[];
-  directoryEvents: ('renamed' | 'deleted')[];
+  /** Goods this batch took below their minCount: a low-stock alert each, after commit. */
+  alerts: GoodsView[];
+  /** Count sessions this batch finished or cancelled, to announce after commit. */
+  counts: CountSession[];
 }
 
 const keyOf = (userId: number, eventId: string) => `${userId}:${eventId}`;
@@ -105,20 +100,8 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
   }
   for (const [userId, eventIds] of byUser) for (const [eventId, row] of await store.outcomes(userId, eventIds)) stored.set(keyOf(userId, eventId), row);
   const hashes = [...new Set(requests.map((r) => codeOf(r.mutation)).filter((code): code is string => code !== null).map(codeHash))];
-  const state: Working = {
-    directory,
-    limits,
-    revision: directory?.revision ?? 0,
-    goodsCount: directory?.goodsCount ?? 0,
-    name: directory?.name ?? '',
-    deletedAt: null,
-    freqDelta: 0,
-    goods: directory ? await store.goodsByHash(directoryId, hashes) : new Map(),
-    dirty: new Set(),
-    log: [],
-    changes: [],
-    directoryEvents: [],
-  };
+  const state = await openWorking(store, directory, hashes, limits);
+  const counts: CountSession[] = [];
 
   const outcomes: Outcome[] = [];
   const fresh: OutcomeInsert[] = [];
@@ -132,6 +115,7 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
       continue;
     }
     const outcome = await decide(store, state, request, at);
+    if (outcome.ok && (outcome.value.kind === 'finishCount' || outcome.value.kind === 'cancelCount')) counts.push(outcome.value.count);
     outcomes.push(outcome);
     if (key !== null && request.eventId !== undefined) {
       decided.set(key, outcome);
@@ -139,41 +123,27 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
     }
   }
 
-  for (const goods of state.dirty) await store.updateGoods(goods, at);
-  await store.appendLog(state.log);
+  await flush(store, state, at);
   await store.storeOutcomes(fresh);
-  if (directory && state.log.length > 0) {
-    const renamed = state.name !== directory.name ? { name: state.name } : {};
-    const goodsDelta = state.goodsCount - directory.goodsCount;
-    await store.advanceDirectory(directory.id, { revision: state.revision, freqDelta: state.freqDelta, goodsDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
-  }
-  return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents };
+  return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents, alerts: state.alerts, counts };
 }
 
 async function decide(store: InventoryStore, state: Working, request: MutationRequest, at: Date): Promise<Outcome> {
   try {
-    const { mutation, actor } = request;
+    const { mutation, actor, eventId } = request;
     const directory = state.directory;
     if (!directory || state.deletedAt) throw directoryNotFound();
     // The access seam, with the role read by the lock of this very transaction.
     const member = directory.members.get(actor.userId);
     decideAccess({ deleted: directory.deleted, role: member?.role ?? null }, request.required, `a ${mutation.kind}`);
-    const record = (type: LogInsert['type'], goods: GoodsState | null, delta: number | null, dirName: string | null = null) => {
-      state.revision += 1;
-      // A copy: the working row changes again with the next mutation of the batch; the log keeps this one.
-      const snapshot = goods && { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
-      const entry: LogInsert = { directoryId: directory.id, userId: actor.userId, deviceId: actor.deviceId, type, goods: snapshot, delta, dirName, revision: state.revision, eventId: request.eventId ?? null, at };
-      state.log.push(entry);
-      state.changes.push(changeOf(entry, member?.nickname ?? ''));
-      return state.revision;
-    };
     switch (mutation.kind) {
       case 'scan': {
         const hash = codeHash(mutation.scan.code);
+        const before = state.goods.get(hash)?.count ?? 0;
         const scanned = ruled(scanRule(state.goods.get(hash), mutation.scan));
-        const goods = await keep(store, state, directory.id, hash, scanned.goods, at);
+        const goods = await keep(store, state, hash, scanned.goods, at);
         state.freqDelta += 1;
-        const revision = record(mutation.scan.op, goods, scanned.delta);
+        const revision = record(state, actor, eventId, mutation.scan.op, goods, scanned.delta, at, { before });
         return accepted({ kind: 'scan', result: { goods: goodsView(goods), delta: scanned.delta, revision, created: scanned.created, duplicate: false } });
       }
       case 'edit': {
@@ -181,18 +151,15 @@ async function decide(store: InventoryStore, state: Working, request: MutationRe
         const edited = ruled(editRule(state.goods.get(hash), mutation.code, mutation));
         const current = state.goods.get(hash) as StoredGoods;
         if (edited === null) return accepted({ kind: 'edit', goods: goodsView(current) });
-        const goods = await keep(store, state, directory.id, hash, edited, at);
-        record('edit', goods, null);
+        const goods = await keep(store, state, hash, edited, at);
+        record(state, actor, eventId, 'edit', goods, null, at);
         return accepted({ kind: 'edit', goods: goodsView(goods) });
       }
       case 'remove': {
         const hash = codeHash(mutation.code);
         const removed = ruled(removeRule(state.goods.get(hash), mutation.code)) as StoredGoods;
-        await store.deleteGoods(removed.id);
-        state.goods.delete(hash);
-        state.dirty.delete(removed);
-        state.goodsCount -= 1;
-        record('remove', removed, -removed.count);
+        await drop(store, state, hash, removed);
+        record(state, actor, eventId, 'remove', removed, -removed.count, at);
         return accepted({ kind: 'remove' });
       }
       case 'rename': {
@@ -201,15 +168,36 @@ async function decide(store: InventoryStore, state: Working, request: MutationRe
         const holder = await store.liveDirectoryNamed(directory.ownerId, mutation.name);
         if (holder !== null && holder !== directory.id) throw new AppError('name_taken', `a directory named "${mutation.name}" already exists`);
         state.name = mutation.name;
-        record('rename', null, null, mutation.name);
+        record(state, actor, eventId, 'rename', null, null, at, { dirName: mutation.name });
         state.directoryEvents.push('renamed');
         return accepted({ kind: 'rename' });
       }
       case 'delete': {
-        record('delete', null, null, state.name);
+        record(state, actor, eventId, 'delete', null, null, at, { dirName: state.name });
         state.deletedAt = at;
         state.directoryEvents.push('deleted');
         return accepted({ kind: 'delete' });
+      }
+      case 'undo': {
+        const change = (await store.loggedChanges(directory.id, [mutation.revision])).get(mutation.revision);
+        if (!change) throw undoConflict(`revision ${mutation.revision} is not a change of this directory`);
+        checkUndoRole(state, actor, change, request.required);
+        // A side of a transfer is undone with its other side, in a transaction that locks both (across.ts).
+        if (change.transferId !== null) throw undoConflict('a transfer is undone with both its sides at once');
+        const undone = await compensate(store, state, actor, eventId, change, at);
+        return accepted({ kind: 'undo', undone: mutation.revision, change: undone.change });
+      }
+      case 'finishCount': {
+        const count = await openCount(store, state, mutation.countId);
+        checkCountRole(state, actor, count, request.required);
+        const finished = await finishCount(store, state, actor, eventId, count, mutation.zeroMissing, at);
+        return accepted({ kind: 'finishCount', ...finished });
+      }
+      case 'cancelCount': {
+        const count = await openCount(store, state, mutation.countId);
+        checkCountRole(state, actor, count, request.required);
+        await store.closeCount(count.id, 'cancelled', at);
+        return accepted({ kind: 'cancelCount', count: countView({ ...count, status: 'cancelled', closedAt: at }) });
       }
     }
   } catch (error) {
@@ -218,54 +206,12 @@ async function decide(store: InventoryStore, state: Working, request: MutationRe
   }
 }
 
-/**
- * The goods as the rule left it: inserted now when it is new (its id is in the result), else written at
- * the end. A new one past MAX_GOODS_PER_DIRECTORY is refused: the count is the directory row's, read
- * under its lock, so concurrent batches cannot both take the last place.
- */
-async function keep(store: InventoryStore, state: Working, directoryId: number, hash: string, next: GoodsState, at: Date): Promise<StoredGoods> {
-  const current = state.goods.get(hash);
-  if (current) {
-    Object.assign(current, { name: next.name, remarks: next.remarks, count: next.count });
-    state.dirty.add(current);
-    return current;
-  }
-  const limit = state.limits.maxGoodsPerDirectory;
-  if (state.goodsCount >= limit) throw new AppError('quota_exceeded', `a directory holds at most ${limit} goods: remove some first`, { limit });
-  state.goodsCount += 1;
-  const id = await store.insertGoods(directoryId, next, hash, at);
-  const inserted: StoredGoods = { ...next, id, codeHash: hash };
-  state.goods.set(hash, inserted);
-  return inserted;
-}
-
 function ruled<T>(outcome: Ruled<T>): T {
   if (!outcome.ok) throw outcome.error;
   return outcome.value;
 }
 
 const accepted = (value: MutationResult): Outcome => ({ ok: true, value, duplicate: false });
-
-/** A change as clients see it, from the log entry that records it (a snapshot of the goods after it). */
-function changeOf(entry: LogInsert, nickname: string): Change {
-  return changeFromLog({
-    revision: entry.revision,
-    type: entry.type,
-    goodsId: entry.goods?.id ?? null,
-    code: entry.goods?.code ?? null,
-    name: entry.goods?.name ?? null,
-    remarks: entry.goods?.remarks ?? null,
-    countAfter: entry.goods?.count ?? null,
-    delta: entry.delta,
-    dirName: entry.dirName,
-    eventId: entry.eventId,
-    user: entry.userId,
-    nickname,
-    deviceId: entry.deviceId,
-    at: entry.at,
-    directory: entry.directoryId,
-  });
-}
 
 /** The row that remembers an event id's outcome. */
 export function outcomeRow(actor: Actor, eventId: string, kind: MutationKind, outcome: Outcome, at: Date): OutcomeInsert {

@@ -5,6 +5,9 @@ import { createDirectory, deleteDirectory, findDirectory, listDirectories, renam
 import { directoryWithGoods, editGoods, getGoods, lookupGoods, removeGoods } from './goods';
 import { changesSince, directoryLogs } from './history';
 import { applyScan, applyScans } from './scan';
+import { goodsCode } from './codes';
+import { isReplay, resultOf } from './mutate';
+import { lowStockAlerts, transferOf } from './goods';
 
 /** `duplicate: true` beside the answer when it is the stored outcome of an event id sent before. */
 function withDuplicate<T extends object>(answer: T, duplicate: boolean): T & { duplicate?: true } {
@@ -17,7 +20,10 @@ const granted = (access: Access | null): Access => {
   return access;
 };
 
-type InventoryOperation = Exclude<OperationName, 'listMembers' | 'setMemberRole' | 'removeMember' | 'createInvite' | 'listInvites' | 'revokeInvite' | 'acceptInvite'>;
+type InventoryOperation = Exclude<
+  OperationName,
+  'listMembers' | 'setMemberRole' | 'removeMember' | 'createInvite' | 'listInvites' | 'revokeInvite' | 'acceptInvite' | 'listCounts' | 'startCount' | 'getCount' | 'count' | 'finishCount' | 'cancelCount'
+>;
 
 /** The inventory's operations: a few lines each over the domain functions. */
 export const inventoryHandlers: Handlers<InventoryOperation> = {
@@ -68,4 +74,24 @@ export const inventoryHandlers: Handlers<InventoryOperation> = {
   },
 
   sync: async ({ services, actor, input }) => ({ results: await applyScans(services.inventory(), actor, input.events) }),
+
+  transfer: async ({ services, actor, input, required }) => {
+    const outcome = await services.mutations.across({ kind: 'transfer', actor, eventId: input.eventId, required, from: input.from, to: input.to, code: goodsCode(input.code), qty: input.qty });
+    const { transferId, out, in: into } = resultOf(outcome, 'transfer');
+    const duplicate = isReplay(outcome);
+    return withDuplicate({ transferId, out: { ...out, duplicate }, in: { ...into, duplicate } }, duplicate);
+  },
+
+  undo: async ({ services, actor, input, required }) => {
+    // A side of a transfer is undone with its other side: both directories locked in one transaction.
+    const transferId = await transferOf(services.em(), input.directoryId, input.revision);
+    const outcome =
+      transferId === null
+        ? await services.mutations.submit({ actor, directoryId: input.directoryId, eventId: input.eventId, mutation: { kind: 'undo', revision: input.revision }, required })
+        : await services.mutations.across({ kind: 'undoTransfer', actor, eventId: input.eventId, required, directoryId: input.directoryId, revision: input.revision, transferId });
+    const { undone, change } = resultOf(outcome, 'undo');
+    return withDuplicate({ undone, change }, isReplay(outcome));
+  },
+
+  listAlerts: async ({ services, actor }) => ({ alerts: await lowStockAlerts(services.em(), actor.userId) }),
 };

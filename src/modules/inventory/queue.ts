@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { isDatabaseStall, retryingLostRaces, type RawDatabase, type Statements } from '../../db/raw';
 import type { DomainEvents } from './events';
-import { applyBatch, type BatchDone, type BatchLimits, type MutationRequest, type Outcome } from './mutate';
+import { applyBatch, UNLIMITED, type BatchDone, type BatchLimits, type MutationRequest, type Outcome } from './mutate';
+import { applyAcross, RefusedAcross, storeRefusal, type AcrossDone, type AcrossRequest } from './across';
 import { sqlStore, type InventoryStore } from './store';
 
 /**
@@ -103,6 +104,8 @@ export class MutationQueue {
     // so no ack waits for a fan-out and every watcher still gets the revisions in order.
     if (done.changes.length > 0) events.emit('changes', { directoryId, changes: done.changes });
     for (const event of done.directoryEvents) events.emit('directory', { directoryId, event });
+    for (const goods of done.alerts) events.emit('alert', { directoryId, goods });
+    for (const count of done.counts) events.emit('count', { directoryId, countId: count.id, count });
     events.emit('batchCommitted', { directoryId, requests, done });
     batch.forEach((waiting, index) => waiting.settle(done.outcomes[index]));
     return null;
@@ -121,5 +124,29 @@ export class MutationQueue {
       MAX_ATTEMPTS,
       () => this.options.events.emit('batchRetried', { directoryId }),
     );
+  }
+
+  /**
+   * A mutation of several directories (a transfer, the undo of one): its own transaction, the
+   * directories locked in id order, beside the batches of each (which lock one directory each, so no
+   * lock waits in a cycle). Its changes are announced per directory after commit, before it is answered.
+   */
+  async across(request: AcrossRequest): Promise<Outcome> {
+    const { raw, now, events } = this.options;
+    const store = this.options.store ?? ((statements: Statements) => sqlStore(statements, raw.dialect));
+    const limits = this.options.limits ?? UNLIMITED;
+    const directoryId = request.kind === 'transfer' ? Math.min(request.from, request.to) : request.directoryId;
+    const run = (): Promise<AcrossDone> =>
+      raw.transaction((statements) => applyAcross(store(statements), request, now(), limits)).catch(async (error: unknown) => {
+        if (!(error instanceof RefusedAcross)) throw error;
+        const outcome = await raw.transaction((statements) => storeRefusal(store(statements), request, error.error, now()));
+        return { outcome, directories: [] };
+      });
+    const done = await retryingLostRaces(run, MAX_ATTEMPTS, () => events.emit('batchRetried', { directoryId }));
+    for (const { directoryId: id, changes, alerts } of done.directories) {
+      events.emit('changes', { directoryId: id, changes });
+      for (const goods of alerts) events.emit('alert', { directoryId: id, goods });
+    }
+    return done.outcome;
   }
 }

@@ -69,6 +69,8 @@ export interface LogInsert {
   transfer?: { id: string; from: number; to: number };
   undoes?: number;
   countId?: number;
+  /** The code when there is no goods after the change (an undo that takes a goods away again). */
+  code?: string;
 }
 
 export interface OutcomeInsert {
@@ -238,7 +240,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
         e.deviceId,
         e.type,
         e.goods?.id ?? null,
-        e.goods?.code ?? null,
+        e.goods?.code ?? e.code ?? null,
         e.goods?.name ?? null,
         e.goods?.remarks ?? null,
         e.delta,

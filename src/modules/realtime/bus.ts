@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { Change as ChangeSchema, Directory as DirectorySchema, RoleSchema, type Role } from '../../contract';
-import type { Change, DirectoryView } from '../inventory/views';
+import { Change as ChangeSchema, CountLine as CountLineSchema, CountSession as CountSessionSchema, Directory as DirectorySchema, Goods as GoodsSchema, RoleSchema, type CountLine, type CountSession, type Role } from '../../contract';
+import type { Change, DirectoryView, GoodsView } from '../inventory/views';
 
 /**
  * What instances tell each other, addressed by audience, never by owner: a change to the watchers of
@@ -14,6 +14,10 @@ export type BusMessage =
   | { type: 'directory'; event: 'created' | 'renamed' | 'deleted'; directory: DirectoryView; audience: { userId: number; role: Role }[] }
   /** To every socket of one user: their membership began, changed role, or ended (`directory.role`: the role now, or the one they had). */
   | { type: 'membership'; event: 'shared' | 'role' | 'unshared'; userId: number; directory: DirectoryView }
+  /** To the subscribers of the directory: a count session's line, or its start, finish or cancel. */
+  | { type: 'count'; directoryId: number; countId: number; line?: CountLine; count?: CountSession }
+  /** To every socket of every member: a goods went below its minCount. */
+  | { type: 'alert'; directoryId: number; goods: GoodsView; audience: number[] }
   | { type: 'session-revoked'; userId: number; sessionId: number }
   /**
    * Messages may have been lost (the Redis connection dropped and came back): every subscriber is to
@@ -32,6 +36,8 @@ export const BusMessageSchema = Type.Union([
     audience: Type.Array(Type.Object({ userId: Id, role: RoleSchema }, { additionalProperties: false }), { maxItems: 100_000 }),
   }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('membership'), event: Type.Union([Type.Literal('shared'), Type.Literal('role'), Type.Literal('unshared')]), userId: Id, directory: DirectorySchema }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('count'), directoryId: Id, countId: Id, line: Type.Optional(CountLineSchema), count: Type.Optional(CountSessionSchema) }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('alert'), directoryId: Id, goods: GoodsSchema, audience: Type.Array(Id, { maxItems: 100_000 }) }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('session-revoked'), userId: Id, sessionId: Id }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('resync') }, { additionalProperties: false }),
 ]);

@@ -161,6 +161,20 @@ export class Hub {
         this.tell(message.userId, message.event, message.directory);
         return;
       }
+      case 'count': {
+        // Counting is not a change of the directory (no revision): sent as it comes to its watchers.
+        const watchers = this.byDirectory.get(message.directoryId);
+        if (!watchers) return;
+        const { type: _type, ...count } = message;
+        const text = encode({ type: 'count', ...count });
+        for (const subscription of watchers) subscription.push(text);
+        return;
+      }
+      case 'alert': {
+        const text = encode({ type: 'alert', kind: 'low_stock', directoryId: message.directoryId, goods: message.goods });
+        for (const userId of message.audience) for (const connection of this.byUser.get(userId) ?? []) connection.send(text);
+        return;
+      }
       case 'resync':
         // The gateway answers it: one check of every watched directory's revision and members, and of
         // every open socket's session, against the database (RealtimeGateway.checkWithDatabase).

@@ -28,6 +28,14 @@ export function publishDomainEvents(events: DomainEvents, bus: Bus, em: () => Em
         })
         .catch((error: unknown) => log.error({ err: error, directoryId, userId }, 'could not announce a membership event'));
     }),
+    events.on('count', (event) => void bus.publish({ type: 'count', ...event })),
+    events.on('alert', ({ directoryId, goods }) => {
+      directoryAudience(em(), directoryId)
+        .then(async (found) => {
+          if (found) await bus.publish({ type: 'alert', directoryId, goods, audience: found.audience.map((member) => member.userId) });
+        })
+        .catch((error: unknown) => log.error({ err: error, directoryId }, 'could not announce a low-stock alert'));
+    }),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -91,6 +91,11 @@ export class Subscription {
     return acked.then(() => undefined);
   }
 
+  /** A frame about the directory that is no change of it (a count's line): sent once the start has been. */
+  push(text: string): void {
+    if (this.open && this.last !== null) this.outlet.send(text);
+  }
+
   /** A change from the bus, serialized once for every subscriber (`text` is its change frame). */
   offer(revision: number, text: string): void {
     this.queue(() => this.deliver(revision, text));
