@@ -16,8 +16,7 @@ declare function clearInterval(handle: number | undefined): void;
  */
 interface ObjectConstructor {
   fromEntries<T = unknown>(entries: Iterable<readonly [PropertyKey, T]>): { [key: string]: T };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as ES2019's own declaration
-  fromEntries(entries: Iterable<readonly unknown[]>): any;
+  fromEntries(entries: Iterable<readonly unknown[]>): unknown;
 }
 interface String {
   matchAll(regexp: RegExp): IterableIterator<RegExpMatchArray>;
