@@ -1,6 +1,6 @@
 import type { RawDatabase, Statements } from '../../src/db/raw';
 import type { Role } from '../../src/contract/constants';
-import type { DirectoryRow, InventoryStore, LogInsert, OutcomeInsert, StoredGoods } from '../../src/modules/inventory/store';
+import type { CountRow, DirectoryRow, InventoryStore, LoggedChange, LogInsert, OutcomeInsert, StoredGoods } from '../../src/modules/inventory/store';
 import type { GoodsState } from '../../src/modules/inventory/rules';
 
 /**
@@ -32,6 +32,10 @@ interface Tables {
   logs: LogInsert[];
   /** `${userId}:${eventId}` → the stored outcome. */
   outcomes: Map<string, OutcomeInsert>;
+  /** `${directoryId}:${revision}` → the revision of the undo that undid it. */
+  undone: Map<string, number>;
+  counts: Map<number, CountRow>;
+  countLines: Map<number, { code: string; codeHash: string; counted: number }[]>;
 }
 
 /** What the unique keys of the real schema raise (the mutation path retries on it). */
@@ -41,7 +45,7 @@ export class DuplicateKeyError extends Error {
 }
 
 export class MemoryInventory implements InventoryStore {
-  private tables: Tables = { nextId: 1, users: new Map(), directories: new Map(), members: new Map(), goods: new Map(), logs: [], outcomes: new Map() };
+  private tables: Tables = { nextId: 1, users: new Map(), directories: new Map(), members: new Map(), goods: new Map(), logs: [], outcomes: new Map(), undone: new Map(), counts: new Map(), countLines: new Map() };
 
   // ---- setting up (what other features' writes would have made) ----
 
@@ -139,13 +143,13 @@ export class MemoryInventory implements InventoryStore {
   async insertGoods(directoryId: number, goods: GoodsState, codeHash: string): Promise<number> {
     for (const row of this.tables.goods.values()) if (row.directoryId === directoryId && row.codeHash === codeHash) throw new DuplicateKeyError(`goods ${goods.code} exists`);
     const id = this.tables.nextId++;
-    this.tables.goods.set(id, { id, directoryId, code: goods.code, codeHash, name: goods.name, remarks: goods.remarks, count: goods.count });
+    this.tables.goods.set(id, { id, directoryId, code: goods.code, codeHash, name: goods.name, remarks: goods.remarks, count: goods.count, minCount: goods.minCount ?? 0 });
     return id;
   }
 
   async updateGoods(goods: StoredGoods): Promise<void> {
     const row = this.tables.goods.get(goods.id);
-    if (row) Object.assign(row, { name: goods.name, remarks: goods.remarks, count: goods.count });
+    if (row) Object.assign(row, { name: goods.name, remarks: goods.remarks, count: goods.count, minCount: goods.minCount });
   }
 
   async deleteGoods(id: number): Promise<void> {
@@ -190,6 +194,74 @@ export class MemoryInventory implements InventoryStore {
 
   async insertDirectory(ownerId: number, name: string, at: Date): Promise<number> {
     return this.insertDirectorySync(ownerId, name, at);
+  }
+
+  async loggedChanges(directoryId: number, revisions: readonly number[]): Promise<Map<number, LoggedChange>> {
+    const found = new Map<number, LoggedChange>();
+    for (const entry of this.tables.logs) if (entry.directoryId === directoryId && revisions.includes(entry.revision)) found.set(entry.revision, this.logged(entry));
+    return found;
+  }
+
+  async transferSides(transferId: string): Promise<(LoggedChange & { directoryId: number })[]> {
+    return this.tables.logs
+      .filter((entry) => entry.transfer?.id === transferId)
+      .sort((a, b) => a.directoryId - b.directoryId)
+      .map((entry) => ({ ...this.logged(entry), directoryId: entry.directoryId }));
+  }
+
+  async goodsBefore(directoryId: number, code: string, revision: number): Promise<{ name: string; remarks: string } | null> {
+    const earlier = this.tables.logs.filter((entry) => entry.directoryId === directoryId && entry.revision < revision && (entry.goods?.code ?? entry.code) === code).sort((a, b) => b.revision - a.revision)[0];
+    if (!earlier || earlier.type === 'remove' || !earlier.goods) return null;
+    return { name: earlier.goods.name, remarks: earlier.goods.remarks };
+  }
+
+  async markUndone(directoryId: number, revision: number, by: number): Promise<void> {
+    this.tables.undone.set(`${directoryId}:${revision}`, by);
+  }
+
+  async lockCount(countId: number): Promise<CountRow | null> {
+    const row = this.tables.counts.get(countId);
+    return row ? { ...row } : null;
+  }
+
+  async countLines(countId: number): Promise<{ code: string; codeHash: string; counted: number }[]> {
+    return (this.tables.countLines.get(countId) ?? []).map((line) => ({ ...line }));
+  }
+
+  async closeCount(countId: number, status: 'finished' | 'cancelled', at: Date): Promise<void> {
+    const row = this.tables.counts.get(countId);
+    if (row) Object.assign(row, { status, closedAt: at });
+  }
+
+  async allGoods(directoryId: number): Promise<StoredGoods[]> {
+    return [...this.tables.goods.values()].filter((row) => row.directoryId === directoryId).map(({ directoryId: _directoryId, ...goods }) => ({ ...goods }));
+  }
+
+  /** A count session with lines (what the counts module's own writes would have made). */
+  count(directoryId: number, startedBy: number, lines: { code: string; codeHash: string; counted: number }[]): number {
+    const id = this.tables.nextId++;
+    this.tables.counts.set(id, { id, directoryId, name: 'count', status: 'open', startedBy, startedAt: new Date(0), closedAt: null });
+    this.tables.countLines.set(id, lines);
+    return id;
+  }
+
+  private logged(entry: LogInsert): LoggedChange {
+    return {
+      revision: entry.revision,
+      type: entry.type,
+      userId: entry.userId,
+      goodsId: entry.goods?.id ?? null,
+      code: entry.goods?.code ?? entry.code ?? null,
+      name: entry.goods?.name ?? null,
+      remarks: entry.goods?.remarks ?? null,
+      countAfter: entry.goods?.count ?? null,
+      delta: entry.delta,
+      transferId: entry.transfer?.id ?? null,
+      transferFrom: entry.transfer?.from ?? null,
+      transferTo: entry.transfer?.to ?? null,
+      undoes: entry.undoes ?? null,
+      undoneBy: this.tables.undone.get(`${entry.directoryId}:${entry.revision}`) ?? null,
+    };
   }
 
   private insertDirectorySync(ownerId: number, name: string, at: Date): number {

@@ -135,7 +135,7 @@ async function undoTransfer(store: InventoryStore, states: Map<number, Working>,
   // Read again under the locks: a concurrent undo of the same transfer has either committed (and is
   // seen as undone) or waits for these locks.
   for (const side of await store.transferSides(request.transferId)) {
-    const state = allow(states.get(side.directoryId), actor, request.required, 'undoing a transfer');
+    const state = allow(states.get(side.directoryId), actor, 'viewer', 'undoing a transfer');
     checkUndoRole(state, actor, side, request.required);
     const done = await compensate(store, state, actor, eventId, side, at, { id: request.transferId, from: side.transferFrom ?? 0, to: side.transferTo ?? 0 });
     if (side.directoryId === request.directoryId) answered = done.change;

@@ -135,7 +135,10 @@ async function decide(store: InventoryStore, state: Working, request: MutationRe
     if (!directory || state.deletedAt) throw directoryNotFound();
     // The access seam, with the role read by the lock of this very transaction.
     const member = directory.members.get(actor.userId);
-    decideAccess({ deleted: directory.deleted, role: member?.role ?? null }, request.required, `a ${mutation.kind}`);
+    // Undoing a change and closing a count need a role that depends on whose it is (theirs: the
+    // table's; anyone else's: manager): membership first, their own rule next names the right one.
+    const own = mutation.kind === 'undo' || mutation.kind === 'finishCount' || mutation.kind === 'cancelCount';
+    decideAccess({ deleted: directory.deleted, role: member?.role ?? null }, own ? 'viewer' : request.required, `a ${mutation.kind}`);
     switch (mutation.kind) {
       case 'scan': {
         const hash = codeHash(mutation.scan.code);

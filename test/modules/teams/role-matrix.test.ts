@@ -28,6 +28,12 @@ interface Team {
   inviteCode: string;
   /** Goods in the directory, count 5. */
   goodsCode: string;
+  /** The owner's scan that brought the goods in (revision 1): what undo undoes. */
+  undoRevision: number;
+  /** A count session of the directory, open, started by the owner. */
+  countId: number;
+  /** A second directory of the owner's with the same members and no count: transfers go there, counts start there. */
+  otherDirectoryId: number;
 }
 
 interface CaseContext {
@@ -62,16 +68,31 @@ const SAMPLES: { [N in OperationName]: (ctx: CaseContext) => OperationInput<N> }
   listInvites: ({ team }) => ({ directoryId: team.directoryId }),
   revokeInvite: ({ team }) => ({ directoryId: team.directoryId, code: team.inviteCode }),
   acceptInvite: ({ team }) => ({ code: team.inviteCode }),
+  transfer: ({ team }) => ({ from: team.directoryId, to: team.otherDirectoryId, code: team.goodsCode, qty: 1 }),
+  undo: ({ team }) => ({ directoryId: team.directoryId, revision: team.undoRevision }),
+  listCounts: ({ team }) => ({ directoryId: team.directoryId }),
+  startCount: ({ team, unique }) => ({ directoryId: team.otherDirectoryId, name: `盘点-${unique}` }),
+  getCount: ({ team }) => ({ countId: team.countId }),
+  count: ({ team }) => ({ countId: team.countId, code: team.goodsCode, qty: 1 }),
+  finishCount: ({ team }) => ({ countId: team.countId }),
+  cancelCount: ({ team }) => ({ countId: team.countId }),
+  listAlerts: () => ({}),
 };
 
 /** Operations whose success uses up what the sample names (the directory, the goods, the target, the invite): each case gets a team of its own. */
-const CONSUMING = new Set<OperationName>(['deleteDirectory', 'removeGoods', 'setMemberRole', 'removeMember', 'revokeInvite', 'acceptInvite']);
+const CONSUMING = new Set<OperationName>(['deleteDirectory', 'removeGoods', 'setMemberRole', 'removeMember', 'revokeInvite', 'acceptInvite', 'undo', 'startCount', 'finishCount', 'cancelCount']);
 
 /**
  * Where the sample asks for more than the table's role. removeMember's role is viewer (any member may
  * leave); removing another member, a viewer, takes a manager (SPEC: managers remove editors and viewers).
  */
-const SAMPLE_REQUIRES: Partial<Record<OperationName, Role>> = { removeMember: 'manager' };
+const SAMPLE_REQUIRES: Partial<Record<OperationName, Role>> = {
+  removeMember: 'manager',
+  // The owner's change and the owner's count: their author may with the table's role, anyone else needs a manager.
+  undo: 'manager',
+  finishCount: 'manager',
+  cancelCount: 'manager',
+};
 
 /** The seed's routes that run an operation, with the owner's answer on a fresh team (goods at 5). */
 const LEGACY: { path: string; operation: OperationName; unknownDirectory: string; ownerAnswer: object }[] = [
@@ -151,17 +172,26 @@ describe.each(testDatabases())('the role matrix on $name', (db) => {
     if (answer.status !== 200) throw new Error(`accept failed: ${answer.status} ${answer.text}`);
   }
 
-  async function newTeam(): Promise<Team> {
-    const name = `团队-${++teams}`;
+  /** A directory of the owner's with a manager, an editor and two viewers (the viewer actor and the target). */
+  async function teamDirectory(name: string): Promise<number> {
     const directoryId = await createDirectory(users.owner.api, name);
     for (const role of ['manager', 'editor'] as const) await join(users[role], await invite(directoryId, role));
     const viewers = await invite(directoryId, 'viewer', 2);
     await join(users.viewer, viewers);
     await join(target, viewers);
+    return directoryId;
+  }
+
+  async function newTeam(): Promise<Team> {
+    const name = `团队-${++teams}`;
+    const directoryId = await teamDirectory(name);
+    const otherDirectoryId = await teamDirectory(`${name}-乙`);
     const goodsCode = `G-${teams}`;
     const scanned = await scan(users.owner.api, directoryId, { op: 'in', code: goodsCode, qty: 5, name: '样品' });
     if (scanned.status !== 200) throw new Error(`scan failed: ${scanned.status} ${scanned.text}`);
-    return { directoryId, name, targetUserId: target.userId, inviteCode: await invite(directoryId, 'viewer'), goodsCode };
+    const count = await users.owner.api.post(`/api/directories/${directoryId}/counts`, { body: {} });
+    if (count.status !== 201) throw new Error(`count failed: ${count.status} ${count.text}`);
+    return { directoryId, name, targetUserId: target.userId, inviteCode: await invite(directoryId, 'viewer'), goodsCode, undoRevision: scanned.body.revision, countId: count.body.count.id, otherDirectoryId };
   }
 
   /** Runs the operation as `actor` over the transport; the answer as `{ok, error?}`, and the raw result. */
