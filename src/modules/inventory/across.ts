@@ -128,13 +128,26 @@ async function transfer(store: InventoryStore, states: Map<number, Working>, req
   };
 }
 
+/**
+ * The sides made together with the change at `revision` of `directoryId`: the transfer's own two, or
+ * the two undos of one undo of it. Every step of a transfer's history adds one row in each of its
+ * directories at once, so the n-th rows (by revision) of the two directories belong together.
+ */
+function sidesOf<T extends { directoryId: number; revision: number }>(rows: T[], directoryId: number, revision: number): T[] {
+  const byDirectory = new Map<number, T[]>();
+  for (const row of rows) byDirectory.set(row.directoryId, [...(byDirectory.get(row.directoryId) ?? []), row]);
+  for (const own of byDirectory.values()) own.sort((x, y) => x.revision - y.revision);
+  const step = (byDirectory.get(directoryId) ?? []).findIndex((row) => row.revision === revision);
+  return step < 0 ? [] : [...byDirectory.values()].map((own) => own[step]).filter((row) => row !== undefined);
+}
+
 /** Undoes both sides of a transfer at once, each with an `undo` of its own directory. */
 async function undoTransfer(store: InventoryStore, states: Map<number, Working>, request: Extract<AcrossRequest, { kind: 'undoTransfer' }>, at: Date): Promise<MutationResult> {
   const { actor, eventId } = request;
   let answered: Change | undefined;
   // Read again under the locks: a concurrent undo of the same transfer has either committed (and is
   // seen as undone) or waits for these locks.
-  for (const side of await store.transferSides(request.transferId)) {
+  for (const side of sidesOf(await store.transferSides(request.transferId), request.directoryId, request.revision)) {
     const state = allow(states.get(side.directoryId), actor, 'viewer', 'undoing a transfer');
     checkUndoRole(state, actor, side, request.required);
     const done = await compensate(store, state, actor, eventId, side, at, { id: request.transferId, from: side.transferFrom ?? 0, to: side.transferTo ?? 0 });

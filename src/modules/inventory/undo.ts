@@ -8,6 +8,9 @@ import { drop, keep, readGoods, record, type Working } from './working';
 /** The changes an undo can compensate: those of goods (renames, deletes and creates cannot be undone). */
 const UNDOABLE = new Set<LoggedChange['type']>(['in', 'out', 'set', 'edit', 'remove', 'undo']);
 
+/** A change that took the goods away: a `remove`, or an undo of a comeback (it logs no goods). */
+const removes = (change: LoggedChange): boolean => change.type === 'remove' || (change.type === 'undo' && change.goodsId === null);
+
 /**
  * Who may undo it: its author with the operation's role (editor), anyone else only as a manager. The
  * role is the one read by the lock of this transaction.
@@ -40,13 +43,15 @@ export async function compensate(store: InventoryStore, state: Working, actor: A
   const extra = { undoes: change.revision, ...(transfer ? { transfer } : {}) };
   let revision: number;
 
-  if (change.type === 'remove') {
-    // The goods comes back as it was when removed.
+  if (removes(change)) {
+    // The goods comes back as it was when removed (a removal by an undo logs no goods: its name and
+    // remarks are those the change before it left).
     if (current) throw undoConflict(`a goods with code "${code}" exists again: remove it first`);
     const count = change.countAfter ?? -(change.delta ?? 0);
-    const goods = await keep(store, state, hash, { id: null, code, name: change.name ?? '', remarks: change.remarks ?? '', count }, at);
+    const was = change.type === 'remove' ? { name: change.name ?? '', remarks: change.remarks ?? '' } : ((await store.goodsBefore(directory.id, code, change.revision)) ?? { name: '', remarks: '' });
+    const goods = await keep(store, state, hash, { id: null, code, ...was, count }, at);
     revision = record(state, actor, eventId, 'undo', goods, count, at, extra);
-  } else if (undid?.type === 'remove' && change.goodsId !== null) {
+  } else if (undid !== undefined && removes(undid) && change.goodsId !== null) {
     // Undoing the comeback of a removed goods removes it again.
     if (!current) throw undoConflict(`the goods "${code}" is gone already`);
     await drop(store, state, hash, current);
