@@ -2,11 +2,12 @@ import { memoryStorage, type HttpLike, type OpenSocket, type StorageLike } from 
 import { fetchHttp } from './adapters/web';
 import { Backoff } from './backoff';
 import { Connection, type PushFrame } from './connection';
-import { INVITE_QR_PREFIX, type AckResults, type Change, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type Member, type OperationInput, type OperationResult, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncResult, type UnsubscribedFrame, type CountFrame, type AlertFrame, type User } from './contract';
+import { INVITE_QR_PREFIX, type AckResults, type AlertFrame, type Change, type CountFrame, type CountReport, type CountSession, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type LowStockAlert, type Member, type OperationInput, type OperationResult, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncEvent, type SyncResult, type TransferRequest, type UnsubscribedFrame, type User } from './contract';
+import { CountView, type CountViewState } from './count-view';
 import { Delivery, type Via } from './delivery';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
-import { Outbox, type OutboxEntry } from './outbox';
+import { Outbox, type OutboxEntry, type Outcome, type QueuedInputs, type QueuedOperation } from './outbox';
 import { Session } from './session';
 import { DirectoryView, type DirectoryState, type LostReason, type PendingScan } from './view';
 
@@ -33,7 +34,7 @@ export interface ClientOptions {
   pingIntervalMs?: number;
   /** Reconnection delays: from `baseMs` (default 500) doubling up to `maxMs` (default 30 s), with jitter. */
   backoff?: { baseMs?: number; maxMs?: number };
-  /** Scans in flight on the socket at once (default 32). */
+  /** Writes of the outbox (scans, count lines, transfers) in flight on the socket at once (default 32). */
   scanWindow?: number;
 }
 
@@ -79,14 +80,21 @@ export interface ClientEvents {
   unsubscribed: { directoryId: number; reason: LostReason };
   /** A goods of a directory the user is a member of went below its minCount (whether or not it is watched). */
   alert: AlertFrame;
-  /** A count session of a watched directory moved: a phone's line, or its start, finish or cancel. */
+  /** A count session of a watched directory moved: a phone's line, or its start, finish or cancel (the push as it came). */
   count: CountFrame;
+  /** A count view changed (a push, a read, a line of this phone made or answered): render `client.countView(countId)`. */
+  countChange: { countId: number };
   /** Anything under `status` changed (an attempt started or failed, a sync over HTTP began or ended). */
   connectivity: Connectivity;
-  /** The server applied a scan of this phone (`result.duplicate`: it had been applied before). */
-  acked: { entry: OutboxEntry; result: ScanResult; via: Via };
-  /** The server refused a scan of this phone for good (`insufficient_stock`, `goods_not_found`...). */
-  refused: { entry: OutboxEntry; error: ErrorBody; via: Via };
+  /** The server applied a scan of this phone (`result.duplicate`: it had been applied before). Scans only: see `answered`. */
+  acked: { entry: OutboxEntry<'scan'>; result: ScanResult; via: Via };
+  /** The server refused a scan of this phone for good (`insufficient_stock`, `goods_not_found`...). Scans only: see `answered`. */
+  refused: { entry: OutboxEntry<'scan'>; error: ErrorBody; via: Via };
+  /**
+   * The server answered a write of this phone's outbox for good, whichever it is (a scan, a count line,
+   * a transfer): `outcome.ok` with its result (`duplicate` when applied before), or the refusal.
+   */
+  answered: AnsweredEvent;
   /** The token is missing, expired or revoked: call login(). Scans are kept meanwhile. */
   loginRequired: { reason: string };
   /** A socket ended (diagnostics: the SDK reconnects by itself); `reason` always says why. */
@@ -106,9 +114,12 @@ export class ScancodeClient extends Emitter<ClientEvents> {
   private readonly views = new Map<number, DirectoryView>();
   /** Subscribes in flight (a gap is filled by one at a time). */
   private readonly subscribing = new Set<number>();
-  /** Acked scans of watched directories whose revision the view has not reached yet, still shown as pending. */
+  /** Acked scans (and transfers' sides) of watched directories whose revision the view has not reached yet, still shown as pending. */
   private readonly unseen = new Map<string, PendingScan>();
-  private readonly waiters = new Map<string, (outcome: SyncResult) => void>();
+  private readonly waiters = new Map<string, (outcome: Outcome) => void>();
+  /** The directories the app subscribed to (a count view also watches its directory, for its pushes). */
+  private readonly watched = new Set<number>();
+  private readonly countViews = new Map<number, CountView>();
   private syncingOverHttp = false;
   private list: Directory[] = [];
   /** While the list is being read: the pushes that came meanwhile, replayed over the answer. */
@@ -146,6 +157,8 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     this.connection.on('loginRequired', (event) => this.emit('loginRequired', event));
     this.connection.on('closed', ({ code, reason, authenticated }) => {
       this.emit('disconnected', { code, reason });
+      // Pushes may be missed from now on: the count views are read again once subscribed again.
+      for (const view of this.countViews.values()) if (view.synced) (view.synced = false), this.countChanged(view.countId);
       // The socket could not even open: the outbox goes over HTTP meanwhile.
       if (!authenticated && code !== 4401) void this.delivery.flushHttp();
     });
@@ -214,15 +227,28 @@ export class ScancodeClient extends Emitter<ClientEvents> {
 
   /** Watches a directory: a snapshot, then every change, resumed with `since` after any disconnect. */
   subscribe(directoryId: number): DirectoryState {
+    this.watched.add(directoryId);
+    return this.state(this.watch(directoryId));
+  }
+
+  /** Stops watching a directory (its subscription stays while a count view of it is open). */
+  unsubscribe(directoryId: number): void {
+    this.watched.delete(directoryId);
+    this.release(directoryId);
+  }
+
+  private watch(directoryId: number): DirectoryView {
     let view = this.views.get(directoryId);
     if (!view) {
       this.views.set(directoryId, (view = new DirectoryView(directoryId)));
       if (this.connection.state === 'online') this.resubscribe(view);
     }
-    return this.state(view);
+    return view;
   }
 
-  unsubscribe(directoryId: number): void {
+  /** Ends the subscription of a directory nothing watches any more. */
+  private release(directoryId: number): void {
+    if (this.watched.has(directoryId) || [...this.countViews.values()].some((view) => view.directoryId === directoryId)) return;
     if (!this.views.delete(directoryId)) return;
     for (const [eventId, scan] of this.unseen) if (scan.event.directoryId === directoryId) this.unseen.delete(eventId);
     if (this.connection.state === 'online') this.connection.request<'unsubscribe'>({ type: 'unsubscribe', directoryId }).catch(() => undefined);
@@ -246,16 +272,40 @@ export class ScancodeClient extends Emitter<ClientEvents> {
    * `acked` or `refused` event instead.
    */
   scan(scan: ScanRequest): Promise<SyncResult> {
+    return this.queue('scan', scan as Omit<SyncEvent, 'eventId'>) as Promise<SyncResult>;
+  }
+
+  /**
+   * Adds what was counted of a code to a count session (`qty` may be negative to correct a miscount),
+   * through the outbox as a scan goes: kept in storage until answered, sent when it can be, exactly
+   * once. Resolves with `{ok: true, result: {line}}` (the code's counted total and live count) or the
+   * refusal (`count_closed`...).
+   */
+  countLine(countId: number, code: string, qty = 1): Promise<Outcome<'count'>> {
+    return this.queue('count', { countId, code, qty });
+  }
+
+  /**
+   * Moves `qty` of a code from one directory to another (editor in both), both sides at once, through
+   * the outbox: shown as pending in both directories' views until applied. Resolves with `{ok: true,
+   * result: {transferId, out, in}}` or the refusal (`insufficient_stock`, `goods_not_found` from `from`).
+   */
+  transfer(transfer: TransferRequest): Promise<Outcome<'transfer'>> {
+    return this.queue('transfer', transfer);
+  }
+
+  /** Writes an operation to the outbox, sends it when it can, and resolves with its final answer. */
+  private queue<N extends QueuedOperation>(operation: N, input: Omit<QueuedInputs[N], 'eventId'>): Promise<Outcome<N>> {
     const user = this.session.user;
     if (user === null) return Promise.reject(new ScancodeError('not_logged_in', 'log in before scanning'));
-    const entry = this.outbox.add(scan, this.session.deviceId, user.id);
-    const outcome = new Promise<SyncResult>((resolve) => this.waiters.set(entry.event.eventId, resolve));
-    this.changed(scan.directoryId);
+    const entry = this.outbox.add(operation, input, this.session.deviceId, user.id);
+    const outcome = new Promise<Outcome<N>>((resolve) => this.waiters.set(entry.event.eventId, resolve as (outcome: Outcome) => void));
+    this.touched(entry);
     this.delivery.flushSocket();
     return outcome;
   }
 
-  /** The scans not yet answered by the server, oldest first. */
+  /** The writes (scans, count lines, transfers) not yet answered by the server, oldest first. */
   pending(): OutboxEntry[] {
     return this.session.user ? this.outbox.of(this.session.user.id) : [];
   }
@@ -275,6 +325,120 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     const { state, failures, nextAttemptAt, lastClose } = this.connection;
     const status: ClientStatus = state === 'online' ? 'online' : state !== 'idle' && failures === 0 ? 'connecting' : 'offline';
     return { status, failures, attempting: state === 'connecting', nextAttemptAt, syncing: this.syncingOverHttp, lastClose };
+  }
+
+  // ---- warehouse operations (SPEC "Warehouse operations") that answer at once, over HTTP ----
+  // Each write carries an event id made here, so that the server applies it once.
+
+  /** Undoes the change of that revision by a compensating change (editors their own, managers anyone's). */
+  async undo(directoryId: number, revision: number): Promise<OperationResult<'undo'>> {
+    return this.session.call<OperationResult<'undo'>>('POST', `/api/directories/${directoryId}/undo`, { revision, eventId: this.eventId() });
+  }
+
+  /** Starts a count session on a directory (one open at a time: `count_open` names the open one's `countId`). */
+  async startCount(directoryId: number, name?: string): Promise<CountSession> {
+    const body = name === undefined ? { eventId: this.eventId() } : { name, eventId: this.eventId() };
+    return (await this.session.call<OperationResult<'startCount'>>('POST', `/api/directories/${directoryId}/counts`, body)).count;
+  }
+
+  /** The count sessions of a directory, newest first. */
+  async listCounts(directoryId: number): Promise<CountSession[]> {
+    return (await this.session.call<OperationResult<'listCounts'>>('GET', `/api/directories/${directoryId}/counts`)).counts;
+  }
+
+  /** A count session with its variance report, read once (`countView` keeps one live). */
+  async getCount(countId: number): Promise<CountReport> {
+    return this.session.call<CountReport>('GET', `/api/counts/${countId}`);
+  }
+
+  /**
+   * Finishes a count (managers, or whoever started it): every counted code's count becomes its counted
+   * total, and with `zeroMissing` every uncounted goods 0. Resolves with the report as of the finish.
+   * Lines of this phone still in the outbox are not waited for: the count view shows them as pending.
+   */
+  async finishCount(countId: number, options: { zeroMissing?: boolean } = {}): Promise<CountReport> {
+    const { count, lines } = await this.session.call<OperationResult<'finishCount'>>('POST', `/api/counts/${countId}/finish`, { zeroMissing: options.zeroMissing === true, eventId: this.eventId() });
+    const report = { count, lines };
+    const view = this.countViews.get(countId);
+    if (view) view.finished(report), this.countChanged(countId);
+    return report;
+  }
+
+  /** Cancels a count (managers, or whoever started it): nothing changes. */
+  async cancelCount(countId: number): Promise<CountSession> {
+    const { count } = await this.session.call<OperationResult<'cancelCount'>>('POST', `/api/counts/${countId}/cancel`, { eventId: this.eventId() });
+    const view = this.countViews.get(countId);
+    if (view) view.apply({ type: 'count', countId, directoryId: count.directoryId, count }), this.countChanged(countId);
+    return count;
+  }
+
+  /** The low-stock goods of every directory the user is a member of (live ones come as `alert` events). */
+  async alerts(): Promise<LowStockAlert[]> {
+    return (await this.session.call<OperationResult<'listAlerts'>>('GET', '/api/alerts')).alerts;
+  }
+
+  /**
+   * A count session kept live: read when first asked for and at every reconnection, then moved by
+   * every phone's lines (`count` pushes of its directory, which it watches meanwhile) and by the
+   * directory's changes (`expected`), with this phone's unanswered lines as `pending`. A
+   * `countChange` event fires on each change. Call closeCountView() when the page closes.
+   */
+  countView(countId: number): CountViewState {
+    let view = this.countViews.get(countId);
+    if (!view) {
+      this.countViews.set(countId, (view = new CountView(countId)));
+      void this.readCount(view);
+    }
+    return this.countState(view);
+  }
+
+  /** Stops keeping a count view (and its directory's subscription, unless the app watches it too). */
+  closeCountView(countId: number): void {
+    const view = this.countViews.get(countId);
+    if (!view) return;
+    this.countViews.delete(countId);
+    if (view.directoryId !== null) this.release(view.directoryId);
+  }
+
+  private eventId(): string {
+    return this.outbox.nextEventId(this.session.deviceId);
+  }
+
+  /**
+   * Reads a count view whole. Pushes that come while the read is on its way are applied over its
+   * answer: each carries a code's total, and the last one heard of a code is its latest.
+   */
+  private async readCount(view: CountView): Promise<void> {
+    if (this.session.token === null) return;
+    const meanwhile: CountFrame[] = [];
+    view.reading = meanwhile;
+    try {
+      const report = await this.getCount(view.countId);
+      if (view.reading !== meanwhile || this.countViews.get(view.countId) !== view) return;
+      const watching = this.views.has(report.count.directoryId);
+      view.load(report, meanwhile);
+      // Its pushes come to the directory's subscribers. A new subscription reads the view again
+      // once acked, for the lines counted between this read and then.
+      if (!watching) this.watch(report.count.directoryId);
+      view.synced = watching && this.connection.state === 'online';
+    } catch (error) {
+      // No answer: read again at the next reconnection. A refusal is kept for the page to show.
+      if (view.reading === meanwhile && error instanceof ScancodeError && error.body) view.error = error.body;
+    } finally {
+      if (view.reading === meanwhile) view.reading = null;
+    }
+    this.countChanged(view.countId);
+  }
+
+  private countState(view: CountView): CountViewState {
+    const pending: Array<{ code: string; qty: number }> = [];
+    for (const entry of this.pending()) if (entry.operation === 'count' && entry.event.countId === view.countId) pending.push(entry.event);
+    const directory = view.directoryId === null ? undefined : this.views.get(view.directoryId);
+    return view.state(pending, (code) => directory?.goodsOf(code)?.name ?? '');
+  }
+
+  private countChanged(countId: number): void {
+    if (this.countViews.has(countId)) this.emit('countChange', { countId });
   }
 
   // ---- teams (SPEC "Teams"): thin calls over HTTP, which work whether or not the socket is open ----
@@ -356,6 +520,8 @@ export class ScancodeClient extends Emitter<ClientEvents> {
   /** A socket came online: resume every watched directory from its revision, send the outbox, read the directory list again. */
   private online(): void {
     for (const view of this.views.values()) if (!view.deleted) this.resubscribe(view);
+    // Count views not read yet (their directory is not known); the others are read at their subscribe's ack.
+    for (const view of this.countViews.values()) if (view.directoryId === null && view.reading === null) void this.readCount(view);
     this.delivery.flushSocket();
     this.refreshDirectories().catch(() => undefined); // offline again, or logged out: the next hello reads it
   }
@@ -370,6 +536,8 @@ export class ScancodeClient extends Emitter<ClientEvents> {
         this.subscribing.delete(directoryId);
         view.target = revision;
         this.changed(directoryId);
+        // Subscribed: from now on its count pushes come; what was counted before is read.
+        for (const count of this.countViews.values()) if (count.directoryId === directoryId) void this.readCount(count);
       },
       (error: ScancodeError) => {
         this.subscribing.delete(directoryId);
@@ -389,7 +557,15 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     }
     if (frame.type === 'unsubscribed') return this.unsubscribed(frame);
     if (frame.type === 'alert') return void this.emit('alert', frame);
-    if (frame.type === 'count') return void this.emit('count', frame);
+    if (frame.type === 'count') {
+      const count = this.countViews.get(frame.countId);
+      if (count) {
+        count.reading?.push(frame);
+        count.apply(frame);
+        this.countChanged(frame.countId);
+      }
+      return void this.emit('count', frame);
+    }
     const view = this.views.get(frame.directoryId);
     if (!view) return;
     const applied = frame.type === 'snapshot' ? view.applySnapshot(frame) : view.applyChange(frame);
@@ -400,29 +576,54 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     for (const [eventId, scan] of this.unseen) {
       if (scan.event.directoryId === view.directoryId && (scan.result?.revision ?? 0) <= (view.revision ?? -1)) this.unseen.delete(eventId);
     }
+    this.liveCounts(view, frame.type === 'change' ? frame.change : null);
     this.emit('change', frame.type === 'change' ? { directoryId: view.directoryId, change: frame.change } : { directoryId: view.directoryId });
   }
 
-  private settle(outcome: SyncResult, via: Via): void {
+  /** The goods' live counts are the `expected` of the open count views of their directory. */
+  private liveCounts(view: DirectoryView, change: Change | null): void {
+    for (const count of this.countViews.values()) {
+      if (count.directoryId !== view.directoryId) continue;
+      if (change === null) {
+        for (const code of count.codes()) count.goodsChanged(code, view.goodsOf(code) ?? null);
+      } else {
+        const code = change.goods?.code ?? change.code;
+        // A finish's own `set`s make every count equal its counted total: the report stays as of before.
+        if (code === undefined || change.countId === count.countId) continue;
+        count.goodsChanged(code, change.goods ?? null);
+      }
+      this.countChanged(count.countId);
+    }
+  }
+
+  private settle(outcome: Outcome, via: Via): void {
     const entry = this.outbox.remove(outcome.eventId);
     if (!entry) return; // answered before, over the other path or the same one twice
-    const { directoryId } = entry.event;
-    const view = this.views.get(directoryId);
-    if (outcome.ok) {
-      if (view && outcome.result.revision > (view.revision ?? -1)) this.unseen.set(outcome.eventId, { event: entry.event, result: outcome.result });
-      this.emit('acked', { entry, result: outcome.result, via });
-    } else {
-      this.emit('refused', { entry, error: outcome.error, via });
+    const sides = sidesOf(entry, outcome.ok ? outcome.result : undefined);
+    for (const side of sides) {
+      const view = this.views.get(side.event.directoryId);
+      if (view && side.result && side.result.revision > (view.revision ?? -1)) this.unseen.set(side.key, side);
     }
+    if (entry.operation === 'scan') {
+      if (outcome.ok) this.emit('acked', { entry, result: outcome.result as ScanResult, via });
+      else this.emit('refused', { entry, error: outcome.error, via });
+    }
+    this.emit('answered', { entry, outcome, via } as AnsweredEvent);
     this.waiters.get(outcome.eventId)?.(outcome);
     this.waiters.delete(outcome.eventId);
-    this.changed(directoryId);
+    this.touched(entry);
+  }
+
+  /** A write of the outbox was made or answered: the views it shows in changed. */
+  private touched(entry: OutboxEntry): void {
+    for (const side of sidesOf(entry)) this.changed(side.event.directoryId);
+    if (entry.operation === 'count') this.countChanged(entry.event.countId);
   }
 
   private state(view: DirectoryView): DirectoryState {
     const pending: PendingScan[] = [];
     for (const scan of this.unseen.values()) if (scan.event.directoryId === view.directoryId) pending.push(scan);
-    for (const entry of this.pending()) if (entry.event.directoryId === view.directoryId) pending.push({ event: entry.event });
+    for (const entry of this.pending()) for (const side of sidesOf(entry)) if (side.event.directoryId === view.directoryId) pending.push(side);
     return view.state(pending);
   }
 
@@ -485,6 +686,25 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     this.lastConnectivity = key;
     this.emit('connectivity', connectivity);
   }
+}
+
+/** The `answered` event: a write of the outbox and its final outcome, paired by operation. */
+export type AnsweredEvent = { [N in QueuedOperation]: { entry: OutboxEntry<N>; outcome: Outcome<N>; via: Via } }[QueuedOperation];
+
+/**
+ * What a write of the outbox does to directory views, as scans: a scan itself; a transfer's `out` of
+ * `from` and `in` of `to` (each with its side's result once applied); a count line nothing.
+ */
+function sidesOf(entry: OutboxEntry, result?: unknown): Array<PendingScan & { key: string }> {
+  const { eventId } = entry.event;
+  if (entry.operation === 'scan') return [{ key: eventId, event: entry.event, result: result as ScanResult | undefined }];
+  if (entry.operation === 'count') return [];
+  const { from, to, code, qty } = entry.event;
+  const sides = result as OperationResult<'transfer'> | undefined;
+  return [
+    { key: `${eventId}>out`, event: { eventId, directoryId: from, op: 'out', code, qty }, result: sides?.out },
+    { key: `${eventId}>in`, event: { eventId, directoryId: to, op: 'in', code, qty }, result: sides?.in },
+  ];
 }
 
 /** The invite code in a scanned `scancode:join:<code>` text, or a code as it is; anything else is refused here. */

@@ -1,14 +1,14 @@
 import type { Connection } from './connection';
-import { MAX_SYNC_EVENTS, type ErrorBody, type RequestOf, type SyncResponse, type SyncResult } from './contract';
+import { MAX_SYNC_EVENTS, type ErrorBody, type RequestOf, type SyncResponse } from './contract';
 import { isTransient, ScancodeError } from './errors';
-import type { Outbox, OutboxEntry } from './outbox';
+import type { Outbox, OutboxEntry, Outcome } from './outbox';
 import type { Session } from './session';
 
 export type Via = 'socket' | 'http';
 
 export interface DeliveryHost {
-  /** The server's final answer to a scan (applied or refused): take it out of the outbox. */
-  settle(outcome: SyncResult, via: Via): void;
+  /** The server's final answer to a queued write (applied or refused): take it out of the outbox. */
+  settle(outcome: Outcome, via: Via): void;
   /** An HTTP sync started or ended (the client's `syncing` status). */
   syncing(active: boolean): void;
   /** The token was refused over HTTP. */
@@ -16,10 +16,11 @@ export interface DeliveryHost {
 }
 
 /**
- * Gets the outbox to the server: over the socket while it is online (the oldest scans first, a window
- * of them in flight, so a long queue cannot time itself out), and over `POST /api/sync` when the socket
- * cannot be opened. Each scan is sent until it has a final answer; an event id may be sent twice (a
- * lost ack, a restart, both paths at once) and the server applies it once.
+ * Gets the outbox to the server: over the socket while it is online (the oldest writes first, a window
+ * of them in flight, so a long queue cannot time itself out), and over HTTP when the socket cannot be
+ * opened: scans in batches over `POST /api/sync`, a count line or a transfer over its own route (the
+ * sync takes only scans). Each write is sent until it has a final answer; an event id may be sent
+ * twice (a lost ack, a restart, both paths at once) and the server applies it once.
  */
 export class Delivery {
   private readonly inFlight = new Map<string, Via>();
@@ -38,7 +39,7 @@ export class Delivery {
     private readonly window: number,
   ) {}
 
-  /** Sends the oldest unsent scans the window allows, if the socket is online. */
+  /** Sends the oldest unsent writes the window allows, if the socket is online. */
   flushSocket(): void {
     const user = this.session.user;
     if (this.paused || this.connection.state !== 'online' || user === null) return;
@@ -52,7 +53,8 @@ export class Delivery {
   }
 
   /**
-   * Sends the outbox in batches over HTTP, while the socket cannot open. Stops at the first batch that
+   * Sends the outbox over HTTP, in its order, while the socket cannot open: the scans at its head in one
+   * `POST /api/sync`, or the write at its head alone over its route. Stops at the first request that
    * gets no answer (the next failed socket attempt tries again), or when the socket comes online.
    */
   async flushHttp(): Promise<void> {
@@ -63,8 +65,16 @@ export class Delivery {
     const generation = this.generation;
     try {
       while (this.connection.state !== 'online' && generation === this.generation) {
-        const batch = this.outbox.of(user.id).filter((entry) => !this.inFlight.has(entry.event.eventId)).slice(0, MAX_SYNC_EVENTS);
-        if (batch.length === 0 || !(await this.syncBatch(batch))) return;
+        const waiting = this.outbox.of(user.id).filter((entry) => !this.inFlight.has(entry.event.eventId));
+        if (waiting.length === 0) return;
+        const [first] = waiting;
+        if (first.operation !== 'scan') {
+          if (!(await this.sendOverHttp(first))) return;
+          continue;
+        }
+        const scans = waiting.slice(0, MAX_SYNC_EVENTS);
+        const run = scans.findIndex((entry) => entry.operation !== 'scan');
+        if (!(await this.syncBatch(run < 0 ? scans : scans.slice(0, run)))) return;
       }
     } finally {
       this.httpRunning = false;
@@ -76,7 +86,7 @@ export class Delivery {
 
   /**
    * Forgets what was in flight, and ignores the answers still on their way: the client is closing, as
-   * an app that is killed, and a new client over the same storage sends those scans again.
+   * an app that is killed, and a new client over the same storage sends those writes again.
    */
   stop(): void {
     this.generation++;
@@ -86,12 +96,13 @@ export class Delivery {
   }
 
   private sendOverSocket(entry: OutboxEntry): void {
-    const { eventId, ...scan } = entry.event;
+    const { eventId, ...input } = entry.event;
     this.inFlight.set(eventId, 'socket');
-    const frame = { type: 'scan', ...scan } as RequestOf<'scan'>;
+    // The operation's request frame: its name as the type, its input, the event id as the frame's id.
+    const frame = { type: entry.operation, ...input } as RequestOf<typeof entry.operation>;
     const generation = this.generation;
-    this.connection.request<'scan'>(frame, { id: eventId }).then(
-      (result) => this.answered({ eventId, ok: true, result }, 'socket', generation),
+    this.connection.request(frame, { id: eventId }).then(
+      (result) => this.answered({ eventId, ok: true, result } as Outcome, 'socket', generation),
       (error: ScancodeError) => {
         if (this.inFlight.get(eventId) === 'socket') this.inFlight.delete(eventId);
         // Lost with its socket: sent again once it is back. The server is in trouble: wait a little.
@@ -100,6 +111,34 @@ export class Delivery {
         this.answered({ eventId, ok: false, error: error.body }, 'socket', generation);
       },
     );
+  }
+
+  /** A count line or a transfer over its own route (the event id in its body); false when it got no usable answer. */
+  private async sendOverHttp(entry: OutboxEntry): Promise<boolean> {
+    const { eventId } = entry.event;
+    this.inFlight.set(eventId, 'http');
+    const generation = this.generation;
+    try {
+      let result: unknown;
+      if (entry.operation === 'count') {
+        const { countId, ...line } = entry.event;
+        result = await this.session.call('POST', `/api/counts/${countId}/lines`, line);
+      } else {
+        result = await this.session.call('POST', '/api/transfers', entry.event);
+      }
+      this.answered({ eventId, ok: true, result } as Outcome, 'http', generation);
+      return true;
+    } catch (error) {
+      const failure = error instanceof ScancodeError ? error : new ScancodeError('network', String(error));
+      if (generation !== this.generation) return false;
+      if (failure.code === 'unauthorized') this.host.loginRequired(failure.message);
+      // No answer, or the server in trouble: tried again later. Any other error is its answer for good.
+      if (!failure.body || isTransient(failure.code) || failure.code === 'unauthorized') return false;
+      this.answered({ eventId, ok: false, error: failure.body }, 'http', generation);
+      return true;
+    } finally {
+      if (this.inFlight.get(eventId) === 'http') this.inFlight.delete(eventId);
+    }
   }
 
   /** One `POST /api/sync`; false when it got no usable answer. */
@@ -119,7 +158,7 @@ export class Delivery {
     for (const result of answer.results) {
       if (!result.ok && isTransient(result.error.code)) continue;
       progress = true;
-      this.answered(result, 'http', generation);
+      this.answered(result as Outcome, 'http', generation);
     }
     return progress;
   }
@@ -139,7 +178,7 @@ export class Delivery {
     return true;
   }
 
-  private answered(outcome: SyncResult, via: Via, generation: number): void {
+  private answered(outcome: Outcome, via: Via, generation: number): void {
     if (generation !== this.generation) return;
     if (this.inFlight.get(outcome.eventId) === via) this.inFlight.delete(outcome.eventId);
     this.host.settle(outcome, via);

@@ -135,6 +135,11 @@ export class DirectoryView {
     this.lost ??= reason;
   }
 
+  /** The goods with this code as the copy has it. */
+  goodsOf(code: string): Goods | undefined {
+    return this.goods.get(code);
+  }
+
   /** The server's counts by code (what the simulator and tests compare with the server's). */
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};

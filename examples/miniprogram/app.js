@@ -12,8 +12,11 @@ App({
       http: wxHttp(wx),
       loginCode: wxLoginCode(wx),
     });
-    // A scan the server refused for good (out of stock, a viewer's scan, a directory left...): say so.
-    client.on('refused', ({ entry, error }) => wx.showToast({ title: `${entry.event.code}: ${error.message}`, icon: 'none' }));
+    // A scan or a count line the server refused for good (out of stock, a viewer's scan, a directory
+    // left, a count finished meanwhile...): say so. It may come long after it was made, even after a restart.
+    client.on('answered', ({ entry, outcome }) => {
+      if (!outcome.ok) wx.showToast({ title: `${entry.event.code}: ${outcome.error.message}`, icon: 'none' });
+    });
     // No token, or the server refused it (logged out elsewhere, expired): back to the login page.
     client.on('loginRequired', () => {
       if (this.loggedInOnce) wx.reLaunch({ url: '/pages/login/login' });

@@ -20,6 +20,14 @@ interface Line {
   code: string;
   count: number;
 }
+interface CountLine {
+  code: string;
+  name: string;
+  counted: number;
+  expected: number;
+  variance: number;
+  pending: number;
+}
 
 /**
  * The example mini-program's own files (app.js, each page's .js), run by a stand-in of WeChat's
@@ -110,5 +118,62 @@ describe.each(testDatabases().slice(0, 1))('the example mini-program, on $name',
     await eventually(() => shared.data.lost === '你已被移出这个仓库', "the colleague's page to show the removal");
     await eventually(() => !(list.data.directories as ListItem[]).some((item) => item.id === warehouse.id), 'the directory gone from the list');
     expect((ownerPage.data.items as Line[]).find((line) => line.code === '6901234567892')?.count).toBe(1);
+  });
+  it('two phones count a directory on the count page, live on both; the owner finishes, and the directory pages show the counted totals', async () => {
+    const owner = phone('paula');
+    await owner.program.open('/pages/login/login').call('login');
+    const directoryId = (owner.client.directories[0] as { id: number }).id;
+    const ownerPage = owner.program.open(`/pages/directory/directory?id=${directoryId}`);
+    await ownerPage.call('invite');
+    const colleague = phone('quinn');
+    await colleague.program.open('/pages/login/login').call('login');
+    await colleague.client.acceptInvite((ownerPage.data.invite as { qr: string }).qr);
+    const colleaguePage = colleague.program.open(`/pages/directory/directory?id=${directoryId}`);
+    await eventually(() => ownerPage.data.synced === true && colleaguePage.data.synced === true, 'both directory pages synced');
+    // One in stock before the count.
+    owner.wx.camera.push('690A');
+    await ownerPage.call('scan', { currentTarget: { dataset: { op: 'in' } } });
+
+    // The directory page leads to the count page, which offers to start one.
+    ownerPage.call('count');
+    expect(owner.wx.navigations).toContain(`navigateTo /pages/count/count?directoryId=${directoryId}`);
+    const ownerCount = owner.program.open(`/pages/count/count?directoryId=${directoryId}`);
+    await eventually(() => ownerCount.data.canStart === true, 'the start button');
+    await ownerCount.call('start');
+    await eventually(() => ownerCount.data.status === 'open', 'the started count read');
+    expect(ownerCount.data).toMatchObject({ statusText: '盘点中', canStart: false, canFinish: true, lines: [] });
+    const countId = ownerCount.data.countId as number;
+    expect(countId).toBeGreaterThan(0);
+
+    // The colleague's count page joins the open count.
+    colleaguePage.call('count');
+    const colleagueCount = colleague.program.open(`/pages/count/count?directoryId=${directoryId}`);
+    await eventually(() => colleagueCount.data.countId === countId && colleagueCount.data.status === 'open', 'the colleague joined the count');
+    expect(colleagueCount.data.canFinish).toBe(false);
+
+    // Both scan what they count with the camera.
+    owner.wx.camera.push('690A', '690A');
+    colleague.wx.camera.push('690A', '690B');
+    for (let i = 0; i < 2; i++) await Promise.all([ownerCount.call('scan'), colleagueCount.call('scan')]);
+    const expected: CountLine[] = [
+      { code: '690A', name: '', counted: 3, expected: 1, variance: 2, pending: 0 },
+      { code: '690B', name: '', counted: 1, expected: 0, variance: 1, pending: 0 },
+    ];
+    for (const page of [ownerCount, colleagueCount]) {
+      await eventually(() => JSON.stringify(page.data.lines) === JSON.stringify(expected), 'every line on both count pages');
+    }
+
+    // The owner finishes: the counted totals become the counts, on both directory pages.
+    await ownerCount.call('finish');
+    expect(owner.wx.toasts).toContain('盘点完成');
+    expect(owner.wx.navigations.at(-1)).toBe('navigateBack');
+    await eventually(() => colleagueCount.data.status === 'finished' && colleagueCount.data.statusText === '已完成', "the finish on the colleague's count page");
+    expect(colleagueCount.data.lines).toEqual(expected);
+    const counts = (page: { data: Record<string, unknown> }) => Object.fromEntries((page.data.items as Line[]).map((line) => [line.code, line.count]));
+    for (const page of [ownerPage, colleaguePage]) {
+      await eventually(() => JSON.stringify(counts(page)) === JSON.stringify({ '690A': 3, '690B': 1 }), 'the new counts on the directory pages');
+    }
+    ownerCount.unload();
+    colleagueCount.unload();
   });
 });

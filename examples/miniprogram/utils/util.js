@@ -21,6 +21,10 @@ function errorText(error) {
       return '这不是仓库邀请码';
     case 'invite_not_found':
       return '邀请已失效或已用完';
+    case 'count_closed':
+      return '盘点已结束';
+    case 'count_open':
+      return '已有进行中的盘点';
     case 'directory_not_found':
       return '仓库不存在或你已不是成员';
     case 'offline':

@@ -66,6 +66,11 @@ Page({
     });
   },
 
+  /** The directory's stocktake: join its open count, or start one. */
+  count() {
+    wx.navigateTo({ url: `/pages/count/count?directoryId=${this.directoryId}` });
+  },
+
   /** An invite for an editor: show `qr` as a QR code for a colleague to scan in the join page. */
   invite() {
     return app.client
