@@ -50,6 +50,7 @@ export interface LogRow {
   transferTo?: number | null;
   undoes?: number | null;
   countId?: number | null;
+  lowStock?: boolean | number | null;
 }
 
 /** One log row as the Change that clients see (HTTP `changes`, WebSocket `change` frames). */
@@ -66,5 +67,6 @@ export function changeFromLog(row: LogRow): Change {
   if (row.transferId) change.transfer = { id: row.transferId, from: row.transferFrom ?? 0, to: row.transferTo ?? 0 };
   if (row.undoes) change.undoes = row.undoes;
   if (row.countId) change.countId = row.countId;
+  if (row.lowStock) change.lowStock = true;
   return change;
 }

@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { EntitySchema, type Opt } from '@mikro-orm/core';
 import { User } from '../auth/entities';
 
 /**
@@ -69,6 +69,8 @@ export class LogEntry {
   undoneBy: number | null = null;
   /** A `set` made by finishing this count session. */
   countId: number | null = null;
+  /** The change took the goods' count from at least its minCount to below it (kept for reads of the log). */
+  lowStock: Opt<boolean> = false;
 }
 
 /**
@@ -147,6 +149,7 @@ export const LogEntrySchema = new EntitySchema<LogEntry>({
     undoes: { type: 'integer', nullable: true },
     undoneBy: { type: 'integer', nullable: true },
     countId: { type: 'integer', nullable: true },
+    lowStock: { type: 'boolean', default: false },
   },
 });
 

@@ -11,7 +11,7 @@ export type ChangesAnswer =
   | { revision: number; changes: Change[] }
   | { revision: number; reset: true; goods: GoodsView[] };
 
-const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'countAfter', 'delta', 'dirName', 'eventId', 'user', 'deviceId', 'at', 'directory', 'transferId', 'transferFrom', 'transferTo', 'undoes', 'countId'] as const;
+const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'countAfter', 'delta', 'dirName', 'eventId', 'user', 'deviceId', 'at', 'directory', 'transferId', 'transferFrom', 'transferTo', 'undoes', 'countId', 'lowStock'] as const;
 
 /**
  * Every change after revision `since`, in order, from the log. When the client is further behind than

@@ -69,6 +69,8 @@ export interface LogInsert {
   transfer?: { id: string; from: number; to: number };
   undoes?: number;
   countId?: number;
+  /** The change crossed the goods' minCount downwards. */
+  lowStock?: boolean;
   /** The code when there is no goods after the change (an undo that takes a goods away again). */
   code?: string;
 }
@@ -233,7 +235,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
 
     async appendLog(entries) {
       if (entries.length === 0) return;
-      const columns = '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id)';
+      const columns = '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id, low_stock)';
       const values = entries.flatMap((e) => [
         e.directoryId,
         e.userId,
@@ -254,8 +256,9 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
         e.transfer?.to ?? null,
         e.undoes ?? null,
         e.countId ?? null,
+        e.lowStock ? 1 : 0,
       ]);
-      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(19)})`).join(', ')}`, values);
+      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(20)})`).join(', ')}`, values);
     },
 
     async storeOutcomes(outcomes) {

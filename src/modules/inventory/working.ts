@@ -82,6 +82,7 @@ export function record(state: Working, actor: Actor, eventId: string | undefined
   state.revision += 1;
   // A copy: the working row changes again with the next mutation of the batch; the log keeps this one.
   const snapshot = goods && { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
+  const lowStock = goods !== null && extra.before !== undefined && crossesLowStock(extra.before, goods.count, goods.minCount);
   const entry: LogInsert = {
     directoryId: directory.id,
     userId: actor.userId,
@@ -97,13 +98,11 @@ export function record(state: Working, actor: Actor, eventId: string | undefined
     ...(extra.undoes ? { undoes: extra.undoes } : {}),
     ...(extra.countId ? { countId: extra.countId } : {}),
     ...(extra.code !== undefined ? { code: extra.code } : {}),
+    ...(lowStock ? { lowStock } : {}),
   };
   state.log.push(entry);
   const change = changeOf(entry, directory.members.get(actor.userId)?.nickname ?? '');
-  if (goods && extra.before !== undefined && crossesLowStock(extra.before, goods.count, goods.minCount)) {
-    change.lowStock = true;
-    state.alerts.push(goodsView({ ...(goods as StoredGoods) }));
-  }
+  if (lowStock) state.alerts.push(goodsView({ ...(goods as StoredGoods) }));
   state.changes.push(change);
   return state.revision;
 }
@@ -175,5 +174,6 @@ function changeOf(entry: LogInsert, nickname: string): Change {
     transferTo: entry.transfer?.to ?? null,
     undoes: entry.undoes ?? null,
     countId: entry.countId ?? null,
+    lowStock: entry.lowStock ?? false,
   });
 }

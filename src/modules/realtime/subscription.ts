@@ -91,9 +91,15 @@ export class Subscription {
     return acked.then(() => undefined);
   }
 
-  /** A frame about the directory that is no change of it (a count's line): sent once the start has been. */
+  /**
+   * A frame about the directory that is no change of it (a count's line), queued behind the start: a
+   * push that arrives while an acked subscription still sends its snapshot is sent after the snapshot,
+   * not dropped (and not wedged between its pages).
+   */
   push(text: string): void {
-    if (this.open && this.last !== null) this.outlet.send(text);
+    this.queue(async () => {
+      if (this.open && this.last !== null) this.outlet.send(text);
+    });
   }
 
   /** A change from the bus, serialized once for every subscriber (`text` is its change frame). */
