@@ -129,6 +129,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   }
   await app.register(gateway.routes);
 
+  // Webhooks are delivered while the app runs; at close their leases are released for another instance.
+  app.addHook('onReady', async () => services.webhooks.start());
+  app.addHook('preClose', async () => services.webhooks.stop());
   app.addHook('onClose', async () => {
     if (!deps.bus) await bus.close();
     if (!deps.orm) await orm.close();

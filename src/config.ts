@@ -82,7 +82,28 @@ export interface Config {
   teams: TeamLimits;
   /** The caps on what a user stores, answered with `quota_exceeded`. */
   storage: StorageLimits;
+  /** Webhooks (SPEC "Webhooks"). */
+  webhooks: WebhookConfig;
 }
+
+export interface WebhookConfig {
+  /** WEBHOOK_ALLOW_PRIVATE=1: loopback, private and link-local targets are allowed (tests, a shop's own network). */
+  allowPrivate: boolean;
+  /** WEBHOOK_RETRY_BASE_MS (2000): the gap before the first retry; it doubles after each failure. */
+  retryBaseMs: number;
+  /** The longest gap between two attempts (SPEC: 10 minutes). */
+  maxDelayMs: number;
+  /** How long a change is retried from its first attempt before it is given up (SPEC: 24 hours). */
+  giveUpAfterMs: number;
+  /** A receiver that has not answered within this has failed (SPEC: 10 s). */
+  timeoutMs: number;
+  /** How long an instance's claim on a webhook lasts unless renewed: another instance takes a crashed one's over after it. */
+  leaseMs: number;
+  /** How often each instance asks the database for due deliveries (after a restart, an expired lease). */
+  pollMs: number;
+}
+
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowPrivate: false, retryBaseMs: 2000, maxDelayMs: 10 * 60_000, giveUpAfterMs: 24 * 3600_000, timeoutMs: 10_000, leaseMs: 60_000, pollMs: 2000 };
 
 export interface TeamLimits {
   /** MAX_MEMBERS_PER_DIRECTORY (200): members of one directory, its owner included. */
@@ -196,6 +217,14 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** A switch: 1/true or 0/false (unset: false). */
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name);
+  if (raw === undefined || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new ConfigError(name, `must be 1 or 0, got "${raw}"`);
 }
 
 function httpUrl(env: Env, name: string): string | undefined {
@@ -361,6 +390,12 @@ export function loadConfig(env: Env = process.env): Config {
     storage: {
       maxDirectoriesPerUser: integer(env, 'MAX_DIRECTORIES_PER_USER', DEFAULT_STORAGE_LIMITS.maxDirectoriesPerUser, 1, 1_000_000),
       maxGoodsPerDirectory: integer(env, 'MAX_GOODS_PER_DIRECTORY', DEFAULT_STORAGE_LIMITS.maxGoodsPerDirectory, 1, 100_000_000),
+    },
+    webhooks: {
+      ...DEFAULT_WEBHOOK_CONFIG,
+      allowPrivate: flag(env, 'WEBHOOK_ALLOW_PRIVATE'),
+      // At most 5 s: SPEC's first retry comes within 5 s.
+      retryBaseMs: integer(env, 'WEBHOOK_RETRY_BASE_MS', DEFAULT_WEBHOOK_CONFIG.retryBaseMs, 1, 5000),
     },
   };
 }

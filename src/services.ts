@@ -13,6 +13,8 @@ import { AcceptLimit } from './modules/teams/accept-limit';
 import type { TeamContext } from './modules/teams/service';
 import type { CountContext } from './modules/counts/service';
 import type { WechatClient } from './modules/wechat/client';
+import { deliverWebhooks } from './modules/webhooks/operations';
+import { WebhookWorker } from './modules/webhooks/worker';
 
 /** What every transport hands to the domain: built once per app, with a fresh EntityManager per unit of work. */
 export class Services {
@@ -32,6 +34,8 @@ export class Services {
     this.mutations = new MutationQueue({ raw, now, events: this.events, limits: config.storage });
     // The bus is one hook among others (metrics, later webhooks and alerts): the domain knows none of them.
     publishDomainEvents(this.events, bus, () => this.em(), log);
+    this.webhooks = new WebhookWorker(raw, () => this.em(), now, log, config.webhooks);
+    deliverWebhooks(this.events, this.webhooks);
   }
 
   /** Transactions on the driver's connection: the mutation path's. */
@@ -44,6 +48,8 @@ export class Services {
   readonly events: DomainEvents;
   /** Every change to a directory goes through this one queue (group commit per directory). */
   readonly mutations: MutationQueue;
+  /** Sends each directory's changes to its webhooks (started and stopped with the app). */
+  readonly webhooks: WebhookWorker;
 
   /** A fresh EntityManager: one per HTTP request or WebSocket message, never one per socket. */
   em(): Em {

@@ -3,6 +3,7 @@ import type { Role } from './constants';
 import { DirectoryId, DirectoryName, EventId, GoodsCode, GoodsName, MAX_QTY, Nickname, Remarks, Revision, SearchText } from './fields';
 import { Change, ChangesAnswer, CountLine, CountReport, CountSession, Directory, Goods, Invite, LogEntry, LowStockAlert, Member, RoleSchema, ScanResult, SyncEvent, SyncResult, scanSchema } from './models';
 import { MAX_SYNC_EVENTS } from './constants';
+import { Webhook, WebhookDelivery, WebhookId, WebhookSecret, WebhookUrl } from './webhooks';
 
 /**
  * Every operation of the product, once: its input (all its fields, flat), its result, the lowest role
@@ -429,6 +430,63 @@ export const operations = {
     input: strict({ code: InviteCode }),
     result: strict({ directory: Directory, role: RoleSchema }),
     http: { method: 'POST', url: '/api/invites/:code/accept', status: 200 },
+    socket: true,
+  }),
+  // ---- webhooks ----
+  createWebhook: op({
+    summary: "Register a webhook: every Change of the directory is POSTed to its URL, signed with its secret",
+    description: 'Each Change is POSTed as `{directoryId, revision, change}` with `X-Scancode-Signature: sha256=<hex HMAC-SHA256 of the body>` and `X-Scancode-Delivery: <directoryId>:<revision>`, in revision order, at least once, retried with backoff for 24 hours. Only the changes made after it is registered. A URL whose host is, or resolves to, a loopback, private or link-local address is refused (`bad_request`).',
+    tags: ['webhooks'],
+    role: 'manager',
+    kind: 'write',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, url: WebhookUrl, secret: WebhookSecret }),
+    result: strict({ webhook: Webhook }),
+    http: { method: 'POST', url: '/api/directories/:directoryId/webhooks', status: 201 },
+    socket: true,
+  }),
+  listWebhooks: op({
+    summary: 'The webhooks of a directory',
+    tags: ['webhooks'],
+    role: 'manager',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId }),
+    result: strict({ webhooks: Type.Array(Webhook) }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/webhooks', status: 200 },
+    socket: true,
+  }),
+  getWebhook: op({
+    summary: 'One webhook of a directory',
+    tags: ['webhooks'],
+    role: 'manager',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, webhookId: WebhookId }),
+    result: strict({ webhook: Webhook }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/webhooks/:webhookId', status: 200 },
+    socket: true,
+  }),
+  deleteWebhook: op({
+    summary: 'Delete a webhook (nothing more is sent to it)',
+    tags: ['webhooks'],
+    role: 'manager',
+    kind: 'write',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, webhookId: WebhookId }),
+    result: strict({}),
+    http: { method: 'DELETE', url: '/api/directories/:directoryId/webhooks/:webhookId', status: 204 },
+    socket: true,
+  }),
+  listDeliveries: op({
+    summary: "A webhook's deliveries, newest first: pending (with their attempts) and delivered",
+    tags: ['webhooks'],
+    role: 'manager',
+    kind: 'read',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, webhookId: WebhookId, limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) }),
+    result: strict({ deliveries: Type.Array(WebhookDelivery) }),
+    http: { method: 'GET', url: '/api/directories/:directoryId/webhooks/:webhookId/deliveries', status: 200 },
     socket: true,
   }),
 };

@@ -5,6 +5,7 @@ import { inventoryHandlers } from '../modules/inventory/operations';
 import type { Actor } from '../modules/inventory/views';
 import { teamHandlers } from '../modules/teams/operations';
 import { countHandlers } from '../modules/counts/operations';
+import { webhookHandlers } from '../modules/webhooks/operations';
 import { directoryOfCount } from '../modules/counts/service';
 import type { Services } from '../services';
 import type { Handler, Handlers } from './types';
@@ -12,7 +13,7 @@ import type { Handler, Handlers } from './types';
 export type { OperationCall, Handler, Handlers } from './types';
 
 /** Every operation's handler: an operation of the table without one does not compile. */
-export const handlers: Handlers<OperationName> = { ...inventoryHandlers, ...teamHandlers, ...countHandlers };
+export const handlers: Handlers<OperationName> = { ...inventoryHandlers, ...teamHandlers, ...countHandlers, ...webhookHandlers };
 
 /**
  * Runs one operation for an actor, whichever transport asked: the one path from a wire to the domain.

@@ -22,7 +22,24 @@ const granted = (access: Access | null): Access => {
 
 type InventoryOperation = Exclude<
   OperationName,
-  'listMembers' | 'setMemberRole' | 'removeMember' | 'createInvite' | 'listInvites' | 'revokeInvite' | 'acceptInvite' | 'listCounts' | 'startCount' | 'getCount' | 'count' | 'finishCount' | 'cancelCount'
+  | 'listMembers'
+  | 'setMemberRole'
+  | 'removeMember'
+  | 'createInvite'
+  | 'listInvites'
+  | 'revokeInvite'
+  | 'acceptInvite'
+  | 'listCounts'
+  | 'startCount'
+  | 'getCount'
+  | 'count'
+  | 'finishCount'
+  | 'cancelCount'
+  | 'createWebhook'
+  | 'listWebhooks'
+  | 'getWebhook'
+  | 'deleteWebhook'
+  | 'listDeliveries'
 >;
 
 /** The inventory's operations: a few lines each over the domain functions. */

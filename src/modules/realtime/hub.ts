@@ -102,8 +102,11 @@ export class Hub {
   revoke(connection: Connection, directoryId: number, reason: 'removed' | 'deleted'): void {
     const subscription = connection.subscriptions.get(directoryId);
     if (!subscription) return;
-    // Out of every index now (nothing new reaches it), told after what was already queued for it.
+    // Out of every index now (nothing new reaches it), told after what was already queued for it. A
+    // deleted directory's last changes (its delete) are read from the log first: the periodic check can
+    // see the delete before this instance's own bus has handed its change over.
     connection.detach(directoryId, subscription);
+    if (reason === 'deleted') subscription.catchUp();
     subscription.end(() => connection.sendFrame({ type: 'unsubscribed', directoryId, reason }));
   }
 

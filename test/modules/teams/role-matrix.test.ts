@@ -34,6 +34,8 @@ interface Team {
   countId: number;
   /** A second directory of the owner's with the same members and no count: transfers go there, counts start there. */
   otherDirectoryId: number;
+  /** A webhook of the directory, registered by its owner (to a loopback port nothing listens on). */
+  webhookId: number;
 }
 
 interface CaseContext {
@@ -41,6 +43,10 @@ interface CaseContext {
   /** Unique to this case: names, event ids. */
   unique: string;
 }
+
+/** Loopback is allowed in the matrix (WEBHOOK_ALLOW_PRIVATE=1); nothing listens on the discard port, so deliveries just fail and wait. */
+const WEBHOOK_URL = 'http://127.0.0.1:9/matrix';
+const WEBHOOK_SECRET = 'matrix-webhook-secret-0123';
 
 /**
  * One input per operation, typed by the table: an operation added without a sample here does not
@@ -77,10 +83,15 @@ const SAMPLES: { [N in OperationName]: (ctx: CaseContext) => OperationInput<N> }
   finishCount: ({ team }) => ({ countId: team.countId }),
   cancelCount: ({ team }) => ({ countId: team.countId }),
   listAlerts: () => ({}),
+  createWebhook: ({ team }) => ({ directoryId: team.directoryId, url: WEBHOOK_URL, secret: WEBHOOK_SECRET }),
+  listWebhooks: ({ team }) => ({ directoryId: team.directoryId }),
+  getWebhook: ({ team }) => ({ directoryId: team.directoryId, webhookId: team.webhookId }),
+  deleteWebhook: ({ team }) => ({ directoryId: team.directoryId, webhookId: team.webhookId }),
+  listDeliveries: ({ team }) => ({ directoryId: team.directoryId, webhookId: team.webhookId }),
 };
 
 /** Operations whose success uses up what the sample names (the directory, the goods, the target, the invite): each case gets a team of its own. */
-const CONSUMING = new Set<OperationName>(['deleteDirectory', 'removeGoods', 'setMemberRole', 'removeMember', 'revokeInvite', 'acceptInvite', 'undo', 'startCount', 'finishCount', 'cancelCount']);
+const CONSUMING = new Set<OperationName>(['deleteDirectory', 'removeGoods', 'setMemberRole', 'removeMember', 'revokeInvite', 'acceptInvite', 'undo', 'startCount', 'finishCount', 'cancelCount', 'deleteWebhook']);
 
 /**
  * Where the sample asks for more than the table's role. removeMember's role is viewer (any member may
@@ -139,7 +150,7 @@ describe.each(testDatabases())('the role matrix on $name', (db) => {
 
   beforeAll(async () => {
     // The matrix makes a few hundred requests as the same few users: no rate may stand in its way.
-    server = await startServer(db, { env: { HTTP_RATE_LIMIT: '0', WS_FRAME_RATE: '0', INVITE_ACCEPT_RATE_LIMIT: '0' } });
+    server = await startServer(db, { env: { HTTP_RATE_LIMIT: '0', WS_FRAME_RATE: '0', INVITE_ACCEPT_RATE_LIMIT: '0', WEBHOOK_ALLOW_PRIVATE: '1' } });
     for (const actor of ACTORS) {
       const user = await signIn(server, `matrix-${actor}`);
       const socket = await connect(server.url, user.token);
@@ -196,7 +207,9 @@ describe.each(testDatabases())('the role matrix on $name', (db) => {
     if (scanned.status !== 200) throw new Error(`scan failed: ${scanned.status} ${scanned.text}`);
     const count = await users.owner.api.post(`/api/directories/${directoryId}/counts`, { body: {} });
     if (count.status !== 201) throw new Error(`count failed: ${count.status} ${count.text}`);
-    return { directoryId, name, targetUserId: target.userId, inviteCode: await invite(directoryId, 'viewer'), goodsCode, undoRevision: scanned.body.revision, countId: count.body.count.id, otherDirectoryId };
+    const webhook = await users.owner.api.post(`/api/directories/${directoryId}/webhooks`, { body: { url: WEBHOOK_URL, secret: WEBHOOK_SECRET } });
+    if (webhook.status !== 201) throw new Error(`webhook failed: ${webhook.status} ${webhook.text}`);
+    return { directoryId, name, targetUserId: target.userId, inviteCode: await invite(directoryId, 'viewer'), goodsCode, undoRevision: scanned.body.revision, countId: count.body.count.id, otherDirectoryId, webhookId: webhook.body.webhook.id };
   }
 
   /** Runs the operation as `actor` over the transport; the answer as `{ok, error?}`, and the raw result. */
