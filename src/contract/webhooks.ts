@@ -5,7 +5,12 @@ import { Timestamp } from './fields';
 
 export const WebhookId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 
-export const WebhookUrl = Type.String({ minLength: 8, maxLength: 2000, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'an http(s) URL; its host must not be (or resolve to) a loopback, private or link-local address' });
+export const WebhookUrl = Type.String({
+  minLength: 8,
+  maxLength: 2000,
+  pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+  description: 'an http(s) URL; its host must not be (or resolve to) a loopback, private or link-local address',
+});
 
 export const WebhookSecret = Type.String({ minLength: 16, maxLength: 256, description: 'the HMAC-SHA256 key of `X-Scancode-Signature`; never shown again' });
 

@@ -87,7 +87,8 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean, resolv
   }
   if (addresses.length === 0) throw badRequest(`url's host ${host} does not resolve`);
   const refused = addresses.find((address) => !isPublicAddress(address));
-  if (refused !== undefined) throw badRequest(`url's host ${host === refused ? '' : `${host} resolves to `}${refused}, a loopback, private or link-local address: webhooks are sent to public addresses only`, { field: 'url' });
+  if (refused !== undefined)
+    throw badRequest(`url's host ${host === refused ? '' : `${host} resolves to `}${refused}, a loopback, private or link-local address: webhooks are sent to public addresses only`, { field: 'url' });
   return url;
 }
 

@@ -105,7 +105,10 @@ export async function listDeliveries(raw: RawDatabase, directoryId: number, webh
       `select revision, attempts, status, first_attempt_at, last_status, last_error, next_attempt_at from webhook_deliveries where webhook_id = ? order by revision desc limit ${limit}`,
       [webhookId],
     );
-    const waiting = await sql.all<{ revision: number }>(`select revision from logs where directory_id = ? and revision > ? order by revision desc limit ${limit}`, [directoryId, webhook.delivered_revision]);
+    const waiting = await sql.all<{ revision: number }>(`select revision from logs where directory_id = ? and revision > ? order by revision desc limit ${limit}`, [
+      directoryId,
+      webhook.delivered_revision,
+    ]);
     const byRevision = new Map<number, DeliveryView>();
     for (const { revision } of waiting) byRevision.set(revision, { delivery: `${directoryId}:${revision}`, revision, attempts: 0, status: 'pending' });
     for (const row of rows) byRevision.set(row.revision, deliveryView(directoryId, row));

@@ -101,7 +101,9 @@ export class WebhookWorker {
     }
     await this.polling;
     await Promise.allSettled([...this.running.values()]);
-    await this.raw.transaction((sql) => sql.run('update webhooks set lease_owner = null, lease_until = null where lease_owner = ?', [this.instanceId])).catch((error: unknown) => this.log.warn({ err: error }, 'could not release the webhook leases; they expire'));
+    await this.raw
+      .transaction((sql) => sql.run('update webhooks set lease_owner = null, lease_until = null where lease_owner = ?', [this.instanceId]))
+      .catch((error: unknown) => this.log.warn({ err: error }, 'could not release the webhook leases; they expire'));
   }
 
   private async poll(): Promise<void> {
@@ -130,7 +132,13 @@ export class WebhookWorker {
     const now = this.now();
     const until = new Date(now.getTime() + this.options.leaseMs);
     const claimed = await this.raw.transaction((sql) =>
-      sql.run('update webhooks set lease_owner = ?, lease_until = ? where id = ? and (lease_owner is null or lease_until < ? or lease_owner = ?)', [this.instanceId, until, webhookId, now, this.instanceId]),
+      sql.run('update webhooks set lease_owner = ?, lease_until = ? where id = ? and (lease_owner is null or lease_until < ? or lease_owner = ?)', [
+        this.instanceId,
+        until,
+        webhookId,
+        now,
+        this.instanceId,
+      ]),
     );
     return claimed.affectedRows === 1;
   }
@@ -187,10 +195,16 @@ export class WebhookWorker {
   private async attempt(webhook: WebhookRow, change: Change): Promise<'done' | 'retry' | 'lost' | 'stopped'> {
     const revision = change.revision;
     const [previous] = await this.raw.transaction((sql) =>
-      sql.all<{ attempts: number; first_attempt_at: Date | string | number }>('select attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision = ?', [webhook.id, revision]),
+      sql.all<{ attempts: number; first_attempt_at: Date | string | number }>('select attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision = ?', [
+        webhook.id,
+        revision,
+      ]),
     );
     const startedAt = this.now();
-    const result: Attempt = await postDelivery({ url: webhook.url, secret: webhook.secret, directoryId: webhook.directory_id, revision, change }, { timeoutMs: this.options.timeoutMs, allowPrivate: this.options.allowPrivate, abort: this.abort.signal });
+    const result: Attempt = await postDelivery(
+      { url: webhook.url, secret: webhook.secret, directoryId: webhook.directory_id, revision, change },
+      { timeoutMs: this.options.timeoutMs, allowPrivate: this.options.allowPrivate, abort: this.abort.signal },
+    );
     // Aborted by shutdown: not the receiver's failure, and the next instance sends it again.
     if (this.stopped && !result.ok) return 'stopped';
     const now = this.now();
@@ -206,14 +220,26 @@ export class WebhookWorker {
     const moved = status !== 'pending';
     const written = await this.raw.transaction(async (sql) => {
       const guarded = moved
-        ? await sql.run('update webhooks set delivered_revision = ?, next_attempt_at = null where id = ? and lease_owner = ? and delivered_revision < ?', [revision, webhook.id, this.instanceId, revision])
+        ? await sql.run('update webhooks set delivered_revision = ?, next_attempt_at = null where id = ? and lease_owner = ? and delivered_revision < ?', [
+            revision,
+            webhook.id,
+            this.instanceId,
+            revision,
+          ])
         : await sql.run('update webhooks set next_attempt_at = ? where id = ? and lease_owner = ?', [nextAttemptAt, webhook.id, this.instanceId]);
       if (guarded.affectedRows !== 1) return false;
       const values = [attempts, status, now, result.status ?? null, result.ok ? null : result.error.slice(0, 500), nextAttemptAt];
       if (previous) {
-        await sql.run('update webhook_deliveries set attempts = ?, status = ?, last_attempt_at = ?, last_status = ?, last_error = ?, next_attempt_at = ? where webhook_id = ? and revision = ?', [...values, webhook.id, revision]);
+        await sql.run('update webhook_deliveries set attempts = ?, status = ?, last_attempt_at = ?, last_status = ?, last_error = ?, next_attempt_at = ? where webhook_id = ? and revision = ?', [
+          ...values,
+          webhook.id,
+          revision,
+        ]);
       } else {
-        await sql.run('insert into webhook_deliveries (attempts, status, last_attempt_at, last_status, last_error, next_attempt_at, webhook_id, revision, first_attempt_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)', [...values, webhook.id, revision, first]);
+        await sql.run(
+          'insert into webhook_deliveries (attempts, status, last_attempt_at, last_status, last_error, next_attempt_at, webhook_id, revision, first_attempt_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [...values, webhook.id, revision, first],
+        );
       }
       return true;
     });

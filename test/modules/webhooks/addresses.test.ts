@@ -5,10 +5,28 @@ import { createHmac } from 'node:crypto';
 
 /** SPEC "Webhooks", without a server: which targets are refused, the retry gaps and the signature. */
 describe('webhook targets', () => {
-  it.each(['127.0.0.1', '127.255.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00::1', 'fc12::3', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:a00:1', '::127.0.0.1', '[::1]', 'fe80::1%eth0', 'not-an-ip'])(
-    '%s is refused',
-    (address) => expect(isPublicAddress(address)).toBe(false),
-  );
+  it.each([
+    '127.0.0.1',
+    '127.255.0.1',
+    '10.0.0.1',
+    '172.16.5.4',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00::1',
+    'fc12::3',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::ffff:a00:1',
+    '::127.0.0.1',
+    '[::1]',
+    'fe80::1%eth0',
+    'not-an-ip',
+  ])('%s is refused', (address) => expect(isPublicAddress(address)).toBe(false));
 
   it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('%s is public', (address) => expect(isPublicAddress(address)).toBe(true));
 

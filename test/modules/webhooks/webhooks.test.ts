@@ -189,7 +189,12 @@ describe.each(testDatabases())('webhooks on $name', (db) => {
     );
 
     it('refuses a secret shorter than 16 or longer than 256 characters, and a URL that is not http(s)', async () => {
-      for (const body of [{ url: 'https://93.184.216.34/hook', secret: 'short' }, { url: 'https://93.184.216.34/hook', secret: 'x'.repeat(257) }, { url: 'ftp://93.184.216.34/hook', secret: SECRET }, { url: 'https://93.184.216.34/hook' }]) {
+      for (const body of [
+        { url: 'https://93.184.216.34/hook', secret: 'short' },
+        { url: 'https://93.184.216.34/hook', secret: 'x'.repeat(257) },
+        { url: 'ftp://93.184.216.34/hook', secret: SECRET },
+        { url: 'https://93.184.216.34/hook' },
+      ]) {
         const answer = await owner.api.post(`/api/directories/${directoryId}/webhooks`, { body });
         expect({ status: answer.status, code: answer.body.error.code }).toEqual({ status: 400, code: 'bad_request' });
       }
