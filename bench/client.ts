@@ -34,15 +34,27 @@ async function open(url: string, specs: SocketSpec[]): Promise<OpenReply> {
 }
 
 function scanReply(from: number): ScanReply {
-  return { latencies: [], measured: 0, acked: 0, sent: 0, errors: {}, maxRevision: {}, ackedBy: {}, from, to: from, sentAt: {} };
+  return { latencies: [], measured: 0, acked: 0, sent: 0, errors: {}, maxRevision: {}, ackedBy: {}, pushedBy: {}, from, to: from, sentAt: {} };
 }
 
-/** Sends one scan (an event id unique to this run) and records its ack; resolves to its latency or null. */
+/** The device's n-th request: a scan of one unit into its directory (50 codes in turn), or its `work`'s frame. */
+function frameOf(device: BenchSocket, eventId: string, n: number): Record<string, unknown> & { id: string } {
+  const work = device.spec.work;
+  if (work?.kind === 'transfer') return { type: 'transfer', id: eventId, from: work.from, to: work.to, code: 'bench-t', qty: 1 };
+  if (work?.kind === 'count') return { type: 'count', id: eventId, countId: work.countId, code: `bench-${n % 50}`, qty: 1 };
+  return { type: 'scan', id: eventId, directoryId: device.spec.directoryId, op: 'in', code: `bench-${n % 50}`, qty: 1 };
+}
+
+function changed(reply: ScanReply, directory: number, revision: number | null): void {
+  reply.ackedBy[directory] = (reply.ackedBy[directory] ?? 0) + 1;
+  if (revision !== null) reply.maxRevision[directory] = Math.max(reply.maxRevision[directory] ?? 0, revision);
+}
+
+/** Sends one request (an event id unique to this run) and records its ack; resolves to its latency or null. */
 async function scan(reply: ScanReply, device: BenchSocket, eventId: string, n: number): Promise<number | null> {
   const sentAt = now();
   reply.sent++;
-  const frame = { type: 'scan', id: eventId, directoryId: device.spec.directoryId, op: 'in', code: `bench-${n % 50}`, qty: 1 };
-  const answer = await device.request(frame);
+  const answer = await device.request(frameOf(device, eventId, n));
   if (!answer.ok) {
     const code = answer.errorCode ?? 'unknown';
     reply.errors[code] = (reply.errors[code] ?? 0) + 1;
@@ -50,9 +62,15 @@ async function scan(reply: ScanReply, device: BenchSocket, eventId: string, n: n
   }
   reply.acked++;
   reply.to = Math.max(reply.to, now());
-  const directory = device.spec.directoryId;
-  reply.ackedBy[directory] = (reply.ackedBy[directory] ?? 0) + 1;
-  if (answer.revision !== null) reply.maxRevision[directory] = Math.max(reply.maxRevision[directory] ?? 0, answer.revision);
+  const { work, directoryId } = device.spec;
+  if (work?.kind === 'transfer') {
+    changed(reply, work.from, answer.sides.out);
+    changed(reply, work.to, answer.sides.in);
+  } else if (work?.kind === 'count') {
+    reply.pushedBy[directoryId] = (reply.pushedBy[directoryId] ?? 0) + 1;
+  } else {
+    changed(reply, directoryId, answer.revision);
+  }
   return now() - sentAt;
 }
 
@@ -129,12 +147,12 @@ async function tick(tag: string, intervalMs: number, count: number): Promise<Sca
   return reply;
 }
 
-async function settle(finalRevisions: Record<number, number>, scans: Record<number, number>, timeoutMs: number, withArrivals: boolean): Promise<SettleReply> {
+async function settle(finalRevisions: Record<number, number>, scans: Record<number, number>, pushes: Record<number, number>, timeoutMs: number, withArrivals: boolean): Promise<SettleReply> {
   const watchers = sockets.filter((socket) => socket.spec.role === 'watcher');
-  const behind = () => watchers.filter((w) => w.isOpen && (w.last ?? -1) < (finalRevisions[w.spec.directoryId] ?? -1));
+  const behind = () => watchers.filter((w) => w.isOpen && ((w.last ?? -1) < (finalRevisions[w.spec.directoryId] ?? -1) || w.countPushes < (pushes[w.spec.directoryId] ?? 0)));
   const deadline = now() + timeoutMs;
   while (behind().length > 0 && now() < deadline) await sleep(50);
-  const reply: SettleReply = { watchers: watchers.length, frames: 0, violations: [], violationCount: 0, arrivals: {} };
+  const reply: SettleReply = { watchers: watchers.length, frames: 0, pushes: 0, violations: [], violationCount: 0, arrivals: {} };
   for (const watcher of watchers) {
     const final = finalRevisions[watcher.spec.directoryId];
     if (final !== undefined && (watcher.last ?? -1) < final) {
@@ -142,9 +160,14 @@ async function settle(finalRevisions: Record<number, number>, scans: Record<numb
     }
     const expected = scans[watcher.spec.directoryId];
     if (expected !== undefined && watcher.frames !== expected) {
-      watcher.violate(`directory ${watcher.spec.directoryId}: a watcher got ${watcher.frames} change frames for ${expected} acked scans`);
+      watcher.violate(`directory ${watcher.spec.directoryId}: a watcher got ${watcher.frames} change frames for ${expected} acked changes`);
+    }
+    const lines = pushes[watcher.spec.directoryId];
+    if (lines !== undefined && watcher.countPushes !== lines) {
+      watcher.violate(`directory ${watcher.spec.directoryId}: a watcher got ${watcher.countPushes} count pushes for ${lines} acked count lines`);
     }
     reply.frames += watcher.frames;
+    reply.pushes += watcher.countPushes;
     reply.violationCount += watcher.violationCount;
     if (reply.violations.length < 5) reply.violations.push(...watcher.violations.slice(0, 5 - reply.violations.length));
     if (withArrivals) for (const [eventId, at] of watcher.arrivals) (reply.arrivals[eventId] ??= []).push(at);
@@ -175,7 +198,7 @@ function handle(command: Command): Promise<unknown> {
     case 'tick':
       return tick(command.tag, command.intervalMs, command.count);
     case 'settle':
-      return settle(command.finalRevisions, command.scans, command.timeoutMs, command.arrivals);
+      return settle(command.finalRevisions, command.scans, command.pushes, command.timeoutMs, command.arrivals);
     case 'close':
       return closeAll();
   }

@@ -59,15 +59,17 @@ export class Clients {
     return this.each<ScanReply>(command);
   }
 
-  /** Waits for the watchers to see the scans of `replies`, and collects what they saw. */
+  /** Waits for the watchers to see the changes and count lines of `replies`, and collects what they saw. */
   settle(replies: ScanReply[], arrivals = false, timeoutMs = 15_000): Promise<SettleReply[]> {
     const finalRevisions: Record<number, number> = {};
     const scans: Record<number, number> = {};
+    const pushes: Record<number, number> = {};
     for (const reply of replies) {
       for (const [directory, revision] of Object.entries(reply.maxRevision)) finalRevisions[Number(directory)] = Math.max(finalRevisions[Number(directory)] ?? 0, revision);
       for (const [directory, acked] of Object.entries(reply.ackedBy)) scans[Number(directory)] = (scans[Number(directory)] ?? 0) + acked;
+      for (const [directory, lines] of Object.entries(reply.pushedBy)) pushes[Number(directory)] = (pushes[Number(directory)] ?? 0) + lines;
     }
-    return this.each<SettleReply>(() => ({ cmd: 'settle', finalRevisions, scans, timeoutMs, arrivals }));
+    return this.each<SettleReply>(() => ({ cmd: 'settle', finalRevisions, scans, pushes, timeoutMs, arrivals }));
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,12 @@ const began = Date.now();
 /** Progress on stderr, with the seconds since the bench started (the table goes to stdout). */
 export const say = (text: string): void => void process.stderr.write(`[${String(Math.round((Date.now() - began) / 1000)).padStart(3)} s] ${text}\n`);
 
+/**
+ * What a device sends instead of a scan into its directory: a transfer of one unit between a pair of
+ * directories, or a line of one unit to a count session of its directory.
+ */
+export type Work = { kind: 'transfer'; from: number; to: number } | { kind: 'count'; countId: number };
+
 /** One socket a client process opens: a scanning device, a watcher, or an idle subscribed socket. */
 export interface SocketSpec {
   role: 'device' | 'watcher';
@@ -18,6 +24,8 @@ export interface SocketSpec {
   directoryId: number;
   /** Sends `subscribe` after `hello` and waits for its ack and snapshot. */
   subscribe: boolean;
+  /** A device's request when it is not a scan (`directoryId` is then the count's directory, or the transfer's `from`). */
+  work?: Work;
 }
 
 export type Command =
@@ -30,9 +38,10 @@ export type Command =
   | { cmd: 'tick'; tag: string; intervalMs: number; count: number }
   /**
    * Waits until every watcher has seen `finalRevisions`, then reports what each saw; a watcher of a
-   * directory in `scans` must have had one change frame per acked scan.
+   * directory in `scans` must have had one change frame per acked change there, and one of a directory
+   * in `pushes` one `count` push per acked count line.
    */
-  | { cmd: 'settle'; finalRevisions: Record<number, number>; scans: Record<number, number>; timeoutMs: number; arrivals: boolean }
+  | { cmd: 'settle'; finalRevisions: Record<number, number>; scans: Record<number, number>; pushes: Record<number, number>; timeoutMs: number; arrivals: boolean }
   | { cmd: 'close' };
 
 export interface OpenReply {
@@ -53,8 +62,10 @@ export interface ScanReply {
   errors: Record<string, number>;
   /** The highest revision acked per directory. */
   maxRevision: Record<number, number>;
-  /** Ok acks per directory. */
+  /** Changes acked per directory (a transfer makes one in each of its two). */
   ackedBy: Record<number, number>;
+  /** Count lines acked per directory: each is a `count` push to the directory's watchers. */
+  pushedBy: Record<number, number>;
   /** The measured window: from the end of the warm-up (or the first send) to the last ack. */
   from: number;
   to: number;
@@ -66,6 +77,8 @@ export interface SettleReply {
   watchers: number;
   /** Change frames received over every watcher. */
   frames: number;
+  /** `count` pushes received over every watcher. */
+  pushes: number;
   /** Gaps, duplicates, out-of-order revisions or a missing tail, as sentences (the first few). */
   violations: string[];
   violationCount: number;

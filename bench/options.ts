@@ -3,7 +3,7 @@
  * BENCH_* variables (`BENCH_SECTIONS=closed,open`); a flag wins over its variable.
  */
 
-export const SECTIONS = ['closed', 'open', 'fanout', 'memory', 'baselines'] as const;
+export const SECTIONS = ['closed', 'transfers', 'counts', 'open', 'fanout', 'memory', 'baselines'] as const;
 export type Section = (typeof SECTIONS)[number];
 export const DATABASES = ['mariadb', 'sqlite'] as const;
 export type Database = (typeof DATABASES)[number];

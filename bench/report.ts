@@ -7,6 +7,10 @@ import { errorText, type Latency, type Throughput } from './stats';
 export interface ScancodeRun {
   closedOne?: Closed;
   closedMany?: Closed;
+  /** 1c: transfers between pairs of directories. */
+  transfers?: Closed;
+  /** 1d: lines added to count sessions. */
+  countLines?: Closed;
   open?: OpenStep[];
   fanout?: FanOut;
   memory?: Memory;
@@ -57,6 +61,13 @@ export function report(results: Results, o: Options): string {
     row(`${label}: ack p50 / p99 (ms)`, (r) => (r[key] ? p50p99(r[key]) : ''));
     row(`${label}: 3 watchers per directory saw every revision once, in order`, (r) => r[key]?.watchers ?? '');
     row(`${label}: server CPU per acked scan (ms, /proc utime+stime)`, (r) => (r[key] ? r[key].cpuMsPerScan.toFixed(2) : ''));
+  }
+  // No baseline: what one transfer or one count line costs, beside the scans of 1b (50 users, 50 devices).
+  for (const [key, label, unit] of [['transfers', '1c closed loop, transfers: 50 users, each its own pair of directories', 'transfers'], ['countLines', '1d closed loop, count lines: 50 users, one open count session per directory', 'count lines']] as const) {
+    row(`${label}, 50 devices, ${seconds(o.closedMs)} after ${seconds(o.warmupMs)} warm-up: acked ${unit}/s`, (r) => (r[key] ? withErrors(r[key]) : ''));
+    row(`${label}: ack p50 / p99 (ms)`, (r) => (r[key] ? p50p99(r[key]) : ''));
+    row(`${label}: a watcher per directory saw ${key === 'transfers' ? 'every revision once, in order' : 'one count push per line'}`, (r) => r[key]?.watchers ?? '');
+    row(`${label}: server CPU per acked ${unit === 'transfers' ? 'transfer' : 'line'} (ms)`, (r) => (r[key] ? r[key].cpuMsPerScan.toFixed(2) : ''));
   }
   for (const [index, offered] of o.rates.entries()) {
     row(`2 open loop, ${integer(offered)} scans/s offered over 50 devices (${seconds(o.stepMs)}): achieved scans/s`, (r) => {

@@ -12,7 +12,7 @@ import { Clients } from './clients';
 import { say } from './messages';
 import { parseOptions, type Database, type Options } from './options';
 import { report, type Results, type ScancodeRun } from './report';
-import { closedLoop, echoRoundTrips, fanOut, layout, memory, openLoop, target, type Target } from './sections';
+import { closedLoop, countLayout, echoRoundTrips, fanOut, layout, memory, openLoop, target, transferLayout, type Target } from './sections';
 import { freshMysqlDatabase, ROOT, serverLog, startEcho, startScancode, type NodeProcess } from './server';
 
 
@@ -63,6 +63,14 @@ async function benchScancode(main: string, db: Database, o: Options, clients: Cl
         say(`  1b: ${Math.round(run.closedMany.rate)} scans/s; ${run.closedMany.watchers}`);
       }
       if (o.sections.includes('open')) run.open = await openLoop(t, clients, many, o);
+    }
+    if (o.sections.includes('transfers')) {
+      run.transfers = await closedLoop(t, clients, await transferLayout(t.base), o, 'xfer');
+      say(`  1c: ${Math.round(run.transfers.rate)} transfers/s; ${run.transfers.watchers}`);
+    }
+    if (o.sections.includes('counts')) {
+      run.countLines = await closedLoop(t, clients, await countLayout(t.base), o, 'lines');
+      say(`  1d: ${Math.round(run.countLines.rate)} count lines/s; ${run.countLines.watchers}`);
     }
     if (o.sections.includes('fanout')) {
       run.fanout = await fanOut(t, clients, o);

@@ -1,6 +1,6 @@
 /**
- * The measurements against a running server, all over HTTP and /ws: closed loop, open loop, fan-out
- * and idle-socket memory, plus the raw ws echo server's round trip and memory for comparison.
+ * The measurements against a running server, all over HTTP and /ws: closed loop (scans, transfers,
+ * count lines), open loop, fan-out and idle-socket memory, plus the raw ws echo server's round trip and memory for comparison.
  */
 import type { Clients } from './clients';
 import { say, type SocketSpec } from './messages';
@@ -45,12 +45,57 @@ export async function layout(base: string, prefix: string, users: 1 | 50): Promi
   };
 }
 
+async function post<T>(base: string, path: string, token: string, body: unknown, status: number): Promise<T> {
+  const response = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (response.status !== status) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Runs `task` over 0..n-1, 25 at a time. */
+async function inBatches<T>(n: number, task: (d: number) => Promise<T>): Promise<T[]> {
+  const done: T[] = [];
+  for (let i = 0; i < n; i += 25) done.push(...(await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => task(i + j)))));
+  return done;
+}
+
+/**
+ * 1c: 50 users, each with a pair of directories (its default one, holding 1,000,000 of one goods, and a
+ * second); each device transfers one unit from the first to the second. One watcher per directory.
+ */
+export async function transferLayout(base: string): Promise<Layout> {
+  const pairs = await inBatches(DEVICES, async (d) => {
+    const device = await login(base, `xfer${d}#device`);
+    const watcher = await login(base, `xfer${d}#watcher`);
+    const to = (await post<{ directory: { id: number } }>(base, '/api/directories', device.token, { name: 'bench to' }, 201)).directory.id;
+    await post(base, `/api/directories/${device.directoryId}/scans`, device.token, { op: 'in', code: 'bench-t', qty: 1_000_000 }, 200);
+    return { device, watcher, from: device.directoryId, to };
+  });
+  return {
+    devices: pairs.map(({ device, from, to }) => ({ role: 'device', token: device.token, directoryId: from, subscribe: false, work: { kind: 'transfer', from, to } })),
+    watchers: pairs.flatMap(({ watcher, from, to }) => [from, to].map((directoryId): SocketSpec => ({ role: 'watcher', token: watcher.token, directoryId, subscribe: true }))),
+  };
+}
+
+/** 1d: 50 users, a directory each with one open count session; each device adds lines of one unit to it. One watcher per directory. */
+export async function countLayout(base: string): Promise<Layout> {
+  const counts = await inBatches(DEVICES, async (d) => {
+    const device = await login(base, `lines${d}#device`);
+    const watcher = await login(base, `lines${d}#watcher`);
+    const { count } = await post<{ count: { id: number } }>(base, `/api/directories/${device.directoryId}/counts`, device.token, { name: 'bench' }, 201);
+    return { device, watcher, countId: count.id };
+  });
+  return {
+    devices: counts.map(({ device, countId }) => ({ role: 'device', token: device.token, directoryId: device.directoryId, subscribe: false, work: { kind: 'count', countId } })),
+    watchers: counts.map(({ device, watcher }) => ({ role: 'watcher', token: watcher.token, directoryId: device.directoryId, subscribe: true })),
+  };
+}
+
 export interface Closed extends Throughput {
   cpuMsPerScan: number;
   watchers: string;
 }
 
-/** Closed loop: each device sends its next scan when its previous ack arrives; watchers checked afterwards. */
+/** Closed loop: each device sends its next scan (or transfer, or count line) when its previous ack arrives; watchers checked afterwards. */
 export async function closedLoop(server: Target, clients: Clients, sockets: Layout, o: Options, tag: string): Promise<Closed> {
   await clients.open(server.ws, [...sockets.devices, ...sockets.watchers]);
   const cpuBefore = server.process.cpuMs();

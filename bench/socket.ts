@@ -9,7 +9,8 @@ interface Frame {
   revision?: number;
   /** A snapshot page's: true on its last page. */
   last?: boolean;
-  result?: { revision?: number };
+  /** A scan's revision; a transfer's, one per side. */
+  result?: { revision?: number; out?: { revision?: number }; in?: { revision?: number } };
   error?: { code?: string; message?: string };
   change?: { eventId?: string };
 }
@@ -17,8 +18,12 @@ interface Frame {
 export interface Answer {
   ok: boolean;
   revision: number | null;
+  /** A transfer's revisions, of its `from` and its `to` side. */
+  sides: { out: number | null; in: number | null };
   errorCode: string | null;
 }
+
+const noSides = { out: null, in: null };
 
 const OPEN_TIMEOUT_MS = 30_000;
 
@@ -33,6 +38,8 @@ export class BenchSocket {
   /** The revision the subscribe ack announced (a snapshot may be older; the changes after it follow). */
   private acked: number | null = null;
   frames = 0;
+  /** `count` pushes received (a phone's line to a count session of the watched directory). */
+  countPushes = 0;
   readonly violations: string[] = [];
   violationCount = 0;
   /** [event id, arrival time] of each change frame. */
@@ -50,7 +57,7 @@ export class BenchSocket {
     ws.on('error', () => undefined);
     ws.on('message', (data) => this.receive(JSON.parse(String(data)) as Frame, now()));
     ws.on('close', (code) => {
-      for (const settle of this.pending.values()) settle({ ok: false, revision: null, errorCode: `socket closed ${code}` });
+      for (const settle of this.pending.values()) settle({ ok: false, revision: null, sides: noSides, errorCode: `socket closed ${code}` });
       this.pending.clear();
     });
   }
@@ -90,7 +97,7 @@ export class BenchSocket {
 
   /** Sends a request frame and resolves with its ack (or the echo of it). */
   request(frame: { id: string | number } & Record<string, unknown>): Promise<Answer> {
-    if (!this.isOpen) return Promise.resolve({ ok: false, revision: null, errorCode: 'socket not open' });
+    if (!this.isOpen) return Promise.resolve({ ok: false, revision: null, sides: noSides, errorCode: 'socket not open' });
     return new Promise((resolve) => {
       this.pending.set(frame.id, resolve);
       this.ws.send(JSON.stringify(frame));
@@ -102,7 +109,8 @@ export class BenchSocket {
       const settle = frame.id === undefined ? undefined : this.pending.get(frame.id);
       if (!settle || frame.id === undefined) return;
       this.pending.delete(frame.id);
-      settle({ ok: this.echo || frame.ok === true, revision: frame.result?.revision ?? null, errorCode: frame.error?.code ?? null });
+      const sides = { out: frame.result?.out?.revision ?? null, in: frame.result?.in?.revision ?? null };
+      settle({ ok: this.echo || frame.ok === true, revision: frame.result?.revision ?? null, sides, errorCode: frame.error?.code ?? null });
       return;
     }
     switch (frame.type) {
@@ -118,12 +126,15 @@ export class BenchSocket {
         return;
       case 'change':
         return this.onChange(frame.revision ?? -1, frame.change?.eventId ?? '', at);
+      case 'count':
+        this.countPushes++;
+        return;
       case 'error':
         this.violate(`error frame: ${frame.error?.code} ${frame.error?.message}`);
         return;
       case undefined:
       default:
-        // `directory` pushes, and any frame type added later: nothing the bench measures.
+        // `directory` and `alert` pushes, and any frame type added later: nothing the bench measures.
         return;
     }
   }

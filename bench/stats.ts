@@ -39,12 +39,13 @@ export function throughput(replies: ScanReply[]): Throughput {
   };
 }
 
-/** "OK (…)" when every watcher saw every revision once, in order, up to the last acked one; else the violations. */
+/** "OK (…)" when every watcher saw every revision once, in order, up to the last acked one (and every count line's push); else the violations. */
 export function watcherVerdict(settled: SettleReply[]): string {
   const watchers = sum(settled.map((s) => s.watchers));
   const frames = sum(settled.map((s) => s.frames));
+  const pushes = sum(settled.map((s) => s.pushes));
   const violations = sum(settled.map((s) => s.violationCount));
-  if (violations === 0) return `OK (${watchers} watchers, ${frames} change frames)`;
+  if (violations === 0) return `OK (${watchers} watchers, ${frames} change frames${pushes > 0 ? `, ${pushes} count pushes` : ''})`;
   const first = settled.flatMap((s) => s.violations).slice(0, 3);
   return `VIOLATION: ${violations} over ${watchers} watchers, e.g. ${first.join('; ')}`;
 }

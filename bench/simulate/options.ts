@@ -3,9 +3,11 @@ export interface SimulateOptions {
   /**
    * solo: each user scans into their own directories from their own phones. team: one directory
    * shared by an owner, two editors and a viewer (each a user on one phone, joined by the owner's
-   * invites); one editor is removed half-way, and the checks cover what each role may do.
+   * invites); one editor is removed half-way, and the checks cover what each role may do. stocktake:
+   * three editors' phones count a directory of 1,000 goods into one count session (one of them offline
+   * for a while) while the owner's phone keeps scanning in and out; then the count is finished.
    */
-  scenario: 'solo' | 'team';
+  scenario: 'solo' | 'team' | 'stocktake';
   /** Dev-login users, each with its own two directories (solo; a team is always four people). */
   users: number;
   /** Phones per user, each its own SDK client over its own storage (solo; in a team, one each). */
@@ -26,9 +28,12 @@ export interface SimulateOptions {
 
 export const DEFAULTS: SimulateOptions = { scenario: 'solo', users: 3, devices: 2, rate: 20, duration: 30, urls: ['http://127.0.0.1:3000'], disruptEvery: 6, codes: 8, settleSeconds: 60 };
 
-const USAGE = `usage: npm run simulate -- [--scenario solo|team] [--users N] [--devices M] [--rate scans/s] [--duration s] [--url http://host:port[,http://other:port]] [--disrupt-every s] [--codes K]
+const SCENARIOS = ['solo', 'team', 'stocktake'] as const;
+
+const USAGE = `usage: npm run simulate -- [--scenario solo|team|stocktake] [--users N] [--devices M] [--rate scans/s] [--duration s] [--url http://host:port[,http://other:port]] [--disrupt-every s] [--codes K]
   defaults: --scenario ${DEFAULTS.scenario} --users ${DEFAULTS.users} --devices ${DEFAULTS.devices} --rate ${DEFAULTS.rate} --duration ${DEFAULTS.duration} --url ${DEFAULTS.urls[0]} --disrupt-every ${DEFAULTS.disruptEvery} --codes ${DEFAULTS.codes}
   --scenario=team: an owner, two editors and a viewer, each on their own phone, in one directory; one editor removed half-way.
+  --scenario=stocktake: 3 editors count 1,000 goods into one count session (one offline for a while) while the owner scans in and out; then the count is finished.
   against a server in dev-login mode (npm start without WeChat credentials).`;
 
 export class UsageError extends Error {}
@@ -47,8 +52,8 @@ export function parseOptions(argv: string[]): SimulateOptions {
     };
     switch (flag) {
       case '--scenario':
-        if (value !== 'solo' && value !== 'team') throw new UsageError(`--scenario must be solo or team, not ${value}`);
-        options.scenario = value;
+        if (!SCENARIOS.includes(value as SimulateOptions['scenario'])) throw new UsageError(`--scenario must be solo, team or stocktake, not ${value}`);
+        options.scenario = value as SimulateOptions['scenario'];
         break;
       case '--users': options.users = Math.floor(number(1)); break;
       case '--devices': options.devices = Math.floor(number(1)); break;

@@ -38,6 +38,8 @@ export class Phone {
   readonly storage = memoryStorage();
   readonly network: PhoneNetwork;
   client: ScancodeClient | null = null;
+  /** Pushes this phone's apps received over its life (every app start counts on). */
+  readonly pushes = { count: 0, alert: 0 };
   private cameOnline = false;
 
   constructor(
@@ -73,6 +75,8 @@ export class Phone {
       if (via === 'http') this.tally.overHttp++;
     }));
     client.on('refused', ({ entry, error }) => this.settled(entry.event.eventId, () => this.tally.refused.set(entry.event.eventId, error)));
+    client.on('count', () => void this.pushes.count++);
+    client.on('alert', () => void this.pushes.alert++);
     client.on('loginRequired', () => void client.login(this.loginCode()).catch(() => undefined));
     for (const directoryId of this.user.directories) client.subscribe(directoryId);
     if (client.user === null) await client.login(this.loginCode());

@@ -3,6 +3,7 @@ import type { SimulateOptions } from './options';
 import { sleep, type Phone, type Tally } from './phone';
 import { Progress, progressLine, summary } from './report';
 import { soloScenario } from './solo';
+import { stocktakeScenario } from './stocktake';
 import { teamScenario } from './team';
 
 /**
@@ -16,8 +17,12 @@ export interface Scenario {
   /** The first line of the summary. */
   title: string;
   phones: Phone[];
+  /** The phones disrupted at random (default: every phone); a scenario may script the others' disruptions itself. */
+  disrupted?: Phone[];
   /** The n-th scan: which phone makes it, and what; null when no phone's app is running. */
   nextScan(n: number): { phone: Phone; scan: ScanRequest } | null;
+  /** Whether the scanning goes on past `--duration` (until something the scenario waits for, at most `--settle` seconds more). */
+  scanning?(): boolean;
   /** Called on every tick of the scanning (seconds since it began): what happens to the team meanwhile. */
   during?(elapsed: number): void;
   /** What has not settled yet (every phone answered and caught up), or nothing. */
@@ -98,20 +103,22 @@ async function disrupt(phone: Phone, options: SimulateOptions, tally: Tally, ove
 
 export async function simulate(options: SimulateOptions, out: RunOutput): Promise<RunResult> {
   const tally = newTally();
-  const scenario = options.scenario === 'team' ? await teamScenario(options, tally) : await soloScenario(options, tally);
+  const scenarios = { solo: soloScenario, team: teamScenario, stocktake: stocktakeScenario };
+  const scenario = await scenarios[options.scenario](options, tally);
   const { phones } = scenario;
   const progress = new Progress(out);
   const started = performance.now();
   const elapsed = () => (performance.now() - started) / 1000;
   let endScanning: () => void = () => undefined;
   const over = new Promise<void>((resolve) => (endScanning = resolve));
-  const disruptions = phones.map((phone) => disrupt(phone, options, tally, over));
+  const disruptions = (scenario.disrupted ?? phones).map((phone) => disrupt(phone, options, tally, over));
   const ticker = setInterval(() => progress.show(progressLine(elapsed(), phones, tally)), 250);
 
   try {
     // Scans at the rate asked, each from a phone whose app is running (offline ones queue them).
     const interval = 1000 / options.rate;
-    for (let n = 0; elapsed() < options.duration; n++) {
+    const goesOn = () => elapsed() < options.duration || (elapsed() < options.duration + options.settleSeconds && scenario.scanning?.() === true);
+    for (let n = 0; goesOn(); n++) {
       scenario.during?.(elapsed());
       const next = scenario.nextScan(n);
       if (next) next.phone.scan(next.scan);

@@ -16,7 +16,8 @@ describe('npm run simulate: options', () => {
   it('takes --flag value and --flag=value, and refuses an unknown scenario', () => {
     expect(parseOptions(['--scenario=team', '--rate', '5'])).toMatchObject({ scenario: 'team', rate: 5 });
     expect(parseOptions([]).scenario).toBe('solo');
-    expect(() => parseOptions(['--scenario=shop'])).toThrow('--scenario must be solo or team');
+    expect(parseOptions(['--scenario', 'stocktake']).scenario).toBe('stocktake');
+    expect(() => parseOptions(['--scenario=shop'])).toThrow('--scenario must be solo, team or stocktake');
   });
 });
 
@@ -39,6 +40,15 @@ describe.each(testDatabases())('npm run simulate on $name', (db) => {
     expect(codes).toContain('directory_not_found');
     expect(tally.applied.size).toBeGreaterThan(0);
   });
+
+  it('--scenario=stocktake: the variance report and the counts after the finish agree with the acknowledged lines and scans', async () => {
+    const { problems, summary, tally } = await run({ scenario: 'stocktake', rate: 15 });
+    if (process.env.SHOW_SUMMARY) console.log(summary);
+    expect(problems).toEqual([]);
+    expect(summary).toContain('result       OK');
+    expect(summary).toMatch(/counter-3 .* [1-9]\d* HTTP\)/);
+    expect(tally.applied.size).toBeGreaterThan(0);
+  }, 180_000);
 
   it('the solo scenario still agrees with the server', async () => {
     const { problems, tally } = await run({ scenario: 'solo', users: 2, devices: 2 });
