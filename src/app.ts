@@ -8,6 +8,7 @@ import { toErrorBody } from './http/errors';
 import { healthRoutes } from './http/health';
 import { rootRoute } from './http/root';
 import { authRoutes } from './modules/auth/routes';
+import { webLoginRoutes } from './modules/weblogin/routes';
 import { legacyLoginRoute } from './modules/auth/legacy';
 import { operationRoutes } from './http/operations';
 import { legacyInventoryRoutes } from './modules/inventory/legacy';
@@ -119,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes(services));
   await app.register(rootRoute);
   await app.register(authRoutes(services));
+  await app.register(webLoginRoutes(services));
   // Every operation of the operation table that lives on HTTP (src/contract/operations.ts).
   await app.register(operationRoutes(services));
   // The seed's app calls https://<host>/scan/login/ and so on; behind a proxy that strips the prefix it

@@ -70,3 +70,6 @@ export type Role = (typeof ROLES)[number];
 
 /** The text of an invite's QR code: `scancode:join:<code>`. */
 export const INVITE_QR_PREFIX = 'scancode:join:';
+
+/** The text of a web login's QR code: `scancode:weblogin:<id>`. */
+export const WEB_LOGIN_QR_PREFIX = 'scancode:weblogin:';

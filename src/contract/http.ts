@@ -72,6 +72,21 @@ export const MeEditBody = strict({ nickname: Type.Optional(Nickname), avatarUrl:
 // ---- answers ----
 
 export const LoginResponse = strict({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }), user: User, directories: Type.Array(Directory) });
+export const WebLoginId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'the `<id>` of the QR text `scancode:weblogin:<id>`' });
+export const WebLoginCreated = strict({
+  id: WebLoginId,
+  qr: Type.String({ description: '`scancode:weblogin:<id>`: the text to show as a QR code' }),
+  pollToken: Type.String({ description: 'proves to GET /api/web-logins/:id that the poller is the page that asked' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+});
+export const WebLoginPoll = strict({
+  pollToken: Type.String({ minLength: 1, maxLength: 128 }),
+  wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 25, default: 25, description: 'seconds to wait for the approval at most' })),
+});
+export const WebLoginStatus = Type.Union([
+  strict({ status: Type.Literal('pending') }, { title: 'WebLoginPending' }),
+  strict({ status: Type.Literal('approved'), token: Type.String(), expiresAt: Type.String({ format: 'date-time' }), user: User }, { title: 'WebLoginApproved' }),
+]);
 export const MeResponse = strict({ user: User, directories: Type.Array(Directory) });
 export const HealthResponse = strict({ status: Type.Literal('ok') });
 const Check = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
@@ -96,6 +111,29 @@ export const api = {
   logout: route('POST', '/api/logout', { summary: 'Revoke this session everywhere', tags: ['auth'], response: { 204: NoContent } }),
   me: route('GET', '/api/me', { summary: 'The user and their directories', tags: ['auth'], response: { 200: MeResponse } }),
   editMe: route('PATCH', '/api/me', { summary: 'Change nickname or avatar', tags: ['auth'], body: MeEditBody, response: { 200: strict({ user: User }) } }),
+
+
+  createWebLogin: route('POST', '/api/web-logins', {
+    summary: 'Start a login by scanning (the web dashboard\'s)',
+    description: 'The page shows `qr` as a QR code and polls GET /api/web-logins/:id with `pollToken` until a logged-in phone approves; it expires in 2 minutes. Limited per client address to LOGIN_RATE_LIMIT a minute.',
+    tags: ['auth'],
+    response: { 201: WebLoginCreated },
+  }, { auth: false }),
+  pollWebLogin: route('GET', '/api/web-logins/:id', {
+    summary: 'Wait for a login by scanning to be approved',
+    description: 'Answers `pending` after `wait` seconds (25 by default) without an approval, or at once `approved` with the token of a new session of the approving user (deviceId `web`), handed out once. Unknown, expired, already used, or the wrong pollToken: 404 `not_found`.',
+    tags: ['auth'],
+    params: strict({ id: WebLoginId }),
+    querystring: WebLoginPoll,
+    response: { 200: WebLoginStatus },
+  }, { auth: false }),
+  approveWebLogin: route('POST', '/api/web-logins/:id/approve', {
+    summary: 'Approve a login by scanning with this session (the phone that scanned its QR code)',
+    description: 'The page polling for it gets a new session of this user. Unknown, expired or already used: 404 `not_found`; approving again as the same user changes nothing.',
+    tags: ['auth'],
+    params: strict({ id: WebLoginId }),
+    response: { 204: NoContent },
+  }),
 
   healthz: route('GET', '/healthz', { summary: 'The process is up', tags: ['operations'], response: { 200: HealthResponse } }, { auth: false }),
   readyz: route('GET', '/readyz', {

@@ -50,7 +50,11 @@ export interface OperationDef {
   eventId: boolean;
   input: TSchema;
   result: TSchema;
-  http: { method: HttpMethod; url: string; status: 200 | 201 | 204; produces?: 'text/csv' } | null;
+  /**
+   * `consumes: 'text/csv'`: the body is the input's `csv` field, sent as it is (not JSON), of at most
+   * `bodyLimit` bytes.
+   */
+  http: { method: HttpMethod; url: string; status: 200 | 201 | 204; produces?: 'text/csv'; consumes?: 'text/csv'; bodyLimit?: number } | null;
   /** Whether it is a socket request too (a CSV download is not). */
   socket: boolean;
   /**
@@ -59,6 +63,10 @@ export interface OperationDef {
    */
   scope?: 'directory' | 'count' | 'transfer';
 }
+
+/** A CSV import's limits: bytes of the file, and its lines of goods (the header aside). */
+export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+export const MAX_IMPORT_LINES = 100_000;
 
 /** Keeps each entry's own schema types (so that inputs and results stay typed) while checking its shape. */
 const op = <const D extends OperationDef>(def: D): D => def;
@@ -218,6 +226,23 @@ export const operations = {
     input: strict({ directoryId: DirectoryId }),
     result: Type.Unsafe<{ filename: string; body: unknown }>({ description: 'code,name,remarks,count rows', content: { 'text/csv': { schema: { type: 'string' } } } }),
     http: { method: 'GET', url: '/api/directories/:directoryId/export.csv', status: 200, produces: 'text/csv' },
+    socket: false,
+  }),
+  importCsv: op({
+    summary: 'Import goods from CSV (what the export writes)',
+    description: `The body is the file itself (\`Content-Type: text/csv\`), UTF-8 with or without a BOM, at most ${MAX_IMPORT_BYTES / 1024 / 1024} MB and ${MAX_IMPORT_LINES.toLocaleString('en')} lines of goods, whose header names the columns \`code,name,remarks,count\` (\`code\` and \`count\` required). Each line sets its goods' count (a \`set\` change, one revision, live and logged) and, when not empty, its name and remarks; a line that changes nothing is \`unchanged\` and spends no revision. The good lines apply, the bad ones are listed in \`errors\` with their line in the file (the header is line 1). Each line is applied exactly once: the same line sent again to the same directory (a file sent twice) has no second effect.`,
+    tags: ['directories'],
+    role: 'editor',
+    kind: 'write',
+    eventId: false,
+    input: strict({ directoryId: DirectoryId, csv: Type.String({ description: 'the CSV file (text/csv)' }) }),
+    result: strict({
+      created: Type.Integer({ minimum: 0, description: 'lines that created a goods' }),
+      updated: Type.Integer({ minimum: 0, description: 'lines that changed a goods' }),
+      unchanged: Type.Integer({ minimum: 0, description: 'lines that changed nothing (a line sent before among them)' }),
+      errors: Type.Array(strict({ line: Type.Integer({ minimum: 1 }), message: Type.String() }), { description: 'the lines not applied, in file order' }),
+    }),
+    http: { method: 'POST', url: '/api/directories/:directoryId/import', status: 200, consumes: 'text/csv', bodyLimit: MAX_IMPORT_BYTES },
     socket: false,
   }),
   sync: op({

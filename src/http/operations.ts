@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TSchema } from '@sinclair/typebox';
 import { ErrorResponse, NoContent, NoQuery, bearer, onlyFields, operations, pathFields, withoutFields, type OperationDef, type OperationName } from '../contract';
 import { runOperation } from '../operations';
 import type { Services } from '../services';
@@ -15,6 +16,8 @@ export function routeSchema(name: OperationName) {
   const params = pathFields(def.http?.url ?? '');
   const rest = withoutFields(def.input, params);
   const status = def.http?.status ?? 200;
+  // A body sent as it is (a CSV file) is the input's field of that name; its schema is that field's.
+  const rawBody = def.http?.consumes === 'text/csv' ? { consumes: ['text/csv'], body: (def.input as unknown as { properties: Record<string, TSchema> }).properties.csv } : null;
   const role = def.role === null ? 'Any logged-in user.' : `Needs the role \`${def.role}\` or higher in the directory (a stranger gets \`directory_not_found\`, a lower role \`forbidden\`).`;
   const socket = def.socket ? ` Also the socket request \`{type: "${name}", id, ...}\`.` : '';
   return {
@@ -23,7 +26,7 @@ export function routeSchema(name: OperationName) {
     tags: def.tags,
     security: bearer,
     ...(params.length > 0 ? { params: onlyFields(def.input, params) } : {}),
-    ...(def.http?.method === 'GET' ? { querystring: rest } : { querystring: NoQuery, body: rest }),
+    ...(def.http?.method === 'GET' ? { querystring: rest } : rawBody ? { querystring: NoQuery, ...rawBody } : { querystring: NoQuery, body: rest }),
     response: { [status]: status === 204 ? NoContent : def.result, '4xx': ErrorResponse, '5xx': ErrorResponse },
   };
 }
@@ -32,6 +35,8 @@ export function routeSchema(name: OperationName) {
 export function operationRoutes(services: Services) {
   return async (app: FastifyInstance): Promise<void> => {
     app.addHook('preHandler', requireAuth(services));
+    // A CSV file is read as text; the route that takes one raises the body limit for itself only.
+    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     for (const name of Object.keys(operations) as OperationName[]) {
       const def: OperationDef = operations[name];
       const http = def.http;
@@ -40,10 +45,12 @@ export function operationRoutes(services: Services) {
         method: http.method,
         url: http.url,
         schema: routeSchema(name),
-        ...(http.method === 'GET' ? {} : { preValidation: noBodyIsEmpty }),
+        ...(http.method === 'GET' || http.consumes ? {} : { preValidation: noBodyIsEmpty }),
+        ...(http.bodyLimit ? { bodyLimit: http.bodyLimit } : {}),
         handler: async (request, reply) => {
           const { userId, deviceId } = principalOf(request);
-          const input = { ...(request.method === 'GET' ? (request.query as object) : (request.body as object)), ...(request.params as object) };
+          const fields = request.method === 'GET' ? (request.query as object) : http.consumes === 'text/csv' ? { csv: request.body } : (request.body as object);
+          const input = { ...fields, ...(request.params as object) };
           const result = (await runOperation(services, name, { userId, deviceId }, input as never)) as unknown;
           if (http.produces === 'text/csv') {
             const csv = result as { filename: string; body: unknown };

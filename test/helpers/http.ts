@@ -29,7 +29,8 @@ export async function request<T = any>(baseUrl: string, method: string, path: st
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(options.form).toString();
   } else if (options.body !== undefined) {
-    headers['content-type'] = 'application/json';
+    // A body of another type (a CSV file) names its own.
+    headers['content-type'] ??= 'application/json';
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   }
   const response = await fetch(baseUrl + path, { method, headers, body });

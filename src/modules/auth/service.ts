@@ -172,7 +172,7 @@ async function saveLogin(tx: Em, ctx: AuthContext, input: LoginInput, wechat: We
  * live ones only the newest `max` are kept (an account's fleet of scanners shares it; the oldest go
  * first). A socket of a deleted session is closed within REVISION_CHECK_MS on every instance.
  */
-async function pruneSessions(em: Em, userId: number, now: Date, max: number): Promise<void> {
+export async function pruneSessions(em: Em, userId: number, now: Date, max: number): Promise<void> {
   await em.nativeDelete(Session, { user: userId, $or: [{ revokedAt: { $ne: null } }, { expiresAt: { $lte: now } }] });
   const beyond = await em.find(Session, { user: userId }, { fields: ['id'], orderBy: { id: 'desc' }, offset: max, limit: 1_000_000 });
   if (beyond.length > 0) await em.nativeDelete(Session, { id: { $in: beyond.map((session) => session.id) } });

@@ -1,6 +1,7 @@
 import type { OperationName } from '../../contract';
 import type { Handlers } from '../../operations/types';
 import { exportCsv } from './csv';
+import { importCsv } from './csv-import';
 import { createDirectory, deleteDirectory, findDirectory, listDirectories, renameDirectory, type Access } from './directories';
 import { directoryWithGoods, editGoods, getGoods, lookupGoods, removeGoods } from './goods';
 import { changesSince, directoryLogs } from './history';
@@ -89,6 +90,8 @@ export const inventoryHandlers: Handlers<InventoryOperation> = {
     const directory = await findDirectory(em, actor.userId, granted(access));
     return { filename: `${directory.name}.csv`, body: exportCsv(em, directory.id) };
   },
+
+  importCsv: async ({ services, actor, input }) => importCsv(services.inventory(), actor, input.directoryId, input.csv),
 
   sync: async ({ services, actor, input }) => ({ results: await applyScans(services.inventory(), actor, input.events) }),
 

@@ -19,6 +19,8 @@ export type BusMessage =
   /** To every socket of every member: a goods went below its minCount. */
   | { type: 'alert'; directoryId: number; goods: GoodsView; audience: number[] }
   | { type: 'session-revoked'; userId: number; sessionId: number }
+  /** A login by scanning was approved: a page polling for it on any instance answers at once. */
+  | { type: 'web-login-approved'; id: string }
   /**
    * Messages may have been lost (the Redis connection dropped and came back): every subscriber is to
    * read what it missed from the log now, rather than at the next change it hears.
@@ -39,6 +41,7 @@ export const BusMessageSchema = Type.Union([
   Type.Object({ type: Type.Literal('count'), directoryId: Id, countId: Id, line: Type.Optional(CountLineSchema), count: Type.Optional(CountSessionSchema) }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('alert'), directoryId: Id, goods: GoodsSchema, audience: Type.Array(Id, { maxItems: 100_000 }) }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('session-revoked'), userId: Id, sessionId: Id }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('web-login-approved'), id: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('resync') }, { additionalProperties: false }),
 ]);
 

@@ -66,6 +66,7 @@ const SAMPLES: { [N in OperationName]: (ctx: CaseContext) => OperationInput<N> }
   changes: ({ team }) => ({ directoryId: team.directoryId, since: 0 }),
   logs: ({ team }) => ({ directoryId: team.directoryId }),
   exportCsv: ({ team }) => ({ directoryId: team.directoryId }),
+  importCsv: ({ team }) => ({ directoryId: team.directoryId, csv: `code,name,remarks,count\r\n${team.goodsCode},,,5\r\n` }),
   sync: ({ team, unique }) => ({ events: [{ eventId: `sync-${unique}`, directoryId: team.directoryId, op: 'in', code: team.goodsCode }] }),
   listMembers: ({ team }) => ({ directoryId: team.directoryId }),
   setMemberRole: ({ team }) => ({ directoryId: team.directoryId, userId: team.targetUserId, role: 'editor' }),
@@ -228,13 +229,18 @@ describe.each(testDatabases())('the role matrix on $name', (db) => {
     for (const param of params) path = path.replace(`:${param}`, encodeURIComponent(String(input[param])));
     const rest = Object.fromEntries(Object.entries(input).filter(([field]) => !params.includes(field)));
     let body: unknown;
-    if (http.method === 'GET') {
+    let headers: Record<string, string> | undefined;
+    if (http.consumes === 'text/csv') {
+      // The file itself, not JSON.
+      body = rest.csv;
+      headers = { 'content-type': 'text/csv' };
+    } else if (http.method === 'GET') {
       const query = new URLSearchParams(Object.entries(rest).map(([field, value]): [string, string] => [field, String(value)])).toString();
       if (query !== '') path += `?${query}`;
     } else if (Object.keys(rest).length > 0) {
       body = rest;
     }
-    const answer = await request(server.url, http.method, path, { token: user.token, body });
+    const answer = await request(server.url, http.method, path, { token: user.token, body, headers });
     if (answer.status >= 400) {
       const error = answer.body.error;
       expect({ code: error.code, status: answer.status }).toEqual({ code: error.code, status: ERROR_STATUS[error.code as keyof typeof ERROR_STATUS] });
