@@ -72,7 +72,7 @@ const DESCRIPTION = [
   '## Requests and acks',
   '- Every request (every client frame but `auth`) carries an `id` (a string of 1 to 64 characters or an integer; the id of a write that takes an event id — `scan`, `editGoods`, `createDirectory`... — is its event id, 1 to 64 characters of A-Z a-z 0-9 . _ : -) and gets exactly one ack echoing it: `ackOk` with a `result`, or `ackError` with an `error`.',
   '- Besides `subscribe`, `unsubscribe` and `ping`, every operation of the HTTP API is a request whose `type` is the operation\'s name and whose fields are its input (`directoryId` for a route\'s `:directoryId`); its ack\'s result is the HTTP answer\'s body (`{}` for a 204). Each needs a role in the directory it names (owner > manager > editor > viewer): a stranger is answered `directory_not_found`, too low a role `forbidden` with `role` and `required`.',
-  '- The requests of one socket are answered in the order they were sent; pushes (`change`, `snapshot`, `directory`, `unsubscribed`) may arrive between acks.',
+  '- The requests of one socket are answered in the order they were sent; pushes (`change`, `snapshot`, `directory`, `unsubscribed`, `count`, `alert`) may arrive between acks.',
   `- A \`subscribe\` without a usable \`since\` gets a snapshot in one or more \`snapshot\` frames (pages of at most ${SNAPSHOT_PAGE_BYTES / 1024} KiB, \`page\` from 0, the final one with \`last: true\`, all of one revision): keep the pages until the last, then replace the copy with their goods together. The changes after the snapshot\'s revision follow its last page, up to the ack\'s revision, then live ones.`,
   '- A malformed or unknown frame gets an `ackError` with `bad_request` naming the field (an `error` frame when it has no usable `id`); the socket stays open.',
   '',
@@ -144,8 +144,11 @@ function serverOf(serverUrl: string): { protocol: string; host: string } {
   return match ? { protocol: match[1], host: match[2] } : { protocol: 'ws', host: serverUrl };
 }
 
+/** A server frame's message name: its key, or `<key>Push` where a request has that name (`count`). */
+export const serverMessageName = (key: string) => (Object.hasOwn(CLIENT_FRAMES, key) ? `${key}Push` : key);
+
 export function asyncApiDocument(options: AsyncApiOptions = {}): JsonObject {
-  const frames = Object.entries({ ...CLIENT_FRAMES, ...SERVER_FRAMES });
+  const frames = [...Object.entries(CLIENT_FRAMES), ...Object.entries(SERVER_FRAMES).map(([key, schema]): [string, TSchema] => [serverMessageName(key), schema])];
   return {
     asyncapi: '3.0.0',
     info: { title: 'scancode /ws', version: '1.0.0', description: DESCRIPTION },
@@ -168,7 +171,7 @@ export function asyncApiDocument(options: AsyncApiOptions = {}): JsonObject {
     },
     operations: Object.fromEntries([
       ...Object.entries(CLIENT_FRAMES).map(([type, schema]) => [`send${capitalized(type)}`, sendOperation(type, schema)]),
-      ...Object.entries(SERVER_FRAMES).map(([type, schema]) => [`receive${capitalized(type)}`, receiveOperation(type, schema)]),
+      ...Object.entries(SERVER_FRAMES).map(([type, schema]) => [`receive${capitalized(serverMessageName(type))}`, receiveOperation(serverMessageName(type), schema)]),
     ]),
     components: {
       securitySchemes: {

@@ -1,6 +1,7 @@
 import { startServer, type TestServer } from '../../helpers/app';
 import { testDatabases } from '../../helpers/db';
 import { client } from '../../helpers/http';
+import { legacyPost } from '../../helpers/inventory';
 
 describe.each(testDatabases())('warehouse operations smoke on $name', (db) => {
   let server: TestServer;
@@ -67,5 +68,18 @@ describe.each(testDatabases())('warehouse operations smoke on $name', (db) => {
     expect((await api.get(`/api/directories/${a}/goods/NEW`)).body.goods.count).toBe(2);
     const closed = await api.post(`/api/counts/${c.body.count.id}/finish`, { body: {} });
     expect(closed.body.error.code).toBe('count_closed');
+  });
+
+  it("undoes a legacy route's write like any other change", async () => {
+    const token = await server.login('ops-legacy');
+    const api = client(server.url, token);
+    const dir = (await api.get('/api/directories')).body.directories[0];
+    const datain = await legacyPost(server, '/datain/', { code: 'L-1', name: '旧', remarks: '', cookie: token, dir: dir.name });
+    expect(datain.body).toEqual({ cur_count: 1, exist: 'newone' });
+    const [change] = (await api.get(`/api/directories/${dir.id}/changes?since=0`)).body.changes;
+    expect(change).toMatchObject({ type: 'in', code: 'L-1', delta: 1 });
+    const undone = await api.post(`/api/directories/${dir.id}/undo`, { body: { revision: change.revision } });
+    expect(undone.body.change).toMatchObject({ type: 'undo', undoes: change.revision, goods: { code: 'L-1', count: 0 } });
+    expect((await legacyPost(server, '/checkqr/', { code: 'L-1', cookie: token, dir: dir.name })).body).toEqual({ name: '旧', remarks: '', count: 0 });
   });
 });
