@@ -182,6 +182,9 @@ export class Hub {
         // The gateway answers it: one check of every watched directory's revision and members, and of
         // every open socket's session, against the database (RealtimeGateway.checkWithDatabase).
         return;
+      case 'web-login-approved':
+        // For the web login's waiting polls (weblogin/waiters.ts), not for sockets.
+        return;
       case 'session-revoked': {
         for (const connection of this.authenticating) connection.revokedWhileAuthenticating.add(message.sessionId);
         for (const connection of [...(this.byUser.get(message.userId) ?? [])]) {
