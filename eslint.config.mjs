@@ -25,10 +25,13 @@ export default tseslint.config(
     // reaches its bundle; constants.ts is the contract's one run-time module it may use.
     files: ['client/src/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        paths: [{ name: '@sinclair/typebox', allowTypeImports: true, message: 'the SDK must not carry TypeBox: import types only' }],
-        patterns: [{ group: ['**/src/contract/*', '!**/src/contract/constants'], allowTypeImports: true, message: 'import the contract\'s types with `import type`; values only from constants.ts' }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: '@sinclair/typebox', allowTypeImports: true, message: 'the SDK must not carry TypeBox: import types only' }],
+          patterns: [{ group: ['**/src/contract/*', '!**/src/contract/constants'], allowTypeImports: true, message: "import the contract's types with `import type`; values only from constants.ts" }],
+        },
+      ],
     },
   },
 );

@@ -117,9 +117,24 @@ export async function mysqlBaselines(url: string, warmupMs: number, durationMs: 
       }
     };
     return {
-      oneDirectory: await drive(CONNECTIONS, warmupMs, durationMs, scanTransaction('one', () => one, 1)),
-      fiftyDirectories: await drive(CONNECTIONS, warmupMs, durationMs, scanTransaction('fifty', () => fifty[next++ % fifty.length], 1)),
-      groupCommit: await drive(CONNECTIONS, warmupMs, durationMs, scanTransaction('group', () => grouped, 10)),
+      oneDirectory: await drive(
+        CONNECTIONS,
+        warmupMs,
+        durationMs,
+        scanTransaction('one', () => one, 1),
+      ),
+      fiftyDirectories: await drive(
+        CONNECTIONS,
+        warmupMs,
+        durationMs,
+        scanTransaction('fifty', () => fifty[next++ % fifty.length], 1),
+      ),
+      groupCommit: await drive(
+        CONNECTIONS,
+        warmupMs,
+        durationMs,
+        scanTransaction('group', () => grouped, 10),
+      ),
     };
   } finally {
     await Promise.all(connections.map((c) => c.end()));

@@ -49,9 +49,7 @@ function collect(emitted: string): Module[] {
 
 /** The modules behind a require() of their own: a few lines of CommonJS, no loader needed. */
 function bundle(modules: Module[]): string {
-  const factories = modules.map(
-    (module) => `/* ${module.path} */ [function (module, exports, require) {\n${module.code}\n}, ${JSON.stringify(module.resolved)}]`,
-  );
+  const factories = modules.map((module) => `/* ${module.path} */ [function (module, exports, require) {\n${module.code}\n}, ${JSON.stringify(module.resolved)}]`);
   return `'use strict';
 var modules = [${factories.join(',\n')}];
 var cache = {};

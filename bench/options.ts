@@ -65,7 +65,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     return value;
   };
   const list = <T extends string>(name: string, known: readonly T[]): T[] => {
-    const values = (get(name) ?? known.join(',')).split(',').map((value) => value.trim()).filter(Boolean);
+    const values = (get(name) ?? known.join(','))
+      .split(',')
+      .map((value) => value.trim())
+      .filter(Boolean);
     for (const value of values) if (!known.includes(value as T)) throw new Error(`--${name}: "${value}" is not one of ${known.join(', ')}`);
     return values as T[];
   };

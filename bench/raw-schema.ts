@@ -64,7 +64,6 @@ export const SCAN_STATEMENTS = {
   updateGoods: 'update goods set count = ?, name = ?, remarks = ?, updated_at = ? where id = ?',
   insertGoods: 'insert into goods (directory_id, code, code_hash, name, remarks, count, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
   bumpRevision: 'update directories set revision = revision + 1, freq = freq + 1, updated_at = ? where id = ?',
-  insertLog:
-    'insert into logs (directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, revision, event_id, at) values (?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  insertLog: 'insert into logs (directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, revision, event_id, at) values (?, ?, null, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   insertOutcome: 'insert into event_outcomes (user_id, event_id, ok, outcome, created_at) values (?, ?, 1, ?, ?)',
 };

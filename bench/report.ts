@@ -56,14 +56,20 @@ export function report(results: Results, o: Options): string {
   rows.push(['server measured', results.server, '']);
   rows.push(['machine load (1-minute average)', results.load.map(([when, load]) => `${when} ${load.toFixed(1)}`).join(', '), '']);
   rows.push(['database', results.mariadbVersion ? `MariaDB ${results.mariadbVersion}, fresh database` : '', 'libsql file in a temp dir (the server sets WAL)']);
-  for (const [key, label] of [['closedOne', '1a closed loop, 1 user / 1 directory'], ['closedMany', '1b closed loop, 50 users / 50 directories']] as const) {
+  for (const [key, label] of [
+    ['closedOne', '1a closed loop, 1 user / 1 directory'],
+    ['closedMany', '1b closed loop, 50 users / 50 directories'],
+  ] as const) {
     row(`${label}, 50 devices, ${seconds(o.closedMs)} after ${seconds(o.warmupMs)} warm-up: acked scans/s`, (r) => (r[key] ? withErrors(r[key]) : ''));
     row(`${label}: ack p50 / p99 (ms)`, (r) => (r[key] ? p50p99(r[key]) : ''));
     row(`${label}: 3 watchers per directory saw every revision once, in order`, (r) => r[key]?.watchers ?? '');
     row(`${label}: server CPU per acked scan (ms, /proc utime+stime)`, (r) => (r[key] ? r[key].cpuMsPerScan.toFixed(2) : ''));
   }
   // No baseline: what one transfer or one count line costs, beside the scans of 1b (50 users, 50 devices).
-  for (const [key, label, unit] of [['transfers', '1c closed loop, transfers: 50 users, each its own pair of directories', 'transfers'], ['countLines', '1d closed loop, count lines: 50 users, one open count session per directory', 'count lines']] as const) {
+  for (const [key, label, unit] of [
+    ['transfers', '1c closed loop, transfers: 50 users, each its own pair of directories', 'transfers'],
+    ['countLines', '1d closed loop, count lines: 50 users, one open count session per directory', 'count lines'],
+  ] as const) {
     row(`${label}, 50 devices, ${seconds(o.closedMs)} after ${seconds(o.warmupMs)} warm-up: acked ${unit}/s`, (r) => (r[key] ? withErrors(r[key]) : ''));
     row(`${label}: ack p50 / p99 (ms)`, (r) => (r[key] ? p50p99(r[key]) : ''));
     row(`${label}: a watcher per directory saw ${key === 'transfers' ? 'every revision once, in order' : 'one count push per line'}`, (r) => r[key]?.watchers ?? '');

@@ -15,7 +15,6 @@ import { report, type Results, type ScancodeRun } from './report';
 import { closedLoop, countLayout, echoRoundTrips, fanOut, layout, memory, openLoop, target, transferLayout, type Target } from './sections';
 import { freshMysqlDatabase, ROOT, serverLog, startEcho, startScancode, type NodeProcess } from './server';
 
-
 function fileLimit(): number {
   const line = /Max open files\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
   return line?.[1] === 'unlimited' ? Infinity : Number(line?.[1] ?? NaN);
@@ -29,7 +28,10 @@ function buildServer(): string {
   say('building the server (tsc -p tsconfig.build.json --outDir dist/bench-server)');
   const outDir = join(ROOT, 'dist', 'bench-server');
   const incremental = ['--incremental', '--tsBuildInfoFile', join(outDir, 'build.tsbuildinfo')];
-  const built = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir, ...incremental], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const built = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir, ...incremental], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (built.status !== 0) throw new Error('the server did not build; fix it, or pass --no-build to bench dist/src/main.js as `npm run build` left it');
   return join(outDir, 'src', 'main.js');
 }
@@ -131,7 +133,16 @@ async function main(): Promise<void> {
   const limit = fileLimit();
   // The server holds every socket; each client process holds its share.
   if (o.sections.includes('memory') && limit < o.sockets + 500) say(`warning: the open-file limit is ${limit}, under the ${o.sockets} sockets of the memory section`);
-  const results: Results = { server: serverRevision(o.build), load: [['start', loadavg()[0]]], date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', cores: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', node: process.version, fileLimit: String(limit), runs: {} };
+  const results: Results = {
+    server: serverRevision(o.build),
+    load: [['start', loadavg()[0]]],
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? '?',
+    node: process.version,
+    fileLimit: String(limit),
+    runs: {},
+  };
   const tmp = mkdtempSync(join(tmpdir(), 'scancode-bench-'));
   const clients = Clients.start(o.clients);
   try {

@@ -35,7 +35,10 @@ async function logins(base: string, codes: string[]): Promise<Login[]> {
 /** `users` 1: every device and watcher is a session of one user (its default directory); 50: a user each. */
 export async function layout(base: string, prefix: string, users: 1 | 50): Promise<Layout> {
   const user = (d: number) => (users === 1 ? prefix : `${prefix}${d}`);
-  const devices = await logins(base, Array.from({ length: DEVICES }, (_, d) => `${user(d)}#device`));
+  const devices = await logins(
+    base,
+    Array.from({ length: DEVICES }, (_, d) => `${user(d)}#device`),
+  );
   const watched = users === 1 ? [0] : devices.map((_, d) => d);
   const watcherCodes = watched.flatMap((d) => Array.from({ length: WATCHERS_PER_DIRECTORY }, (_, w) => `${user(d)}#watcher${w}`));
   const watchers = await logins(base, watcherCodes);
@@ -152,8 +155,16 @@ export interface FanOut {
 /** One scan every 200 ms into a directory watched by many sockets: scan sent → change frame on each watcher. */
 export async function fanOut(server: Target, clients: Clients, o: Options): Promise<FanOut> {
   const scanner = await login(server.base, 'fan#scanner');
-  const sessions = await logins(server.base, Array.from({ length: 10 }, (_, s) => `fan#watcher${s}`));
-  const watchers: SocketSpec[] = Array.from({ length: o.fanoutWatchers }, (_, w) => ({ role: 'watcher', token: sessions[w % sessions.length].token, directoryId: scanner.directoryId, subscribe: true }));
+  const sessions = await logins(
+    server.base,
+    Array.from({ length: 10 }, (_, s) => `fan#watcher${s}`),
+  );
+  const watchers: SocketSpec[] = Array.from({ length: o.fanoutWatchers }, (_, w) => ({
+    role: 'watcher',
+    token: sessions[w % sessions.length].token,
+    directoryId: scanner.directoryId,
+    subscribe: true,
+  }));
   // The scanner first, so that it lands in client process 0.
   await clients.open(server.ws, [{ role: 'device', token: scanner.token, directoryId: scanner.directoryId, subscribe: false }, ...watchers]);
   const replies = await clients.scans(() => ({ cmd: 'tick', tag: 'fan', intervalMs: 200, count: o.fanoutScans }));
@@ -204,13 +215,26 @@ async function settledRss(process: NodeProcess, o: Options): Promise<number> {
  */
 export async function memory(server: Target, clients: Clients, o: Options, echo: boolean): Promise<Memory> {
   const users = 10;
-  const sessions = echo ? [] : await logins(server.base, Array.from({ length: users }, (_, u) => `memory${u}#phone`));
+  const sessions = echo
+    ? []
+    : await logins(
+        server.base,
+        Array.from({ length: users }, (_, u) => `memory${u}#phone`),
+      );
   const spec = (i: number): SocketSpec =>
     echo ? { role: 'watcher', directoryId: 1, subscribe: true } : { role: 'watcher', token: sessions[i % users].token, directoryId: sessions[i % users].directoryId, subscribe: true };
   const url = echo ? `ws://127.0.0.1:${server.process.port}/` : server.ws;
-  await clients.open(url, Array.from({ length: 100 }, (_, i) => spec(i)), echo);
+  await clients.open(
+    url,
+    Array.from({ length: 100 }, (_, i) => spec(i)),
+    echo,
+  );
   const rssBefore = await settledRss(server.process, o);
-  const opened = await clients.open(url, Array.from({ length: o.sockets }, (_, i) => spec(i)), echo);
+  const opened = await clients.open(
+    url,
+    Array.from({ length: o.sockets }, (_, i) => spec(i)),
+    echo,
+  );
   const rssAfter = await settledRss(server.process, o);
   await clients.close();
   return { sockets: opened.opened, failed: opened.failed, firstFailure: opened.firstFailure, rssBefore, rssAfter, bytesPerSocket: (rssAfter - rssBefore) / opened.opened };

@@ -23,7 +23,9 @@ const GOODS = option('goods', 500);
 const bigCode = (d: number, i: number) => `${d}:${i}:`.padEnd(7089, '码');
 
 function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) as string;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:')) as string;
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
@@ -46,11 +48,27 @@ async function healthzMs(base: string): Promise<number> {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'scancode-snapshot-memory-'));
   const port = await freePort();
-  const env = { ...process.env, NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: `file:${join(dir, 'db.sqlite')}`, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HTTP_RATE_LIMIT: '0', REDIS_URL: '' };
+  const env = {
+    ...process.env,
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: `file:${join(dir, 'db.sqlite')}`,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    HTTP_RATE_LIMIT: '0',
+    REDIS_URL: '',
+  };
   const server = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   try {
-    for (let waited = 0; !(await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false)); waited += 200) {
+    for (
+      let waited = 0;
+      !(await fetch(`${base}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false));
+      waited += 200
+    ) {
       if (waited > 60_000) throw new Error('the server did not start');
       await sleep(200);
     }

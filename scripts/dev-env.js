@@ -104,7 +104,10 @@ async function main() {
   process.stdout.write(
     [
       `dev env ready at http://127.0.0.1:${port}`,
-      `  instances: ${instances.join(', ')} (pids ${children.filter((c) => c.name.startsWith('instance')).map((c) => c.child.pid).join(', ')})`,
+      `  instances: ${instances.join(', ')} (pids ${children
+        .filter((c) => c.name.startsWith('instance'))
+        .map((c) => c.child.pid)
+        .join(', ')})`,
       `  fake WeChat: ${wechat} (pid ${children[0].child.pid}); any code such as "dev-alice" logs in`,
       `  database: ${settings.databaseUrl.replace(/:[^:@/]*@/, '@')}; redis: ${settings.redisUrl.replace(/:[^:@/]*@/, '@')} (channel ${settings.redisChannel})`,
       '  Ctrl-C stops it all',

@@ -27,13 +27,10 @@ function startProxy(port, targets, host = '127.0.0.1') {
 
   const server = createServer((request, response) => {
     const upstream = next();
-    const forwarded = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
-      (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      },
-    );
+    const forwarded = httpRequest({ host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
     forwarded.on('error', () => {
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { code: 'unavailable', message: `dev proxy: ${upstream.host} did not answer` } }));

@@ -77,7 +77,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   recordRefusals(app);
   refuseWhileClosing(app);
   if (bus instanceof RedisBus && !deps.bus) bus.onError = (error) => app.log.warn({ err: error }, 'redis bus error');
-  if (bus instanceof RedisBus && !deps.bus && config.busSecret.dev) app.log.warn('BUS_SECRET is not set: the Redis bus signs with a fixed development key, which anyone can read in the source (required when NODE_ENV=production)');
+  if (bus instanceof RedisBus && !deps.bus && config.busSecret.dev)
+    app.log.warn('BUS_SECRET is not set: the Redis bus signs with a fixed development key, which anyone can read in the source (required when NODE_ENV=production)');
   const services = new Services(config, orm, bus, wechat, deps.now ?? (() => new Date()), app.log);
   app.decorate('services', services);
   app.decorateRequest('principal', null);
@@ -108,9 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const { status, body } = toErrorBody(error, request.log);
     return reply.status(status).send({ error: body });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
-  );
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
 
   // Before the routes: the document is built from the routes registered after it, and the limits
   // are given to the routes registered after them.

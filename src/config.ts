@@ -5,9 +5,7 @@
 
 import { isIP } from 'node:net';
 
-export type DatabaseConfig =
-  | { kind: 'mysql'; url: string; timeouts?: DatabaseTimeouts }
-  | { kind: 'sqlite'; path: string };
+export type DatabaseConfig = { kind: 'mysql'; url: string; timeouts?: DatabaseTimeouts } | { kind: 'sqlite'; path: string };
 
 /**
  * How long the server waits on MySQL/MariaDB before answering 503 `unavailable`, so that a database
@@ -103,7 +101,15 @@ export interface WebhookConfig {
   pollMs: number;
 }
 
-export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { allowPrivate: false, retryBaseMs: 2000, maxDelayMs: 10 * 60_000, giveUpAfterMs: 24 * 3600_000, timeoutMs: 10_000, leaseMs: 60_000, pollMs: 2000 };
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = {
+  allowPrivate: false,
+  retryBaseMs: 2000,
+  maxDelayMs: 10 * 60_000,
+  giveUpAfterMs: 24 * 3600_000,
+  timeoutMs: 10_000,
+  leaseMs: 60_000,
+  pollMs: 2000,
+};
 
 export interface TeamLimits {
   /** MAX_MEMBERS_PER_DIRECTORY (200): members of one directory, its owner included. */
@@ -263,7 +269,10 @@ function trustProxy(env: Env, name: string): TrustProxy {
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
   if (/^\d+$/.test(raw)) throw new ConfigError(name, `must list the proxies' addresses (e.g. 10.0.0.0/8) or be true; a hop count such as "${raw}" is not supported`);
-  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
   if (entries.length === 0) throw new ConfigError(name, `must be true, false or a comma list of addresses, got "${raw}"`);
   for (const entry of entries) {
     if (PROXY_RANGE_NAMES.has(entry)) continue;
@@ -290,7 +299,8 @@ const MIN_BUS_SECRET_LENGTH = 32;
 function busSecret(env: Env, redisUrl: string | null, nodeEnv: string): Config['busSecret'] {
   const raw = text(env, 'BUS_SECRET');
   if (raw === undefined) {
-    if (redisUrl !== null && nodeEnv === 'production') throw new ConfigError('BUS_SECRET', 'is required with REDIS_URL when NODE_ENV=production (a random text of 32 characters or more, e.g. openssl rand -base64 32)');
+    if (redisUrl !== null && nodeEnv === 'production')
+      throw new ConfigError('BUS_SECRET', 'is required with REDIS_URL when NODE_ENV=production (a random text of 32 characters or more, e.g. openssl rand -base64 32)');
     return { keys: [DEV_BUS_SECRET], dev: true };
   }
   const keys = raw.split(',').map((key) => key.trim());

@@ -63,7 +63,10 @@ async function main(): Promise<void> {
   // The default (./data/scancode.db) lands wherever the service happens to start, where a redeploy or a
   // clean working folder loses it: production names its database.
   if (config.env === 'production' && !process.env.DATABASE_URL?.trim()) {
-    throw new StartupError('DATABASE_URL', `is required when NODE_ENV=production (file:/var/lib/scancode/scancode.db, or mysql://user:password@host:3306/scancode); without it the database would be ${resolve('data', 'scancode.db')}, under the working folder`);
+    throw new StartupError(
+      'DATABASE_URL',
+      `is required when NODE_ENV=production (file:/var/lib/scancode/scancode.db, or mysql://user:password@host:3306/scancode); without it the database would be ${resolve('data', 'scancode.db')}, under the working folder`,
+    );
   }
   const stream = logStream(config);
 

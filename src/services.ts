@@ -82,6 +82,15 @@ export class Services {
   }
 
   auth(): AuthContext {
-    return { em: this.em(), bus: this.bus, wechat: this.wechat, now: this.now, sessionTtlMs: this.config.sessionTtlMs, maxSessions: this.config.maxSessionsPerUser, devLogin: this.config.wechat.devLogin, log: this.log };
+    return {
+      em: this.em(),
+      bus: this.bus,
+      wechat: this.wechat,
+      now: this.now,
+      sessionTtlMs: this.config.sessionTtlMs,
+      maxSessions: this.config.maxSessionsPerUser,
+      devLogin: this.config.wechat.devLogin,
+      log: this.log,
+    };
   }
 }

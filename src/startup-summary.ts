@@ -36,8 +36,7 @@ export interface StartupFacts {
  * are real. A wrong DATABASE_URL or a forgotten REDIS_URL shows here rather than in the data.
  */
 export function startupSummary(config: Config, migrations: string[]): { facts: StartupFacts; line: string } {
-  const database =
-    config.database.kind === 'sqlite' ? { kind: 'sqlite' as const, location: resolve(config.database.path) } : { kind: 'mysql' as const, location: placeOf(config.database.url) };
+  const database = config.database.kind === 'sqlite' ? { kind: 'sqlite' as const, location: resolve(config.database.path) } : { kind: 'mysql' as const, location: placeOf(config.database.url) };
   const bus = config.redisUrl === null ? { kind: 'in-process' as const } : { kind: 'redis' as const, location: placeOf(config.redisUrl), channel: config.redisChannel };
   const limits: Record<string, number> = {};
   for (const key of Object.keys(LIMIT_VARIABLES) as Array<keyof LimitsConfig>) {

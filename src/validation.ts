@@ -55,7 +55,10 @@ export function describeErrors(errors: readonly ErrorObject[], root = 'request')
     case 'required':
       return `${join(field, String(params.missingProperty), root)} is required`;
     case 'type':
-      return `${field} must be ${String(params.type).split(',').map((t) => article(typeName(t))).join(' or ')}`;
+      return `${field} must be ${String(params.type)
+        .split(',')
+        .map((t) => article(typeName(t)))
+        .join(' or ')}`;
     case 'minimum':
       return `${field} must be at least ${String(params.limit)}`;
     case 'maximum':

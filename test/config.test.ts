@@ -43,7 +43,7 @@ describe('configuration', () => {
     expect(parseDatabaseUrl('sqlite:./x.db')).toEqual({ kind: 'sqlite', path: './x.db' });
   });
 
-  it('uses the given WeChat credentials and WeChat\'s own API by default', () => {
+  it("uses the given WeChat credentials and WeChat's own API by default", () => {
     const config = loadConfig({ WECHAT_APPID: 'wx1', WECHAT_SECRET: 's', NODE_ENV: 'production' });
     expect(config.wechat).toMatchObject({ appId: 'wx1', secret: 's', devLogin: false, apiBase: 'https://api.weixin.qq.com' });
   });
@@ -75,8 +75,24 @@ describe('limits', () => {
     expect(loadConfig({}).limits).toEqual(DEFAULT_LIMITS);
     // The fan-out target: a scanner and 1,000 sockets watching its directory, which only its owner's sockets can watch.
     expect(DEFAULT_LIMITS.maxSocketsPerUser).toBeGreaterThanOrEqual(1001);
-    const off = loadConfig({ LOGIN_RATE_LIMIT: '0', BAD_TOKEN_RATE_LIMIT: '0', MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: '0', HTTP_RATE_LIMIT: '0', WS_FRAME_RATE: '0', MAX_SOCKETS_PER_USER: '0', MAX_SUBSCRIPTIONS_PER_SOCKET: '0' }).limits;
-    expect(off).toMatchObject({ loginsPerMinute: 0, badTokensPerMinute: 0, maxUnauthenticatedSocketsPerAddress: 0, httpRequestsPerMinute: 0, wsFramesPerSecond: 0, maxSocketsPerUser: 0, maxSubscriptionsPerSocket: 0 });
+    const off = loadConfig({
+      LOGIN_RATE_LIMIT: '0',
+      BAD_TOKEN_RATE_LIMIT: '0',
+      MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: '0',
+      HTTP_RATE_LIMIT: '0',
+      WS_FRAME_RATE: '0',
+      MAX_SOCKETS_PER_USER: '0',
+      MAX_SUBSCRIPTIONS_PER_SOCKET: '0',
+    }).limits;
+    expect(off).toMatchObject({
+      loginsPerMinute: 0,
+      badTokensPerMinute: 0,
+      maxUnauthenticatedSocketsPerAddress: 0,
+      httpRequestsPerMinute: 0,
+      wsFramesPerSecond: 0,
+      maxSocketsPerUser: 0,
+      maxSubscriptionsPerSocket: 0,
+    });
     expect(loadConfig({ WS_FRAME_BURST: '7', BODY_TIMEOUT_MS: '1500' }).limits).toMatchObject({ wsFrameBurst: 7, bodyTimeoutMs: 1500 });
   });
 

@@ -18,7 +18,16 @@ function sourcesUnder(path: string): string[] {
  * several.
  */
 function buildDist(): void {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.build.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
   if (!parsed) throw new Error('tsconfig.build.json could not be read');
   const options = { ...parsed.options, isolatedModules: true };
   const outDir = options.outDir ?? join(root, 'dist');

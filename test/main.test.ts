@@ -19,7 +19,6 @@ const entry = join(root, 'dist', 'src', 'main.js');
 const production = { NODE_ENV: 'production', WECHAT_APPID: 'wxopsprobe0000000', WECHAT_SECRET: 'ops-secret' };
 const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/scancode_test';
 
-
 function run(env: Record<string, string>, command: string[] = [entry]): { child: ChildProcess; output: () => string; listening: Promise<string>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env }, cwd: root });
   let output = '';

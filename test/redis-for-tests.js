@@ -85,7 +85,9 @@ async function decide(testRoot) {
   } else {
     const shared = suitesNeeding(testRoot, 'redis');
     shared.forEach((file) => skipped.add(file));
-    say(`Redis: nothing answers at ${LOCAL.host}:${LOCAL.port} and redis-server is not installed, so the suites that need Redis are SKIPPED (set TEST_REDIS_URL or install Redis to run them): ${names(shared)}`);
+    say(
+      `Redis: nothing answers at ${LOCAL.host}:${LOCAL.port} and redis-server is not installed, so the suites that need Redis are SKIPPED (set TEST_REDIS_URL or install Redis to run them): ${names(shared)}`,
+    );
   }
   return [...skipped];
 }

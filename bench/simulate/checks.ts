@@ -21,7 +21,11 @@ export async function loggedEvents(baseUrl: string, user: SimUser, directoryId: 
   const entries: { eventId: string; userId: number; revision: number }[] = [];
   let before: number | null = null;
   do {
-    const page: { logs: { eventId: string | null; userId: number; revision: number }[]; next: number | null } = await get(baseUrl, `/api/directories/${directoryId}/logs?limit=200${before === null ? '' : `&before=${before}`}`, user.token);
+    const page: { logs: { eventId: string | null; userId: number; revision: number }[]; next: number | null } = await get(
+      baseUrl,
+      `/api/directories/${directoryId}/logs?limit=200${before === null ? '' : `&before=${before}`}`,
+      user.token,
+    );
     for (const { eventId, userId, revision } of page.logs) if (eventId !== null) entries.push({ eventId, userId, revision });
     before = page.next;
   } while (before !== null);
@@ -48,7 +52,7 @@ export async function unsettled(baseUrl: string, users: SimUser[], phones: Phone
 }
 
 export const differences = (a: Record<string, number>, b: Record<string, number>) =>
-  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((code) => (a[code] ?? 0) !== (b[code] ?? 0) || (code in a) !== (code in b)).map((code) => `${code}: ${a[code]} vs ${b[code]}`);
+  [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((code) => (a[code] ?? 0) !== (b[code] ?? 0) || code in a !== code in b).map((code) => `${code}: ${a[code]} vs ${b[code]}`);
 
 /** Scans the SDK answered twice, or never. */
 export function answeredOnce(tally: Tally): string[] {

@@ -55,13 +55,27 @@ export function parseOptions(argv: string[]): SimulateOptions {
         if (!SCENARIOS.includes(value as SimulateOptions['scenario'])) throw new UsageError(`--scenario must be solo, team or stocktake, not ${value}`);
         options.scenario = value as SimulateOptions['scenario'];
         break;
-      case '--users': options.users = Math.floor(number(1)); break;
-      case '--devices': options.devices = Math.floor(number(1)); break;
-      case '--rate': options.rate = number(0.1); break;
-      case '--duration': options.duration = number(1); break;
-      case '--disrupt-every': options.disruptEvery = number(0); break;
-      case '--codes': options.codes = Math.floor(number(1)); break;
-      case '--settle': options.settleSeconds = number(1); break;
+      case '--users':
+        options.users = Math.floor(number(1));
+        break;
+      case '--devices':
+        options.devices = Math.floor(number(1));
+        break;
+      case '--rate':
+        options.rate = number(0.1);
+        break;
+      case '--duration':
+        options.duration = number(1);
+        break;
+      case '--disrupt-every':
+        options.disruptEvery = number(0);
+        break;
+      case '--codes':
+        options.codes = Math.floor(number(1));
+        break;
+      case '--settle':
+        options.settleSeconds = number(1);
+        break;
       case '--url':
         options.urls = value.split(',').map((url) => url.trim().replace(/\/+$/, ''));
         if (options.urls.some((url) => !/^https?:\/\/[^/]+$/.test(url))) throw new UsageError(`--url must be http(s)://host:port, comma-separated, not ${value}`);

@@ -69,11 +69,13 @@ export class Phone {
       if (this.cameOnline) this.tally.reconnects++;
       this.cameOnline = true;
     });
-    client.on('acked', ({ entry, result, via }) => this.settled(entry.event.eventId, () => {
-      this.tally.applied.set(entry.event.eventId, result);
-      if (result.duplicate) this.tally.duplicates++;
-      if (via === 'http') this.tally.overHttp++;
-    }));
+    client.on('acked', ({ entry, result, via }) =>
+      this.settled(entry.event.eventId, () => {
+        this.tally.applied.set(entry.event.eventId, result);
+        if (result.duplicate) this.tally.duplicates++;
+        if (via === 'http') this.tally.overHttp++;
+      }),
+    );
     client.on('refused', ({ entry, error }) => this.settled(entry.event.eventId, () => this.tally.refused.set(entry.event.eventId, error)));
     client.on('count', () => void this.pushes.count++);
     client.on('alert', () => void this.pushes.alert++);

@@ -49,7 +49,11 @@ export function summary(options: SimulateOptions, scenario: Pick<Scenario, 'titl
   const d = tally.disruptions;
   const lines = [
     `scancode simulate: ${scenario.title}, ${options.rate} scans/s for ${options.duration} s, against ${options.urls.join(' + ')}`,
-    `  scans        ${tally.made.size} made: ${tally.applied.size} applied, ${tally.refused.size} refused (${Object.entries(refusals).map(([code, n]) => `${code} ${n}`).join(', ') || 'none'})`,
+    `  scans        ${tally.made.size} made: ${tally.applied.size} applied, ${tally.refused.size} refused (${
+      Object.entries(refusals)
+        .map(([code, n]) => `${code} ${n}`)
+        .join(', ') || 'none'
+    })`,
     `  acks         ${answers} answers (${answers - tally.overHttp} over the socket, ${tally.overHttp} over POST /api/sync), ${tally.duplicates} duplicates (applied before, answered again)`,
     `  resends      ${resends(tally)} (scans put on the wire again: lost acks, drops, app restarts)`,
     `  reconnects   ${tally.reconnects} (disruptions: ${d.drop} drops, ${d.offline} offline, ${d.noSocket} socket blocked, ${d.kill} app kills)`,
@@ -58,7 +62,10 @@ export function summary(options: SimulateOptions, scenario: Pick<Scenario, 'titl
     ...scenario.lines(),
     problems.length === 0
       ? `  checks       ${scenario.passed}\n  result       OK`
-      : `  checks       ${problems.length} disagreements:\n${problems.slice(0, 40).map((problem) => `    - ${problem}`).join('\n')}\n  result       FAILED`,
+      : `  checks       ${problems.length} disagreements:\n${problems
+          .slice(0, 40)
+          .map((problem) => `    - ${problem}`)
+          .join('\n')}\n  result       FAILED`,
   ];
   return lines.join('\n');
 }

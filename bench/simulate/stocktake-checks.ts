@@ -89,10 +89,18 @@ export async function checkStocktake(run: StocktakeRun, phones: Phone[], tally: 
 
   const { counts: server } = await serverDirectory(run.baseUrl, run.owner, run.directoryId);
   const owners = [...tally.applied.values()];
-  const ownerDelta = (code: string, from: number, to: number) => owners.filter((result) => result.goods.code === code && result.revision > from && result.revision < to).reduce((sum, result) => sum + result.delta, 0);
+  const ownerDelta = (code: string, from: number, to: number) =>
+    owners.filter((result) => result.goods.code === code && result.revision > from && result.revision < to).reduce((sum, result) => sum + result.delta, 0);
 
-  if (run.before) problems.push(...countedDiffer(run.before, totals).slice(0, 5).map((wrong) => `before the finish, counted ${wrong} (report vs lines)`));
-  if (run.before) for (const line of run.before.lines) if (line.variance !== line.counted - line.expected) problems.push(`before the finish, ${line.code}'s variance ${line.variance} is not ${line.counted} − ${line.expected}`);
+  if (run.before)
+    problems.push(
+      ...countedDiffer(run.before, totals)
+        .slice(0, 5)
+        .map((wrong) => `before the finish, counted ${wrong} (report vs lines)`),
+    );
+  if (run.before)
+    for (const line of run.before.lines)
+      if (line.variance !== line.counted - line.expected) problems.push(`before the finish, ${line.code}'s variance ${line.variance} is not ${line.counted} − ${line.expected}`);
 
   // The finish: its revisions, and its report as of them.
   const logs = await allLogs(run.baseUrl, run.owner, run.directoryId);
@@ -104,7 +112,11 @@ export async function checkStocktake(run: StocktakeRun, phones: Phone[], tally: 
   if (finishing.some((entry) => entry.eventId !== run.finishId)) problems.push(`a change of the finish is not logged with its event id ${run.finishId}`);
   if (run.finish) {
     if (run.finish.count.status !== 'finished') problems.push(`the finish answered status ${run.finish.count.status}`);
-    problems.push(...countedDiffer(run.finish, totals).slice(0, 5).map((wrong) => `as of the finish, counted ${wrong} (report vs lines)`));
+    problems.push(
+      ...countedDiffer(run.finish, totals)
+        .slice(0, 5)
+        .map((wrong) => `as of the finish, counted ${wrong} (report vs lines)`),
+    );
     for (const line of run.finish.lines) {
       const expected = (run.initial.get(line.code)?.count ?? 0) + ownerDelta(line.code, 0, first);
       const name = run.initial.get(line.code)?.name ?? '';
@@ -117,9 +129,11 @@ export async function checkStocktake(run: StocktakeRun, phones: Phone[], tally: 
   } else {
     problems.push('the count was not finished');
   }
-  if (run.finishAgain?.duplicate !== true || JSON.stringify(run.finishAgain.lines) !== JSON.stringify(run.finish?.lines)) problems.push('the finish sent again was not answered duplicate with the same report');
+  if (run.finishAgain?.duplicate !== true || JSON.stringify(run.finishAgain.lines) !== JSON.stringify(run.finish?.lines))
+    problems.push('the finish sent again was not answered duplicate with the same report');
   problems.push(...refusedAs(run.refusals.otherFinish, 403, 'forbidden', "counter-2's finish of counter-1's count"));
-  if (run.refusals.otherFinish?.error && (run.refusals.otherFinish.error as { required?: unknown }).required !== 'manager') problems.push(`counter-2's finish refused without required: manager (${JSON.stringify(run.refusals.otherFinish.error)})`);
+  if (run.refusals.otherFinish?.error && (run.refusals.otherFinish.error as { required?: unknown }).required !== 'manager')
+    problems.push(`counter-2's finish refused without required: manager (${JSON.stringify(run.refusals.otherFinish.error)})`);
   problems.push(...refusedAs(run.refusals.secondFinish, 409, 'count_closed', 'a second finish'));
   problems.push(...refusedAs(run.refusals.lateLine, 409, 'count_closed', 'a line after the finish'));
 
@@ -129,13 +143,21 @@ export async function checkStocktake(run: StocktakeRun, phones: Phone[], tally: 
   const expected: Record<string, number> = {};
   for (const [code, goods] of run.initial) expected[code] = goods.count + ownerDelta(code, 0, Infinity);
   for (const [code, counted] of totals) expected[code] = counted + ownerDelta(code, last, Infinity);
-  problems.push(...differences(server, expected).slice(0, 10).map((wrong) => `final count ${wrong} (server vs counted totals and the owner's acked deltas)`));
+  problems.push(
+    ...differences(server, expected)
+      .slice(0, 10)
+      .map((wrong) => `final count ${wrong} (server vs counted totals and the owner's acked deltas)`),
+  );
 
   // The report after the settling: finished, the same totals, expected now the live counts.
   if (run.countId !== null) {
     const after = await get<CountReport>(run.baseUrl, `/api/counts/${run.countId}`, run.owner.token);
     if (after.count.status !== 'finished') problems.push(`GET /api/counts/${run.countId} says ${after.count.status}`);
-    problems.push(...countedDiffer(after, totals).slice(0, 5).map((wrong) => `after the run, counted ${wrong} (report vs lines)`));
+    problems.push(
+      ...countedDiffer(after, totals)
+        .slice(0, 5)
+        .map((wrong) => `after the run, counted ${wrong} (report vs lines)`),
+    );
     for (const line of after.lines) if (line.expected !== (server[line.code] ?? 0)) problems.push(`after the run, ${line.code} expected ${line.expected}, the live count is ${server[line.code]}`);
   }
 

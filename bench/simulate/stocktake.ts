@@ -99,7 +99,21 @@ export async function stocktakeScenario(options: SimulateOptions, tally: Tally):
   const counters = people.slice(1).map((person, k) => new Counter(person.phone, planLines(k, person.phone, 0.5 * durationMs), baseUrl));
   const [, , late] = counters;
   const finishId = `sim-${run}-finish`;
-  const state: StocktakeRun = { baseUrl, directoryId, owner: owner.user, initial, counters, finishId, countId: null, before: null, finish: null, finishAgain: null, refusals: {}, finishedAt: null, error: null };
+  const state: StocktakeRun = {
+    baseUrl,
+    directoryId,
+    owner: owner.user,
+    initial,
+    counters,
+    finishId,
+    countId: null,
+    before: null,
+    finish: null,
+    finishAgain: null,
+    refusals: {},
+    finishedAt: null,
+    error: null,
+  };
 
   const refusal = async (person: Person, path: string, body: unknown) => {
     const answer = await call<{ error?: ErrorBody }>(baseUrl, 'POST', path, person.user.token, body);
@@ -108,7 +122,10 @@ export async function stocktakeScenario(options: SimulateOptions, tally: Tally):
 
   /** The count from start to finish, beside the owner's scanning. */
   const script = async (began: number) => {
-    const started = await expectStatus<{ count: { id: number } }>(201, baseUrl, 'POST', `/api/directories/${directoryId}/counts`, starter.user.token, { name: `盘点 ${run}`, eventId: `sim-${run}-start` });
+    const started = await expectStatus<{ count: { id: number } }>(201, baseUrl, 'POST', `/api/directories/${directoryId}/counts`, starter.user.token, {
+      name: `盘点 ${run}`,
+      eventId: `sim-${run}-start`,
+    });
     const countId = started.count.id;
     state.countId = countId;
     const spell = (async () => {
@@ -124,9 +141,17 @@ export async function stocktakeScenario(options: SimulateOptions, tally: Tally):
     await Promise.all([...counters.map((counter) => counter.deliver(countId, began)), spell]);
     // The lines counter-3 counted offline, a third of them sent again over HTTP, a few of counter-1's over the socket.
     const offlineLines = late.plan.filter((line) => line.dueMs >= 0.15 * durationMs && line.dueMs < 0.45 * durationMs);
-    await late.resend(countId, offlineLines.filter((_, i) => i % 3 === 0), true);
+    await late.resend(
+      countId,
+      offlineLines.filter((_, i) => i % 3 === 0),
+      true,
+    );
     late.httpOnly = false;
-    await counters[0].resend(countId, counters[0].plan.filter((_, i) => i % 25 === 0), false);
+    await counters[0].resend(
+      countId,
+      counters[0].plan.filter((_, i) => i % 25 === 0),
+      false,
+    );
 
     await sleep(Math.max(0, began + 0.7 * durationMs - performance.now()));
     state.before = await expectStatus<CountReport>(200, baseUrl, 'GET', `/api/counts/${countId}`, owner.user.token);
@@ -173,7 +198,9 @@ export async function stocktakeScenario(options: SimulateOptions, tally: Tally):
         const view = phone.client?.view(directoryId);
         if (!view || !view.synced || view.revision !== revision) {
           const { status, lastClose } = phone.client?.connectivity ?? { status: 'not running', lastClose: null };
-          missing.push(`${phone.name} at revision ${view?.revision ?? 'none'} of ${revision} (${status}${lastClose ? `, last close ${lastClose.code} ${lastClose.reason}` : ''}${view?.lost ? `, lost: ${view.lost}` : ''})`);
+          missing.push(
+            `${phone.name} at revision ${view?.revision ?? 'none'} of ${revision} (${status}${lastClose ? `, last close ${lastClose.code} ${lastClose.reason}` : ''}${view?.lost ? `, lost: ${view.lost}` : ''})`,
+          );
         }
       }
       const pending = owner.phone.client?.pending().length ?? 0;
@@ -183,7 +210,11 @@ export async function stocktakeScenario(options: SimulateOptions, tally: Tally):
 
     check: async (all) => {
       await scripted;
-      return checkStocktake(state, people.map((person) => person.phone), all);
+      return checkStocktake(
+        state,
+        people.map((person) => person.phone),
+        all,
+      );
     },
 
     passed:
@@ -199,7 +230,9 @@ export async function stocktakeScenario(options: SimulateOptions, tally: Tally):
         return `  counter-${k + 1}    ${counter.plan.length} lines (${counter.plan.filter((line) => line.corrects).length} corrections), ${sends} sends (${counter.via.socket} socket, ${counter.via.http} HTTP), ${counter.lost} unanswered and sent again, ${duplicates} answered duplicate; ${counter.phone.pushes.count} count pushes`;
       });
       const afterFinish = madeAfterFinish();
-      lines.push(`  owner        ${tally.made.size} scans, ${afterFinish} made after the finish; ${owner.phone.pushes.count} count pushes, ${people.reduce((sum, person) => sum + person.phone.pushes.alert, 0)} alerts over the phones`);
+      lines.push(
+        `  owner        ${tally.made.size} scans, ${afterFinish} made after the finish; ${owner.phone.pushes.count} count pushes, ${people.reduce((sum, person) => sum + person.phone.pushes.alert, 0)} alerts over the phones`,
+      );
       if (state.finish) lines.push(`  finish       ${state.finish.lines.length} codes counted, ${state.finish.lines.filter((line) => line.variance !== 0).length} with a variance`);
       return lines;
     },

@@ -119,7 +119,8 @@ export async function teamScenario(options: SimulateOptions, tally: Tally): Prom
       for (const [eventId] of viewerScans) {
         const error = all.refused.get(eventId) as (ErrorBody & { role?: unknown; required?: unknown }) | undefined;
         if (all.applied.has(eventId)) problems.push(`the viewer's ${eventId} was applied`);
-        else if (error && (error.code !== 'forbidden' || error.role !== 'viewer' || error.required !== 'editor')) problems.push(`the viewer's ${eventId} refused with ${JSON.stringify(error)}, not forbidden (viewer, editor required)`);
+        else if (error && (error.code !== 'forbidden' || error.role !== 'viewer' || error.required !== 'editor'))
+          problems.push(`the viewer's ${eventId} refused with ${JSON.stringify(error)}, not forbidden (viewer, editor required)`);
       }
 
       // The removed editor's scans made after the removal: all refused directory_not_found, none applied.
@@ -132,7 +133,13 @@ export async function teamScenario(options: SimulateOptions, tally: Tally): Prom
       }
 
       // Every accepted scan applied once; every member's phone equals the server.
-      const directory = await checkDirectory(baseUrl, owner.user, directoryId, members().map((person) => person.phone), all);
+      const directory = await checkDirectory(
+        baseUrl,
+        owner.user,
+        directoryId,
+        members().map((person) => person.phone),
+        all,
+      );
       problems.push(...directory.problems);
       // Each logged scan by the user who made it.
       for (const { eventId, userId } of await loggedEvents(baseUrl, owner.user, directoryId)) {
@@ -141,7 +148,9 @@ export async function teamScenario(options: SimulateOptions, tally: Tally): Prom
       }
       // The members as the owner sees them: everyone but the removed editor, with the role they were invited with.
       const { members: listed } = await get<{ members: { user: { id: number }; role: Role }[] }>(baseUrl, `/api/directories/${directoryId}/members`, owner.user.token);
-      const expected = members().map((person) => `${person.userId}:${person.role}`).sort();
+      const expected = members()
+        .map((person) => `${person.userId}:${person.role}`)
+        .sort();
       const actual = listed.map((member) => `${member.user.id}:${member.role}`).sort();
       if (expected.join() !== actual.join()) problems.push(`members are ${actual.join(', ')}, not ${expected.join(', ')}`);
       return problems;
@@ -159,13 +168,12 @@ export async function teamScenario(options: SimulateOptions, tally: Tally): Prom
           const code = tally.refused.get(id)?.code;
           if (code !== undefined) refusals[code] = (refusals[code] ?? 0) + 1;
         }
-        return `${made.length} made, ${applied} applied${Object.entries(refusals).map(([code, n]) => `, ${n} ${code}`).join('')}`;
+        return `${made.length} made, ${applied} applied${Object.entries(refusals)
+          .map(([code, n]) => `, ${n} ${code}`)
+          .join('')}`;
       };
       const after = scansOf(removed).filter(([, made]) => removedAt !== null && made.at > removedAt);
-      return [
-        ...people.map((person) => `  ${person.label.padEnd(12)} ${person.role}: ${tallyOf(person)}`),
-        `  after removal ${removed.label}: ${tallyOf(removed, after)}`,
-      ];
+      return [...people.map((person) => `  ${person.label.padEnd(12)} ${person.role}: ${tallyOf(person)}`), `  after removal ${removed.label}: ${tallyOf(removed, after)}`];
     },
   };
 }

@@ -2,7 +2,36 @@ import { memoryStorage, type HttpLike, type OpenSocket, type StorageLike } from 
 import { fetchHttp } from './adapters/web';
 import { Backoff } from './backoff';
 import { Connection, type PushFrame } from './connection';
-import { INVITE_QR_PREFIX, type AckResults, type AlertFrame, type Change, type CountFrame, type CountReport, type CountSession, type Directory, type DirectoryPush, type ErrorBody, type Goods, type Invite, type LoginRequest, type LoginResponse, type LowStockAlert, type Member, type OperationInput, type OperationResult, type RequestOf, type RequestType, type Role, type ScanRequest, type ScanResult, type SyncEvent, type SyncResult, type TransferRequest, type UnsubscribedFrame, type User } from './contract';
+import {
+  INVITE_QR_PREFIX,
+  type AckResults,
+  type AlertFrame,
+  type Change,
+  type CountFrame,
+  type CountReport,
+  type CountSession,
+  type Directory,
+  type DirectoryPush,
+  type ErrorBody,
+  type Goods,
+  type Invite,
+  type LoginRequest,
+  type LoginResponse,
+  type LowStockAlert,
+  type Member,
+  type OperationInput,
+  type OperationResult,
+  type RequestOf,
+  type RequestType,
+  type Role,
+  type ScanRequest,
+  type ScanResult,
+  type SyncEvent,
+  type SyncResult,
+  type TransferRequest,
+  type UnsubscribedFrame,
+  type User,
+} from './contract';
 import { CountView, type CountViewState } from './count-view';
 import { Delivery, type Via } from './delivery';
 import { Emitter } from './emitter';
@@ -143,14 +172,20 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       pingIntervalMs: options.pingIntervalMs ?? 25_000,
     });
-    this.delivery = new Delivery(this.connection, this.session, this.outbox, {
-      settle: (outcome, via) => this.settle(outcome, via),
-      syncing: (active) => {
-        this.syncingOverHttp = active;
-        this.updateStatus();
+    this.delivery = new Delivery(
+      this.connection,
+      this.session,
+      this.outbox,
+      {
+        settle: (outcome, via) => this.settle(outcome, via),
+        syncing: (active) => {
+          this.syncingOverHttp = active;
+          this.updateStatus();
+        },
+        loginRequired: (reason) => this.emit('loginRequired', { reason }),
       },
-      loginRequired: (reason) => this.emit('loginRequired', { reason }),
-    }, options.scanWindow ?? 32);
+      options.scanWindow ?? 32,
+    );
     this.connection.on('state', () => this.updateStatus());
     this.connection.on('hello', () => this.online());
     this.connection.on('push', (frame) => this.receive(frame));
@@ -158,7 +193,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     this.connection.on('closed', ({ code, reason, authenticated }) => {
       this.emit('disconnected', { code, reason });
       // Pushes may be missed from now on: the count views are read again once subscribed again.
-      for (const view of this.countViews.values()) if (view.synced) (view.synced = false), this.countChanged(view.countId);
+      for (const view of this.countViews.values()) if (view.synced) ((view.synced = false), this.countChanged(view.countId));
       // The socket could not even open: the outbox goes over HTTP meanwhile.
       if (!authenticated && code !== 4401) void this.delivery.flushHttp();
     });
@@ -360,7 +395,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
     const { count, lines } = await this.session.call<OperationResult<'finishCount'>>('POST', `/api/counts/${countId}/finish`, { zeroMissing: options.zeroMissing === true, eventId: this.eventId() });
     const report = { count, lines };
     const view = this.countViews.get(countId);
-    if (view) view.finished(report), this.countChanged(countId);
+    if (view) (view.finished(report), this.countChanged(countId));
     return report;
   }
 
@@ -368,7 +403,7 @@ export class ScancodeClient extends Emitter<ClientEvents> {
   async cancelCount(countId: number): Promise<CountSession> {
     const { count } = await this.session.call<OperationResult<'cancelCount'>>('POST', `/api/counts/${countId}/cancel`, { eventId: this.eventId() });
     const view = this.countViews.get(countId);
-    if (view) view.apply({ type: 'count', countId, directoryId: count.directoryId, count }), this.countChanged(countId);
+    if (view) (view.apply({ type: 'count', countId, directoryId: count.directoryId, count }), this.countChanged(countId));
     return count;
   }
 

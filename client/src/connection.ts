@@ -1,6 +1,20 @@
 import type { OpenSocket, SocketLike } from './adapters/types';
 import type { Backoff } from './backoff';
-import { CloseCode, type AckResults, type ChangeFrame, type DirectoryPush, type ErrorBody, type HelloFrame, type RequestOf, type RequestType, type ServerFrame, type SnapshotFrame, type UnsubscribedFrame, type CountFrame, type AlertFrame } from './contract';
+import {
+  CloseCode,
+  type AckResults,
+  type ChangeFrame,
+  type DirectoryPush,
+  type ErrorBody,
+  type HelloFrame,
+  type RequestOf,
+  type RequestType,
+  type ServerFrame,
+  type SnapshotFrame,
+  type UnsubscribedFrame,
+  type CountFrame,
+  type AlertFrame,
+} from './contract';
 import { Emitter } from './emitter';
 import { ScancodeError } from './errors';
 
@@ -291,7 +305,7 @@ function closeReason(code: number, reason: string, lastError: ErrorBody | null):
   if (reason !== '') return reason;
   switch (code) {
     case CloseCode.tooBig:
-      return 'a frame over the server\'s size limit (64 KiB): the server closed the socket';
+      return "a frame over the server's size limit (64 KiB): the server closed the socket";
     case CloseCode.goingAway:
       return 'the server is shutting down';
     case CloseCode.internalError:

@@ -11,7 +11,32 @@ import type { Change, CountLine, CountReportLine, CountSession, Directory, Goods
 import type { OperationInput, OperationName, OperationResult } from '../../src/contract/operations';
 
 export { CloseCode, EVENT_ID_PATTERN, INVITE_QR_PREFIX, MAX_EVENT_ID_LENGTH, MAX_SYNC_EVENTS, type ErrorCode, type Role } from '../../src/contract/constants';
-export type { AckResults, Change, ChangeFrame, CountLine, CountReportLine, CountSession, Directory, DirectoryFrame, ErrorBody, Goods, HelloFrame, Invite, Member, RequestFrame, RequestType, ScanResult, ServerFrame, SnapshotFrame, SyncEvent, SyncResult, UnsubscribedFrame, CountFrame, AlertFrame, User };
+export type {
+  AckResults,
+  Change,
+  ChangeFrame,
+  CountLine,
+  CountReportLine,
+  CountSession,
+  Directory,
+  DirectoryFrame,
+  ErrorBody,
+  Goods,
+  HelloFrame,
+  Invite,
+  Member,
+  RequestFrame,
+  RequestType,
+  ScanResult,
+  ServerFrame,
+  SnapshotFrame,
+  SyncEvent,
+  SyncResult,
+  UnsubscribedFrame,
+  CountFrame,
+  AlertFrame,
+  User,
+};
 
 /** A `directory` push: created, renamed, deleted, and the membership events (shared, role, unshared); `directory` carries the user's role. */
 export type DirectoryPush = DirectoryFrame;

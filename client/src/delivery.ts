@@ -188,9 +188,12 @@ export class Delivery {
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.retryTimer = setTimeout(() => {
-      this.paused = false;
-      this.flushSocket();
-    }, 1000 + Math.random() * 2000);
+    this.retryTimer = setTimeout(
+      () => {
+        this.paused = false;
+        this.flushSocket();
+      },
+      1000 + Math.random() * 2000,
+    );
   }
 }

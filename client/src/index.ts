@@ -13,4 +13,27 @@ export { memoryStorage, type HttpAnswer, type HttpLike, type HttpRequest, type O
 export { wxHttp, wxLoginCode, wxSocket, wxStorage, type WxApi, type WxSocketTask } from './adapters/wechat';
 export { browserSocket, fetchHttp, webStorage, type FetchLike } from './adapters/web';
 export { wsSocket } from './adapters/ws';
-export type { AlertFrame, Change, CountFrame, CountReport, CountReportLine, CountSession, Directory, DirectoryPush, ErrorBody, ErrorCode, Goods, Invite, LoginResponse, LowStockAlert, Member, Role, ScanRequest, ScanResult, SyncResult, TransferRequest, UnsubscribedFrame, User } from './contract';
+export type {
+  AlertFrame,
+  Change,
+  CountFrame,
+  CountReport,
+  CountReportLine,
+  CountSession,
+  Directory,
+  DirectoryPush,
+  ErrorBody,
+  ErrorCode,
+  Goods,
+  Invite,
+  LoginResponse,
+  LowStockAlert,
+  Member,
+  Role,
+  ScanRequest,
+  ScanResult,
+  SyncResult,
+  TransferRequest,
+  UnsubscribedFrame,
+  User,
+} from './contract';

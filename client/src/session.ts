@@ -22,9 +22,7 @@ export class Session {
   readonly deviceId: string;
   private stored: Stored | null;
 
-  constructor(
-    private readonly options: { storage: StorageLike; key: string; http: HttpLike; baseUrl: string; timeoutMs: number; deviceId?: string },
-  ) {
+  constructor(private readonly options: { storage: StorageLike; key: string; http: HttpLike; baseUrl: string; timeoutMs: number; deviceId?: string }) {
     const { storage, key } = options;
     this.stored = read<Stored>(storage, `${key}:session`);
     const deviceId = options.deviceId ?? storage.get(`${key}:device`) ?? randomDeviceId();

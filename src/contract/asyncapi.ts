@@ -26,12 +26,12 @@ const KIB = MAX_FRAME_BYTES / 1024;
 const CLOSE_CODE_ADVICE: Record<keyof typeof CloseCode, [why: string, what: string]> = {
   goingAway: ['the server is shutting down (a deploy)', 'reconnect after a short random delay (another instance answers) and re-subscribe with `since`'],
   tooBig: [`a frame over ${KIB} KiB`, 'a bug in the client: do not send that frame again; reconnect'],
-  internalError: [
-    'the server could not keep the no-gap promise (its database failed mid-delivery), or could not check the token',
-    'reconnect with backoff and re-subscribe with `since`',
-  ],
+  internalError: ['the server could not keep the no-gap promise (its database failed mid-delivery), or could not check the token', 'reconnect with backoff and re-subscribe with `since`'],
   unauthorized: ['no, bad, expired or revoked token', 'do not reconnect with this token: log in again (`POST /api/login`), then connect with the new token'],
-  tooSlow: ['the client did not read its frames (over 1 MiB queued for it, or nothing read for 30 s while its snapshot or replay waits)', 'reconnect and re-subscribe with `since` (what it missed is replayed)'],
+  tooSlow: [
+    'the client did not read its frames (over 1 MiB queued for it, or nothing read for 30 s while its snapshot or replay waits)',
+    'reconnect and re-subscribe with `since` (what it missed is replayed)',
+  ],
   tooManySockets: [
     'too many sockets of this user on this server, too many of this address waiting for authentication, or too many refused tokens from this address (after an `error` frame: `rate_limited` with `retryAfter`)',
     'not a login problem: reconnect after `retryAfter` seconds (send queued scans over `POST /api/sync` meanwhile) and re-subscribe with `since`',
@@ -46,7 +46,10 @@ const plain = (schema: TSchema): JsonObject => JSON.parse(JSON.stringify(schema)
 const isRequestType = (type: string): type is RequestType => Object.hasOwn(ACK_RESULTS, type);
 
 /** `{goods, delta, ...}`: the fields of an ack result, as the description lists them. */
-const fieldsOf = (type: RequestType) => { const schema = ACK_RESULTS[type] as TSchema & { properties?: object; anyOf?: { properties?: object }[] }; return `{${Object.keys(schema.properties ?? schema.anyOf?.[0]?.properties ?? {}).join(', ')}}`; };
+const fieldsOf = (type: RequestType) => {
+  const schema = ACK_RESULTS[type] as TSchema & { properties?: object; anyOf?: { properties?: object }[] };
+  return `{${Object.keys(schema.properties ?? schema.anyOf?.[0]?.properties ?? {}).join(', ')}}`;
+};
 
 const ackResultLine = (type: RequestType) => {
   const description = ACK_RESULTS[type].description;
@@ -62,16 +65,16 @@ const DESCRIPTION = [
   'The real-time protocol of scancode: a phone watches its directories (warehouses) live and scans over one WebSocket.',
   'Every frame is one JSON object in a text frame, tagged by `type`.',
   '',
-  '**Point of view.** Operations are those of a client (a phone): `send` operations are the frames it sends, `receive` operations the frames the server pushes to it. A request operation\'s `reply` names the frames that answer it.',
+  "**Point of view.** Operations are those of a client (a phone): `send` operations are the frames it sends, `receive` operations the frames the server pushes to it. A request operation's `reply` names the frames that answer it.",
   '',
   '## Connecting',
   '- Authenticate with the session token from `POST /api/login`: either the `Authorization: Bearer <token>` header of the upgrade request, or a first frame `{"type": "auth", "token": "<token>"}` within 10 s.',
   '- The upgrade is always accepted; a missing or bad token gets an `error` frame (`unauthorized`) and a close with 4401.',
-  '- Once authenticated, the server\'s first frame is `hello`.',
+  "- Once authenticated, the server's first frame is `hello`.",
   '',
   '## Requests and acks',
   '- Every request (every client frame but `auth`) carries an `id` (a string of 1 to 64 characters or an integer; the id of a write that takes an event id — `scan`, `editGoods`, `createDirectory`... — is its event id, 1 to 64 characters of A-Z a-z 0-9 . _ : -) and gets exactly one ack echoing it: `ackOk` with a `result`, or `ackError` with an `error`.',
-  '- Besides `subscribe`, `unsubscribe` and `ping`, every operation of the HTTP API is a request whose `type` is the operation\'s name and whose fields are its input (`directoryId` for a route\'s `:directoryId`); its ack\'s result is the HTTP answer\'s body (`{}` for a 204). Each needs a role in the directory it names (owner > manager > editor > viewer): a stranger is answered `directory_not_found`, too low a role `forbidden` with `role` and `required`.',
+  "- Besides `subscribe`, `unsubscribe` and `ping`, every operation of the HTTP API is a request whose `type` is the operation's name and whose fields are its input (`directoryId` for a route's `:directoryId`); its ack's result is the HTTP answer's body (`{}` for a 204). Each needs a role in the directory it names (owner > manager > editor > viewer): a stranger is answered `directory_not_found`, too low a role `forbidden` with `role` and `required`.",
   '- The requests of one socket are answered in the order they were sent; pushes (`change`, `snapshot`, `directory`, `unsubscribed`, `count`, `alert`) may arrive between acks.',
   `- A \`subscribe\` without a usable \`since\` gets a snapshot in one or more \`snapshot\` frames (pages of at most ${SNAPSHOT_PAGE_BYTES / 1024} KiB, \`page\` from 0, the final one with \`last: true\`, all of one revision): keep the pages until the last, then replace the copy with their goods together. The changes after the snapshot\'s revision follow its last page, up to the ack\'s revision, then live ones.`,
   '- A malformed or unknown frame gets an `ackError` with `bad_request` naming the field (an `error` frame when it has no usable `id`); the socket stays open.',

@@ -11,12 +11,15 @@ import { OPERATION_NAMES, operationFrame, operations, type OperationFrame, type 
  * table (operations.ts) is a request whose type is its name.
  */
 
-const frame = <T extends Record<string, TSchema>>(title: string, properties: T, description: string) =>
-  Type.Object(properties, { additionalProperties: false, title, description });
+const frame = <T extends Record<string, TSchema>>(title: string, properties: T, description: string) => Type.Object(properties, { additionalProperties: false, title, description });
 
 // ---- client -> server ----
 
-export const AuthFrame = frame('auth', { type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 512 }) }, 'Authenticates a socket opened without an Authorization header; must be the first frame, within 10 s.');
+export const AuthFrame = frame(
+  'auth',
+  { type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 512 }) },
+  'Authenticates a socket opened without an Authorization header; must be the first frame, within 10 s.',
+);
 export const SubscribeFrame = frame(
   'subscribe',
   { type: Type.Literal('subscribe'), id: RequestId, directoryId: DirectoryId, since: Type.Optional(Revision) },
@@ -43,7 +46,14 @@ export type RequestType = RequestFrame['type'];
 export type OperationRequestFrame = SocketFrames[SocketOperationName];
 
 const SOCKET_ACK_RESULTS = {
-  subscribe: Type.Object({ revision: Revision }, { additionalProperties: false, title: 'subscribe result', description: 'the revision the client has once the replay or snapshot that follows has arrived (a snapshot may be older: the changes after it come next)' }),
+  subscribe: Type.Object(
+    { revision: Revision },
+    {
+      additionalProperties: false,
+      title: 'subscribe result',
+      description: 'the revision the client has once the replay or snapshot that follows has arrived (a snapshot may be older: the changes after it come next)',
+    },
+  ),
   unsubscribe: Type.Object({}, { additionalProperties: false, title: 'unsubscribe result' }),
   ping: Type.Object({ serverTime: Timestamp }, { additionalProperties: false, title: 'ping result' }),
 };
@@ -57,21 +67,29 @@ export type AckResult = AckResults[RequestType];
 
 // ---- server -> client ----
 
-export const HelloFrame = frame('hello', { type: Type.Literal('hello'), userId: Type.Integer(), heartbeatMs: Type.Integer(), serverTime: Timestamp }, "The server's first frame once the socket is authenticated.");
+export const HelloFrame = frame(
+  'hello',
+  { type: Type.Literal('hello'), userId: Type.Integer(), heartbeatMs: Type.Integer(), serverTime: Timestamp },
+  "The server's first frame once the socket is authenticated.",
+);
 export const AckOkFrame = frame(
   'ack (ok)',
   { type: Type.Literal('ack'), id: RequestId, ok: Type.Literal(true), result: Type.Union(Object.values(ACK_RESULTS)) },
   "A request's success; `result` is the result of that request's type.",
 );
 export const AckErrorFrame = frame('ack (error)', { type: Type.Literal('ack'), id: RequestId, ok: Type.Literal(false), error: ErrorBody }, "A request's refusal, with one of the error codes.");
-export const ChangeFrame = frame('change', { type: Type.Literal('change'), directoryId: DirectoryId, revision: Revision, change: Change }, 'One change of a watched directory: every revision exactly once, in order.');
+export const ChangeFrame = frame(
+  'change',
+  { type: Type.Literal('change'), directoryId: DirectoryId, revision: Revision, change: Change },
+  'One change of a watched directory: every revision exactly once, in order.',
+);
 export const SnapshotFrame = frame(
   'snapshot',
   {
     type: Type.Literal('snapshot'),
     directoryId: DirectoryId,
     revision: Revision,
-    page: Type.Integer({ minimum: 0, description: 'this page\'s place in the snapshot, from 0' }),
+    page: Type.Integer({ minimum: 0, description: "this page's place in the snapshot, from 0" }),
     last: Type.Boolean({ description: 'true on the final page: the snapshot is whole, and changes after its revision follow' }),
     goods: Type.Array(Goods),
   },
@@ -86,7 +104,14 @@ export const DirectoryFrame = frame(
 export const UNSUBSCRIBE_REASONS = ['removed', 'deleted'] as const;
 export const UnsubscribedFrame = frame(
   'unsubscribed',
-  { type: Type.Literal('unsubscribed'), directoryId: DirectoryId, reason: Type.Union(UNSUBSCRIBE_REASONS.map((reason) => Type.Literal(reason)), { description: 'removed: the user is no longer a member; deleted: the directory was deleted' }) },
+  {
+    type: Type.Literal('unsubscribed'),
+    directoryId: DirectoryId,
+    reason: Type.Union(
+      UNSUBSCRIBE_REASONS.map((reason) => Type.Literal(reason)),
+      { description: 'removed: the user is no longer a member; deleted: the directory was deleted' },
+    ),
+  },
   'The server ended a subscription: the user lost access to the directory. From now on every request about it answers directory_not_found.',
 );
 export const CountFrame = frame(
@@ -107,7 +132,18 @@ export const AlertFrame = frame(
 );
 export const ErrorFrame = frame('error', { type: Type.Literal('error'), error: ErrorBody }, 'A refusal of a frame that had no usable id.');
 
-export const SERVER_FRAMES = { hello: HelloFrame, ackOk: AckOkFrame, ackError: AckErrorFrame, change: ChangeFrame, snapshot: SnapshotFrame, directory: DirectoryFrame, unsubscribed: UnsubscribedFrame, count: CountFrame, alert: AlertFrame, error: ErrorFrame };
+export const SERVER_FRAMES = {
+  hello: HelloFrame,
+  ackOk: AckOkFrame,
+  ackError: AckErrorFrame,
+  change: ChangeFrame,
+  snapshot: SnapshotFrame,
+  directory: DirectoryFrame,
+  unsubscribed: UnsubscribedFrame,
+  count: CountFrame,
+  alert: AlertFrame,
+  error: ErrorFrame,
+};
 export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES));
 export type ServerFrame = Static<typeof ServerFrame>;
 export type HelloFrame = Static<typeof HelloFrame>;

@@ -10,8 +10,7 @@ import { Directory, User } from './models';
  * does not name.
  */
 
-const strict = <T extends Record<string, TSchema>>(properties: T, options: { description?: string; title?: string } = {}) =>
-  Type.Object(properties, { ...options, additionalProperties: false });
+const strict = <T extends Record<string, TSchema>>(properties: T, options: { description?: string; title?: string } = {}) => Type.Object(properties, { ...options, additionalProperties: false });
 
 /** A route without a query string still refuses one, as it refuses unknown fields anywhere. */
 export const NoQuery = strict({});
@@ -57,16 +56,19 @@ function route<const M extends 'GET' | 'POST' | 'PATCH' | 'DELETE', const U exte
 
 const WechatText = (maxLength: number) => Type.String({ minLength: 1, maxLength });
 
-export const LoginRequest = strict({
-  code: LoginCode,
-  encryptedData: Type.Optional(WechatText(65536)),
-  encrypteddata: Type.Optional(WechatText(65536)),
-  iv: Type.Optional(WechatText(64)),
-  rawData: Type.Optional(WechatText(65536)),
-  signature: Type.Optional(WechatText(64)),
-  // Typed as EventId: the spread's own type names TypeBox's internal symbols, which a declaration file cannot.
-  deviceId: Type.Optional({ ...EventId, description: 'names this install; the changes this session makes carry it, so a phone can tell its own changes' } as typeof EventId),
-}, { description: '`encrypteddata` is the seed mini-program\'s spelling of `encryptedData`; `rawData` + `signature` are checked when given' });
+export const LoginRequest = strict(
+  {
+    code: LoginCode,
+    encryptedData: Type.Optional(WechatText(65536)),
+    encrypteddata: Type.Optional(WechatText(65536)),
+    iv: Type.Optional(WechatText(64)),
+    rawData: Type.Optional(WechatText(65536)),
+    signature: Type.Optional(WechatText(64)),
+    // Typed as EventId: the spread's own type names TypeBox's internal symbols, which a declaration file cannot.
+    deviceId: Type.Optional({ ...EventId, description: 'names this install; the changes this session makes carry it, so a phone can tell its own changes' } as typeof EventId),
+  },
+  { description: "`encrypteddata` is the seed mini-program's spelling of `encryptedData`; `rawData` + `signature` are checked when given" },
+);
 
 export const MeEditBody = strict({ nickname: Type.Optional(Nickname), avatarUrl: Type.Optional(AvatarUrl) });
 // ---- answers ----
@@ -100,33 +102,49 @@ export const ReadinessResponse = strict({
 // ---- the routes ----
 
 export const api = {
-  login: route('POST', '/api/login', {
-    summary: 'Log in with a wx.login() code',
-    description: "Calls WeChat's jscode2session, creates or updates the user (the first login also creates the directory 默认). Accepts JSON or a form.",
-    tags: ['auth'],
-    body: LoginRequest,
-    consumes: ['application/json', 'application/x-www-form-urlencoded'],
-    response: { 200: LoginResponse },
-  }, { auth: false }),
+  login: route(
+    'POST',
+    '/api/login',
+    {
+      summary: 'Log in with a wx.login() code',
+      description: "Calls WeChat's jscode2session, creates or updates the user (the first login also creates the directory 默认). Accepts JSON or a form.",
+      tags: ['auth'],
+      body: LoginRequest,
+      consumes: ['application/json', 'application/x-www-form-urlencoded'],
+      response: { 200: LoginResponse },
+    },
+    { auth: false },
+  ),
   logout: route('POST', '/api/logout', { summary: 'Revoke this session everywhere', tags: ['auth'], response: { 204: NoContent } }),
   me: route('GET', '/api/me', { summary: 'The user and their directories', tags: ['auth'], response: { 200: MeResponse } }),
   editMe: route('PATCH', '/api/me', { summary: 'Change nickname or avatar', tags: ['auth'], body: MeEditBody, response: { 200: strict({ user: User }) } }),
 
-
-  createWebLogin: route('POST', '/api/web-logins', {
-    summary: 'Start a login by scanning (the web dashboard\'s)',
-    description: 'The page shows `qr` as a QR code and polls GET /api/web-logins/:id with `pollToken` until a logged-in phone approves; it expires in 2 minutes. Limited per client address to LOGIN_RATE_LIMIT a minute.',
-    tags: ['auth'],
-    response: { 201: WebLoginCreated },
-  }, { auth: false }),
-  pollWebLogin: route('GET', '/api/web-logins/:id', {
-    summary: 'Wait for a login by scanning to be approved',
-    description: 'Answers `pending` after `wait` seconds (25 by default) without an approval, or at once `approved` with the token of a new session of the approving user (deviceId `web`), handed out once. Unknown, expired, already used, or the wrong pollToken: 404 `not_found`.',
-    tags: ['auth'],
-    params: strict({ id: WebLoginId }),
-    querystring: WebLoginPoll,
-    response: { 200: WebLoginStatus },
-  }, { auth: false }),
+  createWebLogin: route(
+    'POST',
+    '/api/web-logins',
+    {
+      summary: "Start a login by scanning (the web dashboard's)",
+      description:
+        'The page shows `qr` as a QR code and polls GET /api/web-logins/:id with `pollToken` until a logged-in phone approves; it expires in 2 minutes. Limited per client address to LOGIN_RATE_LIMIT a minute.',
+      tags: ['auth'],
+      response: { 201: WebLoginCreated },
+    },
+    { auth: false },
+  ),
+  pollWebLogin: route(
+    'GET',
+    '/api/web-logins/:id',
+    {
+      summary: 'Wait for a login by scanning to be approved',
+      description:
+        'Answers `pending` after `wait` seconds (25 by default) without an approval, or at once `approved` with the token of a new session of the approving user (deviceId `web`), handed out once. Unknown, expired, already used, or the wrong pollToken: 404 `not_found`.',
+      tags: ['auth'],
+      params: strict({ id: WebLoginId }),
+      querystring: WebLoginPoll,
+      response: { 200: WebLoginStatus },
+    },
+    { auth: false },
+  ),
   approveWebLogin: route('POST', '/api/web-logins/:id/approve', {
     summary: 'Approve a login by scanning with this session (the phone that scanned its QR code)',
     description: 'The page polling for it gets a new session of this user. Unknown, expired or already used: 404 `not_found`; approving again as the same user changes nothing.',
@@ -136,12 +154,18 @@ export const api = {
   }),
 
   healthz: route('GET', '/healthz', { summary: 'The process is up', tags: ['operations'], response: { 200: HealthResponse } }, { auth: false }),
-  readyz: route('GET', '/readyz', {
-    summary: 'The database and the bus, each checked',
-    description: '503 unavailable (with `database` and `bus` beside the code) when the database does not answer; 200 `degraded` when only the bus (Redis) is away: writes are still answered, other instances catch up within REVISION_CHECK_MS.',
-    tags: ['operations'],
-    response: { 200: ReadinessResponse },
-  }, { auth: false }),
+  readyz: route(
+    'GET',
+    '/readyz',
+    {
+      summary: 'The database and the bus, each checked',
+      description:
+        '503 unavailable (with `database` and `bus` beside the code) when the database does not answer; 200 `degraded` when only the bus (Redis) is away: writes are still answered, other instances catch up within REVISION_CHECK_MS.',
+      tags: ['operations'],
+      response: { 200: ReadinessResponse },
+    },
+    { auth: false },
+  ),
 };
 
 export type ApiRoute = (typeof api)[keyof typeof api];

@@ -9,8 +9,7 @@ import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
  * so that the serializer, which drops fields a schema does not name, passes the seed's answers whole.
  */
 
-const lenient = <T extends TProperties>(properties: T, options: { title?: string; description?: string } = {}) =>
-  Type.Object(properties, { ...options, additionalProperties: true });
+const lenient = <T extends TProperties>(properties: T, options: { title?: string; description?: string } = {}) => Type.Object(properties, { ...options, additionalProperties: true });
 
 /** A form of optional text fields, each described by what the seed's app puts in it. */
 function form(fields: Record<string, string>) {
@@ -23,10 +22,7 @@ const cookie = 'the session token (`info.cookie` of /login/)';
 const dir = 'a directory name, as typed or trimmed';
 
 /** Every refusal, with the seed's Chinese message; some answers carry more fields beside it. */
-export const LegacyError = lenient(
-  { error: Type.String({ description: "the seed's message, e.g. 用户错误" }) },
-  { title: 'LegacyError', description: "A refusal, in the seed's words" },
-);
+export const LegacyError = lenient({ error: Type.String({ description: "the seed's message, e.g. 用户错误" }) }, { title: 'LegacyError', description: "A refusal, in the seed's words" });
 
 export const LegacyLoginForm = form({ code: 'the code from wx.login()', encrypteddata: 'wx.getUserInfo() encryptedData', iv: 'its iv' });
 export const LegacyCheckqrForm = form({ code: 'the scanned code', cookie, dir });
@@ -59,10 +55,13 @@ export const LegacyDataoutRefusal = lenient({
 });
 export const LegacyQueryAnswer = lenient({
   // Keyed by directory name, any name (a record's key pattern would leave out names with a line break).
-  dirs: Type.Object({}, {
-    additionalProperties: Type.Array(lenient({ name: Type.String(), remark: Type.String(), count: Type.Integer(), code: Type.String() })),
-    description: 'every directory by name, in creation order, with its goods',
-  }),
+  dirs: Type.Object(
+    {},
+    {
+      additionalProperties: Type.Array(lenient({ name: Type.String(), remark: Type.String(), count: Type.Integer(), code: Type.String() })),
+      description: 'every directory by name, in creation order, with its goods',
+    },
+  ),
 });
 export const LegacyBuilddirAnswer = lenient({ status: Type.String({ description: '已成功建立仓库<name>' }) });
 
@@ -86,7 +85,7 @@ function formRoute<const U extends string>(url: U, schema: LegacySchema) {
       consumes: ['application/x-www-form-urlencoded'],
       body: schema.body,
       response: {
-        200: Type.Union([...schema.answers, LegacyError], { description: 'The answer, or a refusal in the seed\'s words' }),
+        200: Type.Union([...schema.answers, LegacyError], { description: "The answer, or a refusal in the seed's words" }),
         '4xx': LegacyError,
         '5xx': LegacyError,
       },

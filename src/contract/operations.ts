@@ -1,7 +1,24 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { Role } from './constants';
 import { DirectoryId, DirectoryName, EventId, GoodsCode, GoodsName, MAX_QTY, Nickname, Remarks, Revision, SearchText } from './fields';
-import { Change, ChangesAnswer, CountLine, CountReport, CountSession, Directory, Goods, Invite, LogEntry, LowStockAlert, Member, RoleSchema, ScanResult, SyncEvent, SyncResult, scanSchema } from './models';
+import {
+  Change,
+  ChangesAnswer,
+  CountLine,
+  CountReport,
+  CountSession,
+  Directory,
+  Goods,
+  Invite,
+  LogEntry,
+  LowStockAlert,
+  Member,
+  RoleSchema,
+  ScanResult,
+  SyncEvent,
+  SyncResult,
+  scanSchema,
+} from './models';
 import { MAX_SYNC_EVENTS } from './constants';
 import { Webhook, WebhookDelivery, WebhookId, WebhookSecret, WebhookUrl } from './webhooks';
 
@@ -17,8 +34,7 @@ import { Webhook, WebhookDelivery, WebhookId, WebhookSecret, WebhookUrl } from '
  * Every object refuses fields it does not name.
  */
 
-const strict = <T extends Record<string, TSchema>>(properties: T, options: { description?: string; title?: string } = {}) =>
-  Type.Object(properties, { ...options, additionalProperties: false });
+const strict = <T extends Record<string, TSchema>>(properties: T, options: { description?: string; title?: string } = {}) => Type.Object(properties, { ...options, additionalProperties: false });
 
 /** Present (true) when the answer is the stored outcome of an event id sent before. */
 export const Duplicate = Type.Optional(Type.Literal(true, { description: 'this answers an event id sent before: the original outcome, applied once' }));
@@ -140,7 +156,7 @@ export const operations = {
   }),
   lookup: op({
     summary: 'One goods by code, or null',
-    description: 'The socket\'s read of a scanned code: null (not goods_not_found) when the code is unknown.',
+    description: "The socket's read of a scanned code: null (not goods_not_found) when the code is unknown.",
     tags: ['goods'],
     role: 'viewer',
     kind: 'read',
@@ -262,7 +278,8 @@ export const operations = {
   // ---- warehouse operations ----
   transfer: op({
     summary: 'Move goods from one directory to another, both sides at once',
-    description: 'Both sides commit in one transaction or neither (`insufficient_stock` or `goods_not_found` from `from`); a goods new in `to` takes its name and remarks from `from`. Each side is one revision of its own directory, a Change of type out/in carrying `transfer: {id, from, to}`. Needs the role editor in both directories.',
+    description:
+      'Both sides commit in one transaction or neither (`insufficient_stock` or `goods_not_found` from `from`); a goods new in `to` takes its name and remarks from `from`. Each side is one revision of its own directory, a Change of type out/in carrying `transfer: {id, from, to}`. Needs the role editor in both directories.',
     tags: ['operations'],
     role: 'editor',
     kind: 'write',
@@ -275,7 +292,8 @@ export const operations = {
   }),
   undo: op({
     summary: 'Undo a change by a compensating one',
-    description: 'A change of type `undo` (`undoes: revision`, the reverse delta); history is never deleted. Goods changes and transfers (both sides at once) can be undone, an undo too; renames and deletes cannot. `undo_conflict` when the change was already undone, is not undoable, or the reverse would make a count negative. Editors undo their own changes, managers anyone\'s.',
+    description:
+      "A change of type `undo` (`undoes: revision`, the reverse delta); history is never deleted. Goods changes and transfers (both sides at once) can be undone, an undo too; renames and deletes cannot. `undo_conflict` when the change was already undone, is not undoable, or the reverse would make a count negative. Editors undo their own changes, managers anyone's.",
     tags: ['operations'],
     role: 'editor',
     kind: 'write',
@@ -335,7 +353,8 @@ export const operations = {
   }),
   finishCount: op({
     summary: 'Finish a count session: the counted totals become the counts, in one transaction',
-    description: 'Every counted code\'s count is set to its counted total (creating goods that are new), and with `zeroMissing` every uncounted goods to 0: one revision per goods whose count changes, Changes of type `set` with `countId`. Managers, or whoever started it.',
+    description:
+      "Every counted code's count is set to its counted total (creating goods that are new), and with `zeroMissing` every uncounted goods to 0: one revision per goods whose count changes, Changes of type `set` with `countId`. Managers, or whoever started it.",
     tags: ['counts'],
     role: 'editor',
     kind: 'write',
@@ -447,7 +466,7 @@ export const operations = {
   }),
   acceptInvite: op({
     summary: 'Join a directory with an invite',
-    description: 'The same user accepting the same invite again uses no second use and gets the same answer; a member keeps the higher of their role and the invite\'s.',
+    description: "The same user accepting the same invite again uses no second use and gets the same answer; a member keeps the higher of their role and the invite's.",
     tags: ['teams'],
     role: null,
     kind: 'write',
@@ -459,8 +478,9 @@ export const operations = {
   }),
   // ---- webhooks ----
   createWebhook: op({
-    summary: "Register a webhook: every Change of the directory is POSTed to its URL, signed with its secret",
-    description: 'Each Change is POSTed as `{directoryId, revision, change}` with `X-Scancode-Signature: sha256=<hex HMAC-SHA256 of the body>` and `X-Scancode-Delivery: <directoryId>:<revision>`, in revision order, at least once, retried with backoff for 24 hours. Only the changes made after it is registered. A URL whose host is, or resolves to, a loopback, private or link-local address is refused (`bad_request`).',
+    summary: 'Register a webhook: every Change of the directory is POSTed to its URL, signed with its secret',
+    description:
+      'Each Change is POSTed as `{directoryId, revision, change}` with `X-Scancode-Signature: sha256=<hex HMAC-SHA256 of the body>` and `X-Scancode-Delivery: <directoryId>:<revision>`, in revision order, at least once, retried with backoff for 24 hours. Only the changes made after it is registered. A URL whose host is, or resolves to, a loopback, private or link-local address is refused (`bad_request`).',
     tags: ['webhooks'],
     role: 'manager',
     kind: 'write',
@@ -555,7 +575,12 @@ export function onlyFields(schema: TSchema, names: readonly string[]): TSchema {
 /** The schema with these required fields added first (each branch of a tagged union alike). */
 export function withFields(schema: TSchema, fields: Record<string, TSchema>, options: { title?: string; description?: string } = {}): TSchema {
   const s = schema as JsonSchema;
-  if (s.oneOf) return { ...s, ...options, oneOf: s.oneOf.map((branch) => withFields(branch, fields, branch.title && options.title ? { title: `${options.title} (${branch.title.replace(/^.*\((.*)\)$/, '$1')})` } : {})) } as TSchema;
+  if (s.oneOf)
+    return {
+      ...s,
+      ...options,
+      oneOf: s.oneOf.map((branch) => withFields(branch, fields, branch.title && options.title ? { title: `${options.title} (${branch.title.replace(/^.*\((.*)\)$/, '$1')})` } : {})),
+    } as TSchema;
   const properties = { ...fields, ...(s.properties ?? {}) };
   // The added fields (a frame's type and id) are always required.
   const required = [...new Set([...Object.keys(fields), ...(s.required ?? [])])];

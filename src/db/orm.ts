@@ -221,7 +221,10 @@ async function checkMysql(url: string, createDatabase: boolean): Promise<void> {
     const code = errorCode(error);
     if (code === 'ER_BAD_DB_ERROR') {
       if (createDatabase) return;
-      throw new StartupError('DATABASE_URL', `database "${database}" does not exist on ${where}; create it first (it is never created when NODE_ENV=production, so that a misspelt name cannot start the service on an empty database)`);
+      throw new StartupError(
+        'DATABASE_URL',
+        `database "${database}" does not exist on ${where}; create it first (it is never created when NODE_ENV=production, so that a misspelt name cannot start the service on an empty database)`,
+      );
     }
     const user = decodeURIComponent(parsed.username);
     if (code === 'ER_DBACCESS_DENIED_ERROR') throw new StartupError('DATABASE_URL', `${where} refused user "${user}" access to database "${database}" (${code})`);

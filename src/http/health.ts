@@ -8,10 +8,7 @@ const READY_TIMEOUT_MS = 2000;
 async function databaseAnswers(services: Services): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      services.orm.em.getConnection().execute('select 1'),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('database check timed out')), READY_TIMEOUT_MS))),
-    ]);
+    await Promise.race([services.orm.em.getConnection().execute('select 1'), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('database check timed out')), READY_TIMEOUT_MS)))]);
     return true;
   } catch {
     return false;

@@ -66,13 +66,24 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
   const registry = new Registry();
   const registers = [registry];
 
-  new Gauge({ name: 'scancode_ws_open_sockets', help: 'WebSockets open now, authenticated or not', registers, collect() {
-    this.set(gateway.openSockets);
-  } });
+  new Gauge({
+    name: 'scancode_ws_open_sockets',
+    help: 'WebSockets open now, authenticated or not',
+    registers,
+    collect() {
+      this.set(gateway.openSockets);
+    },
+  });
   const framesIn = new Counter({ name: 'scancode_ws_frames_received_total', help: 'Frames received from clients, by type (invalid: not a frame of the protocol)', labelNames: ['type'], registers });
   const framesOut = new Counter({ name: 'scancode_ws_frames_sent_total', help: 'Frames sent to clients, by type', labelNames: ['type'], registers });
   const closed = new Counter({ name: 'scancode_ws_closed_total', help: 'WebSockets closed, by close code', labelNames: ['code'], registers });
-  const acks = new Histogram({ name: 'scancode_ws_ack_duration_seconds', help: 'From a request frame received to its ack sent, by request type', labelNames: ['type'], buckets: ACK_BUCKETS, registers });
+  const acks = new Histogram({
+    name: 'scancode_ws_ack_duration_seconds',
+    help: 'From a request frame received to its ack sent, by request type',
+    labelNames: ['type'],
+    buckets: ACK_BUCKETS,
+    registers,
+  });
   gateway.observer = {
     frameIn: (type) => framesIn.inc({ type }),
     frameOut: (type) => framesOut.inc({ type }),
@@ -80,11 +91,21 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
     closed: (code) => closed.inc({ code: closeLabel(code) }),
   };
 
-  const limited = new Counter({ name: 'scancode_rate_limited_total', help: 'Requests, frames and sockets refused by a limit (rate_limited), and requests that did not arrive within BODY_TIMEOUT_MS (body_timeout), by limit', labelNames: ['limit'], registers });
+  const limited = new Counter({
+    name: 'scancode_rate_limited_total',
+    help: 'Requests, frames and sockets refused by a limit (rate_limited), and requests that did not arrive within BODY_TIMEOUT_MS (body_timeout), by limit',
+    labelNames: ['limit'],
+    registers,
+  });
   for (const limit of LIMITS) limited.inc({ limit }, 0);
   refusals.observer = (limit) => limited.inc({ limit });
 
-  const mutations = new Counter({ name: 'scancode_mutations_total', help: 'Mutations (scans and the rest) by kind and outcome: applied, refused (by error code), duplicate (an event id sent again), failed (the transaction failed)', labelNames: ['kind', 'outcome', 'code'], registers });
+  const mutations = new Counter({
+    name: 'scancode_mutations_total',
+    help: 'Mutations (scans and the rest) by kind and outcome: applied, refused (by error code), duplicate (an event id sent again), failed (the transaction failed)',
+    labelNames: ['kind', 'outcome', 'code'],
+    registers,
+  });
   const batches = new Histogram({ name: 'scancode_mutation_batch_size', help: 'Mutations committed together in one transaction (group commit)', buckets: BATCH_BUCKETS, registers });
   const retries = new Counter({ name: 'scancode_mutation_retries_total', help: 'Batches run again after losing a race on a unique key', registers });
   const lag = new Histogram({ name: 'scancode_bus_delivery_lag_seconds', help: "From a change's commit to its delivery to this instance's watchers", buckets: LAG_BUCKETS, registers });
@@ -113,37 +134,63 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
 
   const bus = services.bus;
   let failuresSeen = 0;
-  new Counter({ name: 'scancode_bus_publish_failures_total', help: 'Publishes that did not reach Redis (other instances catch up from the log)', registers, collect() {
-    const failures = bus instanceof RedisBus ? bus.publishFailures : 0;
-    this.inc(Math.max(0, failures - failuresSeen));
-    failuresSeen = Math.max(failures, failuresSeen);
-  } });
+  new Counter({
+    name: 'scancode_bus_publish_failures_total',
+    help: 'Publishes that did not reach Redis (other instances catch up from the log)',
+    registers,
+    collect() {
+      const failures = bus instanceof RedisBus ? bus.publishFailures : 0;
+      this.inc(Math.max(0, failures - failuresSeen));
+      failuresSeen = Math.max(failures, failuresSeen);
+    },
+  });
 
   // By reason: `unauthenticated` (its MAC does not match BUS_SECRET: a forgery, or an instance with
   // another secret) and `malformed` (signed, but no bus message: two versions mid-upgrade).
   const droppedSeen = { unauthenticated: 0, malformed: 0 };
-  new Counter({ name: 'scancode_bus_dropped_messages_total', help: 'Messages on the Redis channel dropped unread, by reason: unauthenticated (the MAC does not match BUS_SECRET) or malformed (signed, but not a bus message)', labelNames: ['reason'], registers, collect() {
-    for (const reason of ['unauthenticated', 'malformed'] as const) {
-      const dropped = bus instanceof RedisBus ? bus.dropped[reason] : 0;
-      this.inc({ reason }, Math.max(0, dropped - droppedSeen[reason]));
-      droppedSeen[reason] = Math.max(dropped, droppedSeen[reason]);
-    }
-  } });
+  new Counter({
+    name: 'scancode_bus_dropped_messages_total',
+    help: 'Messages on the Redis channel dropped unread, by reason: unauthenticated (the MAC does not match BUS_SECRET) or malformed (signed, but not a bus message)',
+    labelNames: ['reason'],
+    registers,
+    collect() {
+      for (const reason of ['unauthenticated', 'malformed'] as const) {
+        const dropped = bus instanceof RedisBus ? bus.dropped[reason] : 0;
+        this.inc({ reason }, Math.max(0, dropped - droppedSeen[reason]));
+        droppedSeen[reason] = Math.max(dropped, droppedSeen[reason]);
+      }
+    },
+  });
 
   let unfoundedSeen = 0;
-  new Counter({ name: 'scancode_bus_unfounded_changes_total', help: 'Changes from the bus at a revision the database does not have (a bug, or a forged message), ignored; counted per subscription', registers, collect() {
-    this.inc(Math.max(0, gateway.unfoundedChanges - unfoundedSeen));
-    unfoundedSeen = Math.max(gateway.unfoundedChanges, unfoundedSeen);
-  } });
+  new Counter({
+    name: 'scancode_bus_unfounded_changes_total',
+    help: 'Changes from the bus at a revision the database does not have (a bug, or a forged message), ignored; counted per subscription',
+    registers,
+    collect() {
+      this.inc(Math.max(0, gateway.unfoundedChanges - unfoundedSeen));
+      unfoundedSeen = Math.max(gateway.unfoundedChanges, unfoundedSeen);
+    },
+  });
 
   let checksSeen = 0;
-  new Counter({ name: 'scancode_revision_checks_total', help: 'Checks with the database of what the bus may have lost (revisions, access, sessions, directory frames): every REVISION_CHECK_MS and on resync, coalesced', registers, collect() {
-    this.inc(Math.max(0, gateway.check.runs - checksSeen));
-    checksSeen = Math.max(gateway.check.runs, checksSeen);
-  } });
-  new Gauge({ name: 'scancode_revision_checks_pending', help: 'Checks with the database running (at most 1) and waiting behind it (at most 1)', registers, collect() {
-    this.set(gateway.check.pending);
-  } });
+  new Counter({
+    name: 'scancode_revision_checks_total',
+    help: 'Checks with the database of what the bus may have lost (revisions, access, sessions, directory frames): every REVISION_CHECK_MS and on resync, coalesced',
+    registers,
+    collect() {
+      this.inc(Math.max(0, gateway.check.runs - checksSeen));
+      checksSeen = Math.max(gateway.check.runs, checksSeen);
+    },
+  });
+  new Gauge({
+    name: 'scancode_revision_checks_pending',
+    help: 'Checks with the database running (at most 1) and waiting behind it (at most 1)',
+    registers,
+    collect() {
+      this.set(gateway.check.pending);
+    },
+  });
 
   const pool = (): Pool | undefined => {
     try {
@@ -152,16 +199,27 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
       return undefined; // the database is closed (the app is shutting down)
     }
   };
-  new Gauge({ name: 'scancode_db_pool_connections', help: 'Database pool connections by state (used, free) and its maximum (max)', labelNames: ['state'], registers, collect() {
-    const current = pool();
-    if (!current) return;
-    this.set({ state: 'used' }, current.numUsed());
-    this.set({ state: 'free' }, current.numFree());
-    this.set({ state: 'max' }, current.max);
-  } });
-  new Gauge({ name: 'scancode_db_pool_pending_acquires', help: 'Requests waiting for a database connection', registers, collect() {
-    this.set(pool()?.numPendingAcquires() ?? 0);
-  } });
+  new Gauge({
+    name: 'scancode_db_pool_connections',
+    help: 'Database pool connections by state (used, free) and its maximum (max)',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const current = pool();
+      if (!current) return;
+      this.set({ state: 'used' }, current.numUsed());
+      this.set({ state: 'free' }, current.numFree());
+      this.set({ state: 'max' }, current.max);
+    },
+  });
+  new Gauge({
+    name: 'scancode_db_pool_pending_acquires',
+    help: 'Requests waiting for a database connection',
+    registers,
+    collect() {
+      this.set(pool()?.numPendingAcquires() ?? 0);
+    },
+  });
 
   app.decorate('metrics', registry);
   // Scraped every few seconds: its requests are logged only when something goes wrong (never louder than the app).

@@ -20,7 +20,8 @@ export async function publishOpenapi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'scancode',
         version,
-        description: 'The real-time inventory server of a barcode and QR code scanning WeChat mini-program. Errors are `{error: {code, message, ...details}}`. The `/ws` protocol is published as AsyncAPI at `/asyncapi.json`.',
+        description:
+          'The real-time inventory server of a barcode and QR code scanning WeChat mini-program. Errors are `{error: {code, message, ...details}}`. The `/ws` protocol is published as AsyncAPI at `/asyncapi.json`.',
       },
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'the token from POST /api/login' } },
@@ -31,7 +32,7 @@ export async function publishOpenapi(app: FastifyInstance): Promise<void> {
         { name: 'goods', description: 'Goods and scans' },
         { name: 'sync', description: 'Catching up after being offline' },
         { name: 'operations', description: 'Health and readiness' },
-        { name: 'legacy', description: "The seed mini-program's form routes: always 200 with JSON, refusals as {error: \"<中文>\"}" },
+        { name: 'legacy', description: 'The seed mini-program\'s form routes: always 200 with JSON, refusals as {error: "<中文>"}' },
       ],
     },
     // `/ws` is described by AsyncAPI; as an HTTP operation it would only be a bare GET.

@@ -24,7 +24,11 @@ describe('the SDK build', () => {
   it('requires nothing at run time but its own modules and the contract constants', () => {
     const allowed = (path: string) => path.startsWith('.') && (!path.includes('src/contract/') || path.endsWith('src/contract/constants'));
     const files = [...sources(sdk), join(root, 'src/contract/constants.ts')];
-    const foreign = files.flatMap((file) => requires(file).filter((path) => !allowed(path)).map((path) => `${relative(root, file)} requires ${path}`));
+    const foreign = files.flatMap((file) =>
+      requires(file)
+        .filter((path) => !allowed(path))
+        .map((path) => `${relative(root, file)} requires ${path}`),
+    );
     expect(foreign).toEqual([]);
     expect(requires(join(sdk, 'contract.ts'))).toEqual(['../../src/contract/constants']);
   });

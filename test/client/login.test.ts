@@ -83,4 +83,3 @@ describe.each(testDatabases())('the SDK logging in and out, on $name', (db) => {
     expect(names).toEqual(['上午', '下午']);
   });
 });
-

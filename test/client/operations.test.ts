@@ -41,10 +41,7 @@ describe.each(testDatabases())("the SDK's warehouse operations, on $name", (db) 
     const offline = [client.countLine(count.id, 'C1', 3), client.countLine(count.id, 'C2', 1)];
     expect(client.pending().map((entry) => entry.operation)).toEqual(['count', 'count']);
     expect(JSON.parse(wx.storage.get('scancode:outbox') ?? '[]')).toHaveLength(2);
-    expect(client.countView(count.id).lines).toEqual([
-      expect.objectContaining({ code: 'C1', counted: 2, pending: 3 }),
-      expect.objectContaining({ code: 'C2', counted: 0, pending: 1 }),
-    ]);
+    expect(client.countView(count.id).lines).toEqual([expect.objectContaining({ code: 'C1', counted: 2, pending: 3 }), expect.objectContaining({ code: 'C2', counted: 0, pending: 1 })]);
 
     // HTTP back, the socket still blocked: each line goes as POST /api/counts/:id/lines (the sync takes scans only).
     wx.network.http = 'up';
@@ -111,7 +108,10 @@ describe.each(testDatabases())("the SDK's warehouse operations, on $name", (db) 
     expect(delivered).toMatchObject({ ok: true, result: { out: { goods: { count: 1 } }, in: { goods: { count: 4 } } } });
     wx.network.socket = 'up';
     client.reconnectNow();
-    await eventually(() => client.counts(store)?.T === 1 && client.counts(shop)?.T === 4 && client.view(store)?.items[0].pending === 0 && client.view(shop)?.items[0].pending === 0, 'the views caught up');
+    await eventually(
+      () => client.counts(store)?.T === 1 && client.counts(shop)?.T === 4 && client.view(store)?.items[0].pending === 0 && client.view(shop)?.items[0].pending === 0,
+      'the views caught up',
+    );
 
     // Undo the last transfer: both sides go back, by compensating changes.
     if (!delivered.ok) throw new Error('the transfer was refused');
@@ -158,8 +158,12 @@ describe.each(testDatabases())("the SDK's warehouse operations, on $name", (db) 
     await owner.client.countLine(count.id, 'C2', -1);
 
     const same = (state: CountViewState, c1Expected: number) =>
-      state.status === 'open' && state.lines.length === 2 && state.lines.every((line) => line.pending === 0) &&
-      JSON.stringify(counted(state.lines)) === JSON.stringify({ C1: 3, C2: 3 }) && state.lines[0].expected === c1Expected && state.lines[0].variance === 3 - c1Expected;
+      state.status === 'open' &&
+      state.lines.length === 2 &&
+      state.lines.every((line) => line.pending === 0) &&
+      JSON.stringify(counted(state.lines)) === JSON.stringify({ C1: 3, C2: 3 }) &&
+      state.lines[0].expected === c1Expected &&
+      state.lines[0].variance === 3 - c1Expected;
     await eventually(() => phones.every((phone) => same(phone.countView(count.id), 5)), 'every line on both phones');
     expect(member.client.countView(count.id).lines).toEqual([
       { code: 'C1', name: '', counted: 3, expected: 5, variance: -2, pending: 0 },
@@ -175,7 +179,10 @@ describe.each(testDatabases())("the SDK's warehouse operations, on $name", (db) 
     const finished = await owner.client.finishCount(count.id);
     expect(finished.lines).toEqual([expect.objectContaining({ code: 'C1', counted: 3, expected: 6, variance: -3 }), expect.objectContaining({ code: 'C2', counted: 3, expected: 0, variance: 3 })]);
     await eventually(() => member.client.countView(count.id).status === 'finished', "the finish on the member's phone");
-    expect(member.client.countView(count.id).lines.map((line) => [line.code, line.expected, line.variance])).toEqual([['C1', 6, -3], ['C2', 0, 3]]);
+    expect(member.client.countView(count.id).lines.map((line) => [line.code, line.expected, line.variance])).toEqual([
+      ['C1', 6, -3],
+      ['C2', 0, 3],
+    ]);
     expect((await serverDirectory(server, owner.token, directoryId)).counts).toEqual({ C1: 3, C2: 3 });
     expect(await member.client.countLine(count.id, 'C1', 1)).toMatchObject({ ok: false, error: { code: 'count_closed' } });
 

@@ -34,7 +34,7 @@ describe.each(testDatabases().slice(0, 1))("the guide's Node quickstart, install
     await server?.close();
   });
 
-  it('installs with npm and runs: two devices of one user, the tablet sees the phone\'s scans live', async () => {
+  it("installs with npm and runs: two devices of one user, the tablet sees the phone's scans live", async () => {
     // A project of the reader's own, outside the repository: the SDK comes from the packed tarball.
     const project = (app = mkdtempSync(join(tmpdir(), 'scancode-quickstart-')));
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'try-scancode', private: true }));

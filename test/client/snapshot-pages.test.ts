@@ -8,7 +8,12 @@ import { fakeWx } from '../helpers/wx';
 
 const goods = (id: number, code: string, count: number): Goods => ({ id, code, name: '', remarks: '', count });
 const page = (revision: number, index: number, last: boolean, items: Goods[]) => ({ type: 'snapshot' as const, directoryId: 1, revision, page: index, last, goods: items });
-const change = (revision: number, item: Goods) => ({ type: 'change' as const, directoryId: 1, revision, change: { revision, type: 'in' as const, code: item.code, goods: item, delta: 1, userId: 1, nickname: 'alice', at: '2026-11-25T00:00:00.000Z' } });
+const change = (revision: number, item: Goods) => ({
+  type: 'change' as const,
+  directoryId: 1,
+  revision,
+  change: { revision, type: 'in' as const, code: item.code, goods: item, delta: 1, userId: 1, nickname: 'alice', at: '2026-11-25T00:00:00.000Z' },
+});
 
 describe('a directory view and the pages of a snapshot', () => {
   it('keeps the copy it has until the last page is in, then takes the whole snapshot', () => {

@@ -106,7 +106,10 @@ describe.each(testDatabases())('the SDK in a team, on $name', (db) => {
     await eventually(() => member.client.view(directoryId)?.synced === true, 'watching again');
     await owner.client.removeMember(directoryId, member.client.user?.id ?? 0);
     await eventually(() => unsubscribed.length > 1, 'the unsubscribed event');
-    expect(unsubscribed).toEqual([{ directoryId, reason: expect.stringMatching(/^(removed|not_found)$/) }, { directoryId, reason: 'removed' }]);
+    expect(unsubscribed).toEqual([
+      { directoryId, reason: expect.stringMatching(/^(removed|not_found)$/) },
+      { directoryId, reason: 'removed' },
+    ]);
     expect(member.client.view(directoryId)).toMatchObject({ deleted: true, lost: 'removed' });
   });
 

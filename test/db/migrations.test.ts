@@ -27,7 +27,10 @@ describe.each(testDatabases())('upgrading an existing database on $name', (db) =
     const [{ id: userId }] = await sql.execute<{ id: number }[]>('select id from users where openid = ?', [openid]);
     await sql.execute("insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at) values (?, '默认', '默认', 2, 2, ?, ?)", [userId, at, at]);
     const [{ id: directoryId }] = await sql.execute<{ id: number }[]>('select id from directories where owner_id = ?', [userId]);
-    for (const [code, count] of [['PAD-1', 4], ['二维码📦', 7]] as const) {
+    for (const [code, count] of [
+      ['PAD-1', 4],
+      ['二维码📦', 7],
+    ] as const) {
       await sql.execute("insert into goods (directory_id, code, name, remarks, count, created_at, updated_at) values (?, ?, 'n', '', ?, ?, ?)", [directoryId, code, count, at, at]);
     }
     await orm.close();

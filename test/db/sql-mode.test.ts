@@ -11,7 +11,7 @@ import { createDirectory, scan, signIn } from '../helpers/inventory';
 const [db] = mysqlOnly();
 
 (db ? describe : describe.skip)('a server whose sql_mode has NO_BACKSLASH_ESCAPES', () => {
-  it('changes nothing for scancode: its sessions pin their mode, and crafted searches find only the user\'s own goods', async () => {
+  it("changes nothing for scancode: its sessions pin their mode, and crafted searches find only the user's own goods", async () => {
     const admin = await mysql.createConnection((process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/scancode_test').replace(/\/[^/]*$/, '/'));
     const [[{ mode }]] = await admin.query<mysql.RowDataPacket[]>('select @@global.sql_mode as mode');
     await admin.query("set global sql_mode = concat(@@global.sql_mode, ',NO_BACKSLASH_ESCAPES')");

@@ -46,12 +46,29 @@ describe.each(testDatabases())('upgrading a database of the last release to team
       [{ id: ids[name] }] = await sql.execute<{ id: number }[]>('select id from users where openid = ?', [fakeOpenId(TEST_APPID, `upgrade-${name}`)]);
     }
     const directory = async (owner: string, name: string, deleted: boolean) => {
-      await sql.execute('insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at, deleted_at) values (?, ?, ?, 2, 2, ?, ?, ?)', [ids[owner], name, deleted ? null : name, at, at, deleted ? at : null]);
+      await sql.execute('insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at, deleted_at) values (?, ?, ?, 2, 2, ?, ?, ?)', [
+        ids[owner],
+        name,
+        deleted ? null : name,
+        at,
+        at,
+        deleted ? at : null,
+      ]);
       const [{ id }] = await sql.execute<{ id: number }[]>('select max(id) as id from directories');
       await sql.execute("insert into logs (directory_id, user_id, type, dir_name, revision, at) values (?, ?, 'create', ?, 0, ?)", [id, ids[owner], name, at]);
-      for (const [revision, code] of [[1, 'A-1'], [2, '二维码📦']] as const) {
+      for (const [revision, code] of [
+        [1, 'A-1'],
+        [2, '二维码📦'],
+      ] as const) {
         await sql.execute("insert into goods (directory_id, code, code_hash, name, remarks, count, created_at, updated_at) values (?, ?, ?, '货', '', 3, ?, ?)", [id, code, codeHash(code), at, at]);
-        await sql.execute("insert into logs (directory_id, user_id, device_id, type, code, delta, count_after, revision, event_id, at) values (?, ?, 'phone', 'in', ?, 3, 3, ?, ?, ?)", [id, ids[owner], code, revision, `e-${id}-${revision}`, at]);
+        await sql.execute("insert into logs (directory_id, user_id, device_id, type, code, delta, count_after, revision, event_id, at) values (?, ?, 'phone', 'in', ?, 3, 3, ?, ?, ?)", [
+          id,
+          ids[owner],
+          code,
+          revision,
+          `e-${id}-${revision}`,
+          at,
+        ]);
       }
       return id;
     };
@@ -68,7 +85,10 @@ describe.each(testDatabases())('upgrading a database of the last release to team
     try {
       // The rows as they were; each directory now keeps its goods count (two each), counted by the migration after Teams.
       expect(await rowsOf(upgraded)).toEqual({ ...before, directories: before.directories.map((row) => ({ ...(row as object), goods_count: 2 })) });
-      const members = await upgraded.em.fork().getConnection().execute<{ directory_id: number; user_id: number; role: string }[]>('select directory_id, user_id, role from members order by directory_id, user_id');
+      const members = await upgraded.em
+        .fork()
+        .getConnection()
+        .execute<{ directory_id: number; user_id: number; role: string }[]>('select directory_id, user_id, role from members order by directory_id, user_id');
       expect(members.map((m) => ({ directory: Number(m.directory_id), user: Number(m.user_id), role: m.role }))).toEqual([
         { directory: aliceDefault, user: ids.alice, role: 'owner' },
         { directory: aliceShop, user: ids.alice, role: 'owner' },

@@ -49,19 +49,48 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      '', ' ', '  默认 ', '默认', '\u0000', 'a\u0000b', ...LONE_SURROGATES, 'x\uD800y', '\uFEFF', '𝌆', '\r\n', 'CODE\r\n', '\u001D01',
-      '../../etc/passwd', '%', '%zz', '%E0%A4%A', '%00', '{}', '[]', 'null', 'true', '__proto__', 'constructor', 'prototype',
-      '<script>alert(1)</script>', "' OR 1=1 --", '=HYPERLINK("x")', '\\', '"', '\u202E', 'ﷺ', 'Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇',
-      DIR_NAME, TOKEN,
+      '',
+      ' ',
+      '  默认 ',
+      '默认',
+      '\u0000',
+      'a\u0000b',
+      ...LONE_SURROGATES,
+      'x\uD800y',
+      '\uFEFF',
+      '𝌆',
+      '\r\n',
+      'CODE\r\n',
+      '\u001D01',
+      '../../etc/passwd',
+      '%',
+      '%zz',
+      '%E0%A4%A',
+      '%00',
+      '{}',
+      '[]',
+      'null',
+      'true',
+      '__proto__',
+      'constructor',
+      'prototype',
+      '<script>alert(1)</script>',
+      "' OR 1=1 --",
+      '=HYPERLINK("x")',
+      '\\',
+      '"',
+      '\u202E',
+      'ﷺ',
+      'Z̤͔ͧ̑̓ä͖̭̈̇lͮ̒ͫǧ̗͚̚o̙̔ͮ̇͐̇',
+      DIR_NAME,
+      TOKEN,
     ),
   },
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 24 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 24 }) },
   {
     weight: 2,
-    arbitrary: fc
-      .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 3 }), fc.constantFrom(...LONE_SURROGATES, '\u0000', '\uFFFF', '\uFFFE')), { maxLength: 8 })
-      .map((parts) => parts.join('')),
+    arbitrary: fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 3 }), fc.constantFrom(...LONE_SURROGATES, '\u0000', '\uFFFF', '\uFFFE')), { maxLength: 8 }).map((parts) => parts.join('')),
   },
   // Around the limits: 64 (event ids), 100, 140, 256, 512, 1000, 7089 (codes).
   {
@@ -87,7 +116,10 @@ export const hostileNumber: fc.Arbitrary<number> = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
 
-const hostileKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', 'id', 'type', 'qty', 'quantity', 'op', 'code', 'events', '\u0000', '\uD800'), hostileString);
+const hostileKey = fc.oneof(
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '', ' ', 'id', 'type', 'qty', 'quantity', 'op', 'code', 'events', '\u0000', '\uD800'),
+  hostileString,
+);
 
 /** Any JSON-able junk, nested a few levels, with keys such as `__proto__`. */
 export const junk: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
@@ -103,11 +135,7 @@ export const junk: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) =
 })).value;
 
 /** How a valid-ish object is spoiled: one key changed, dropped or added, or the whole replaced. */
-type Mutation =
-  | { kind: 'set'; key: string | null; value: unknown }
-  | { kind: 'drop'; index: number }
-  | { kind: 'add'; key: string; value: unknown }
-  | { kind: 'replace'; value: unknown };
+type Mutation = { kind: 'set'; key: string | null; value: unknown } | { kind: 'drop'; index: number } | { kind: 'add'; key: string; value: unknown } | { kind: 'replace'; value: unknown };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.constant(null), value: junk }) },
@@ -138,9 +166,9 @@ export function mutated(valid: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
     { weight: 3, arbitrary: valid },
     {
       weight: 5,
-      arbitrary: fc.tuple(valid, fc.array(fc.tuple(mutation, fc.nat()), { minLength: 1, maxLength: 3 })).map(([value, changes]) =>
-        changes.reduce((current, [change, pick]) => apply(current, change, pick), value),
-      ),
+      arbitrary: fc
+        .tuple(valid, fc.array(fc.tuple(mutation, fc.nat()), { minLength: 1, maxLength: 3 }))
+        .map(([value, changes]) => changes.reduce((current, [change, pick]) => apply(current, change, pick), value)),
     },
   );
 }
@@ -168,26 +196,34 @@ export const validScanFields = fc.record(
 
 /** JSON text of a value; sometimes spoiled as text: cut short, a `__proto__` key in front, trailing junk. */
 export const jsonText = (value: fc.Arbitrary<unknown>, spoiledPer20 = 6): fc.Arbitrary<string> =>
-  fc.tuple(value, fc.oneof({ weight: 20 - spoiledPer20, arbitrary: fc.constant('as-is') }, { weight: spoiledPer20, arbitrary: fc.constantFrom('truncated', 'proto', 'constructor', 'trailing', 'duplicate-key', 'bom') })).map(([v, spoil]) => {
-    const text = JSON.stringify(v) ?? 'undefined';
-    switch (spoil) {
-      case 'truncated':
-        return text.slice(0, Math.max(0, text.length - 1));
-      case 'proto':
-        return text.startsWith('{') && text !== '{}' ? `{"__proto__":{"isAdmin":true},${text.slice(1)}` : '{"__proto__":{"isAdmin":true}}';
-      case 'constructor':
-        return '{"constructor":{"prototype":{"isAdmin":true}}}';
-      case 'trailing':
-        return `${text},`;
-      case 'duplicate-key':
-        return text.startsWith('{') && text !== '{}' ? `{"op":"in","op":"out",${text.slice(1)}` : text;
-      case 'bom':
-        return `\uFEFF${text}`;
-      case 'as-is':
-      default:
-        return text;
-    }
-  });
+  fc
+    .tuple(
+      value,
+      fc.oneof(
+        { weight: 20 - spoiledPer20, arbitrary: fc.constant('as-is') },
+        { weight: spoiledPer20, arbitrary: fc.constantFrom('truncated', 'proto', 'constructor', 'trailing', 'duplicate-key', 'bom') },
+      ),
+    )
+    .map(([v, spoil]) => {
+      const text = JSON.stringify(v) ?? 'undefined';
+      switch (spoil) {
+        case 'truncated':
+          return text.slice(0, Math.max(0, text.length - 1));
+        case 'proto':
+          return text.startsWith('{') && text !== '{}' ? `{"__proto__":{"isAdmin":true},${text.slice(1)}` : '{"__proto__":{"isAdmin":true}}';
+        case 'constructor':
+          return '{"constructor":{"prototype":{"isAdmin":true}}}';
+        case 'trailing':
+          return `${text},`;
+        case 'duplicate-key':
+          return text.startsWith('{') && text !== '{}' ? `{"op":"in","op":"out",${text.slice(1)}` : text;
+        case 'bom':
+          return `\uFEFF${text}`;
+        case 'as-is':
+        default:
+          return text;
+      }
+    });
 
 /** A body that is not JSON at all. */
 export const garbageText = fc.oneof(

@@ -16,8 +16,26 @@ import { startServer, type TestServer } from '../helpers/app';
 import { testDatabases } from '../helpers/db';
 import { createDirectory, scan, signIn, type TestUser } from '../helpers/inventory';
 import {
-  DIR, DIR_NAME, KNOWN_CODES, OTHER_DIR, OTHER_TOKEN, SEED, TOKEN, codeish, dirIdish, eventIdish, fill, garbageText, hostileNumber, hostileString,
-  jsonText, junk, mutated, specErrorProblem, validScanFields, type Live,
+  DIR,
+  DIR_NAME,
+  KNOWN_CODES,
+  OTHER_DIR,
+  OTHER_TOKEN,
+  SEED,
+  TOKEN,
+  codeish,
+  dirIdish,
+  eventIdish,
+  fill,
+  garbageText,
+  hostileNumber,
+  hostileString,
+  jsonText,
+  junk,
+  mutated,
+  specErrorProblem,
+  validScanFields,
+  type Live,
 } from './arbitraries';
 
 /**
@@ -57,7 +75,7 @@ const percentEncoded = (text: string) => [...Buffer.from(text, 'utf8')].map((byt
 /** A path segment: encoded as a client should, or raw, or with a broken escape. */
 const segment = (value: fc.Arbitrary<unknown>) =>
   fc.tuple(value, fc.constantFrom('encoded', 'encoded', 'encoded', 'raw', 'bad-escape')).map(([v, how]) => {
-    const text = typeof v === 'string' ? v : JSON.stringify(v) ?? '';
+    const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
     if (text === DIR || text === OTHER_DIR) return text;
     if (how === 'raw') return text.replace(/[/?#]/g, '');
     if (how === 'bad-escape') return `${percentEncoded(text)}%${['', 'z', 'E0%A4', 'ED%A0%80', 'C0%AF', 'FF'][text.length % 6]}`;
@@ -66,30 +84,49 @@ const segment = (value: fc.Arbitrary<unknown>) =>
 
 const queryString = (value: fc.Arbitrary<unknown>) =>
   fc.oneof(
-    { weight: 4, arbitrary: value.map((v) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) return `?${percentEncoded(JSON.stringify(v) ?? '')}`;
-      const params = new URLSearchParams();
-      for (const [key, inner] of Object.entries(v)) params.append(key, typeof inner === 'string' ? inner : JSON.stringify(inner) ?? '');
-      const text = params.toString();
-      return text === '' ? '' : `?${text}`;
-    }) },
-    { weight: 1, arbitrary: fc.constantFrom('?', '?&&', '?=', '?%zz', '?since=1&since=2', '?limit=1&limit=x', '?q=%00', '?q=%ED%A0%80', '?since[]=1', '?since[a]=1', '?__proto__[x]=1', '?constructor=1') },
+    {
+      weight: 4,
+      arbitrary: value.map((v) => {
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return `?${percentEncoded(JSON.stringify(v) ?? '')}`;
+        const params = new URLSearchParams();
+        for (const [key, inner] of Object.entries(v)) params.append(key, typeof inner === 'string' ? inner : (JSON.stringify(inner) ?? ''));
+        const text = params.toString();
+        return text === '' ? '' : `?${text}`;
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('?', '?&&', '?=', '?%zz', '?since=1&since=2', '?limit=1&limit=x', '?q=%00', '?q=%ED%A0%80', '?since[]=1', '?since[a]=1', '?__proto__[x]=1', '?constructor=1'),
+    },
   );
 
 /** How a body travels: JSON mostly, else a form, no content type, a wrong one, garbage, or over 1 MiB. */
 type Encoding = 'json' | 'form' | 'none' | 'untyped' | 'wrong-type' | 'garbage' | 'huge';
 const encoding = fc.constantFrom<Encoding>('json', 'json', 'json', 'json', 'json', 'json', 'form', 'none', 'untyped', 'wrong-type', 'garbage');
-const WRONG_TYPES = ['text/plain', 'application/xml', 'multipart/form-data', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'APPLICATION/JSON', 'application/json;;;', 'application/vnd.api+json', '*/*', 'garbage', 'application/x-www-form-urlencoded; charset=latin1'];
+const WRONG_TYPES = [
+  'text/plain',
+  'application/xml',
+  'multipart/form-data',
+  'multipart/form-data; boundary=x',
+  'application/json; charset=utf-16',
+  'APPLICATION/JSON',
+  'application/json;;;',
+  'application/vnd.api+json',
+  '*/*',
+  'garbage',
+  'application/x-www-form-urlencoded; charset=latin1',
+];
 
 function encodedBody(value: fc.Arbitrary<unknown>): fc.Arbitrary<Pick<HttpCase, 'contentType' | 'body'>> {
-  return fc.tuple(fc.oneof({ weight: 60, arbitrary: encoding }, { weight: 1, arbitrary: fc.constant<Encoding>('huge') }), jsonText(value), garbageText, fc.constantFrom(...WRONG_TYPES), value).map(
-    ([how, json, garbage, wrongType, raw]) => {
+  return fc
+    .tuple(fc.oneof({ weight: 60, arbitrary: encoding }, { weight: 1, arbitrary: fc.constant<Encoding>('huge') }), jsonText(value), garbageText, fc.constantFrom(...WRONG_TYPES), value)
+    .map(([how, json, garbage, wrongType, raw]) => {
       switch (how) {
         case 'json':
           return { contentType: 'application/json', body: json };
         case 'form': {
           const params = new URLSearchParams();
-          if (typeof raw === 'object' && raw !== null) for (const [key, inner] of Object.entries(raw)) params.append(key, typeof inner === 'string' ? inner : JSON.stringify(inner) ?? '');
+          if (typeof raw === 'object' && raw !== null) for (const [key, inner] of Object.entries(raw)) params.append(key, typeof inner === 'string' ? inner : (JSON.stringify(inner) ?? ''));
           return { contentType: 'application/x-www-form-urlencoded', body: params.toString() };
         }
         case 'none':
@@ -103,8 +140,7 @@ function encodedBody(value: fc.Arbitrary<unknown>): fc.Arbitrary<Pick<HttpCase, 
         case 'huge':
           return { contentType: 'application/json', body: JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) }) };
       }
-    },
-  );
+    });
 }
 
 const printable = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
@@ -114,7 +150,19 @@ const authorization: fc.Arbitrary<string | null> = fc.oneof(
   { weight: 2, arbitrary: fc.constant(null) },
   {
     weight: 2,
-    arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Bearer  x', `bearer ${TOKEN}`, `Bearer ${TOKEN} extra`, `Bearer  ${TOKEN}`, `Token ${TOKEN}`, 'Basic dXNlcjpwYXNz', `Bearer ${'a'.repeat(600)}`, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, 5)}`),
+    arbitrary: fc.constantFrom(
+      'Bearer',
+      'Bearer ',
+      'Bearer  x',
+      `bearer ${TOKEN}`,
+      `Bearer ${TOKEN} extra`,
+      `Bearer  ${TOKEN}`,
+      `Token ${TOKEN}`,
+      'Basic dXNlcjpwYXNz',
+      `Bearer ${'a'.repeat(600)}`,
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, 5)}`,
+    ),
   },
   { weight: 1, arbitrary: printable.map((text) => `Bearer ${text}`) },
   { weight: 1, arbitrary: printable },
@@ -122,8 +170,7 @@ const authorization: fc.Arbitrary<string | null> = fc.oneof(
 
 /** The valid body of each route that takes one, before mutation. */
 const eventId = fc.option(fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), { nil: undefined });
-const withEventId = <T extends object>(record: fc.Arbitrary<T>) =>
-  fc.tuple(record, eventId).map(([fields, id]) => (id === undefined ? fields : { ...fields, eventId: id }));
+const withEventId = <T extends object>(record: fc.Arbitrary<T>) => fc.tuple(record, eventId).map(([fields, id]) => (id === undefined ? fields : { ...fields, eventId: id }));
 const BODIES: Partial<Record<RouteName, fc.Arbitrary<unknown>>> = {
   login: fc.record(
     {
@@ -146,7 +193,13 @@ const BODIES: Partial<Record<RouteName, fc.Arbitrary<unknown>>> = {
   scan: withEventId(validScanFields),
   sync: fc.record({
     events: fc.oneof(
-      { weight: 10, arbitrary: fc.array(fc.tuple(validScanFields, fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), dirIdish).map(([fields, id, dir]) => ({ ...fields, eventId: id, directoryId: dir })), { maxLength: 6 }) },
+      {
+        weight: 10,
+        arbitrary: fc.array(
+          fc.tuple(validScanFields, fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), dirIdish).map(([fields, id, dir]) => ({ ...fields, eventId: id, directoryId: dir })),
+          { maxLength: 6 },
+        ),
+      },
       { weight: 1, arbitrary: fc.constant(Array.from({ length: 501 }, (_, i) => ({ eventId: `fuzz-many:${i}`, directoryId: DIR, op: 'in', code: 'MANY' }))) },
     ),
   }),
@@ -189,7 +242,12 @@ const legacyFields = fc.record(
   {
     code: fc.oneof(codeish, fc.stringMatching(/^fuzz-legacy[a-z]{0,2}#[0-9]{1,4}$/)),
     cookie: fc.oneof({ weight: 6, arbitrary: fc.constant(TOKEN) }, { weight: 1, arbitrary: fc.constant(OTHER_TOKEN) }, { weight: 2, arbitrary: hostileString }),
-    dir: fc.oneof({ weight: 4, arbitrary: fc.constant(DIR_NAME) }, { weight: 2, arbitrary: fc.constant(` ${DIR_NAME} `) }, { weight: 1, arbitrary: fc.constant('默认') }, { weight: 2, arbitrary: hostileString }),
+    dir: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(DIR_NAME) },
+      { weight: 2, arbitrary: fc.constant(` ${DIR_NAME} `) },
+      { weight: 1, arbitrary: fc.constant('默认') },
+      { weight: 2, arbitrary: hostileString },
+    ),
     dirname: hostileString,
     name: hostileString,
     remarks: hostileString,
@@ -213,15 +271,45 @@ const legacyCase: fc.Arbitrary<HttpCase> = fc
     if (how === 'other') return { method, path: `${prefix}${url}${query}`, authorization: null, ...other };
     if (how === 'json') return { method, path: `${prefix}${url}${query}`, authorization: null, contentType: 'application/json', body: JSON.stringify(form) ?? 'null' };
     const params = new URLSearchParams();
-    if (typeof form === 'object' && form !== null) for (const [key, inner] of Object.entries(form)) params.append(key, typeof inner === 'string' ? inner : JSON.stringify(inner) ?? '');
+    if (typeof form === 'object' && form !== null) for (const [key, inner] of Object.entries(form)) params.append(key, typeof inner === 'string' ? inner : (JSON.stringify(inner) ?? ''));
     return { method, path: `${prefix}${url}${query}`, authorization: null, contentType: 'application/x-www-form-urlencoded', body: params.toString() };
   });
 
 const KNOWN_PATHS = [
-  '/', '//', '/api', '/api/', '/api//me', '/api/me/', '/API/ME', '/api/me/..', '/api/directories/', '/api/directories//scans', `/api/directories/${DIR}/`,
-  `/api/directories/${DIR}/goods`, `/api/directories/${DIR}/goods/`, `/api/directories/${DIR}/scans/1`, '/ws', '/ws/', '/openapi.json', '/asyncapi.json',
-  '/docs', '/docs/', '/docs/json', '/docs/static/index.html', '/docs/static/%zz', '/docs/static/../../package.json', '/healthz', '/readyz',
-  '/healthz/', '/scan', '/scan/', '/login', '/favicon.ico', '/.env', '/api/warehouses', `/api/directories/${DIR}/export.csv/x`,
+  '/',
+  '//',
+  '/api',
+  '/api/',
+  '/api//me',
+  '/api/me/',
+  '/API/ME',
+  '/api/me/..',
+  '/api/directories/',
+  '/api/directories//scans',
+  `/api/directories/${DIR}/`,
+  `/api/directories/${DIR}/goods`,
+  `/api/directories/${DIR}/goods/`,
+  `/api/directories/${DIR}/scans/1`,
+  '/ws',
+  '/ws/',
+  '/openapi.json',
+  '/asyncapi.json',
+  '/docs',
+  '/docs/',
+  '/docs/json',
+  '/docs/static/index.html',
+  '/docs/static/%zz',
+  '/docs/static/../../package.json',
+  '/healthz',
+  '/readyz',
+  '/healthz/',
+  '/scan',
+  '/scan/',
+  '/login',
+  '/favicon.ico',
+  '/.env',
+  '/api/warehouses',
+  `/api/directories/${DIR}/export.csv/x`,
 ];
 const randomPathCase: fc.Arbitrary<HttpCase> = fc
   .record({
@@ -244,7 +332,11 @@ const httpCase: fc.Arbitrary<HttpCase> = fc.oneof(
 
 // ---- sending and judging ----
 
-const LEGACY_PATH = new RegExp(`^(/scan)?(${Object.values(legacy).map((route) => route.url.replace(/\//g, '\\/')).join('|')})$`);
+const LEGACY_PATH = new RegExp(
+  `^(/scan)?(${Object.values(legacy)
+    .map((route) => route.url.replace(/\//g, '\\/'))
+    .join('|')})$`,
+);
 const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
 
 interface Outcome {
@@ -406,18 +498,18 @@ describe.each(testDatabases())('fuzzed HTTP requests on $name', (db) => {
     return { status: outcome.status, problem: specErrorProblem(outcome.status, parsed(outcome)), text: outcome.text };
   };
 
-  it('a bad percent-escape in the path is a 400 in SPEC\'s shape', async () => {
+  it("a bad percent-escape in the path is a 400 in SPEC's shape", async () => {
     const answer = await answerOf('GET', '/api/directories/1/goods/%E0%A4%A', { authorization: `Bearer ${TOKEN}` });
     expect(answer).toEqual({ status: 400, problem: null, text: expect.stringContaining('"bad_request"') });
   });
 
-  it('a method node\'s parser does not know is a 4xx in SPEC\'s shape', async () => {
+  it("a method node's parser does not know is a 4xx in SPEC's shape", async () => {
     const answer = await answerOf('FOO', '/api/me');
     expect(answer.status).toBeLessThan(500);
     expect(answer.problem).toBeNull();
   });
 
-  it('the longest goods paths are read, and a URL over the header limit is answered in SPEC\'s shape', async () => {
+  it("the longest goods paths are read, and a URL over the header limit is answered in SPEC's shape", async () => {
     // A code of 2,000 Chinese characters (within the 7,089 of a code) is 18,000 characters percent-encoded.
     const code = '码'.repeat(2000);
     const answer = await answerOf('GET', `/api/directories/${DIR}/goods/${percentEncoded(code)}`, { authorization: `Bearer ${TOKEN}` });

@@ -7,8 +7,23 @@ import { startServer, type TestServer } from '../helpers/app';
 import { testDatabases } from '../helpers/db';
 import { createDirectory, scan, signIn, type TestUser } from '../helpers/inventory';
 import {
-  DIR, KNOWN_CODES, OTHER_TOKEN, SEED, TOKEN, codeish, dirIdish, eventIdish, fill, garbageText, hostileNumber, jsonText, junk, mutated,
-  validScanFields, wsErrorProblem, type Live,
+  DIR,
+  KNOWN_CODES,
+  OTHER_TOKEN,
+  SEED,
+  TOKEN,
+  codeish,
+  dirIdish,
+  eventIdish,
+  fill,
+  garbageText,
+  hostileNumber,
+  jsonText,
+  junk,
+  mutated,
+  validScanFields,
+  wsErrorProblem,
+  type Live,
 } from './arbitraries';
 
 /**
@@ -124,23 +139,29 @@ const VALID_FRAMES: Record<string, fc.Arbitrary<unknown>> = {
   ping: fc.record({ type: fc.constant('ping'), id: eventIdish }),
   auth: fc.record({ type: fc.constant('auth'), token: fc.oneof(fc.constant(TOKEN), fc.constant(OTHER_TOKEN), garbageText) }),
 };
-const unknownType = fc.record({ type: fc.oneof(fc.constantFrom('Ping', 'SCAN', 'hello', 'ack', 'change', 'error', '', ' ping', 'ping\u0000', '__proto__', 'toString', 'constructor'), junk), id: eventIdish }, { requiredKeys: ['type'] });
-
-const frameValue = fc.oneof(
-  { weight: 12, arbitrary: mutated(fc.oneof(...Object.values(VALID_FRAMES))) },
-  { weight: 2, arbitrary: mutated(unknownType) },
-  { weight: 1, arbitrary: junk },
+const unknownType = fc.record(
+  { type: fc.oneof(fc.constantFrom('Ping', 'SCAN', 'hello', 'ack', 'change', 'error', '', ' ping', 'ping\u0000', '__proto__', 'toString', 'constructor'), junk), id: eventIdish },
+  { requiredKeys: ['type'] },
 );
 
-const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(
-  { weight: 14, arbitrary: jsonText(frameValue, 3).map((data): FuzzFrame => ({ data, as: 'text' })) },
-  { weight: 2, arbitrary: jsonText(frameValue, 3).map((data): FuzzFrame => ({ data, as: 'binary' })) },
-  { weight: 2, arbitrary: garbageText.map((data): FuzzFrame => ({ data, as: 'text' })) },
-  // Random bytes are valid UTF-8 only by chance; sent as binary (read as UTF-8, SPEC), never as text (see the known bug).
-  { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }).map((bytes): FuzzFrame => ({ data: '', as: 'bytes', bytes })) },
-  // Near the 64 KiB limit, under it: an id or a code of a few thousand characters.
-  { weight: 1, arbitrary: fc.constantFrom(1000, 7090, 20_000, 30_000).map((n): FuzzFrame => ({ data: JSON.stringify({ type: 'lookup', id: 'x'.repeat(n), directoryId: DIR, code: 'c'.repeat(n) }), as: 'text' })) },
-).filter((frame) => Buffer.byteLength(frame.data) <= MAX_FRAME_BYTES - 64); // over the limit: the 1009 case below
+const frameValue = fc.oneof({ weight: 12, arbitrary: mutated(fc.oneof(...Object.values(VALID_FRAMES))) }, { weight: 2, arbitrary: mutated(unknownType) }, { weight: 1, arbitrary: junk });
+
+const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc
+  .oneof(
+    { weight: 14, arbitrary: jsonText(frameValue, 3).map((data): FuzzFrame => ({ data, as: 'text' })) },
+    { weight: 2, arbitrary: jsonText(frameValue, 3).map((data): FuzzFrame => ({ data, as: 'binary' })) },
+    { weight: 2, arbitrary: garbageText.map((data): FuzzFrame => ({ data, as: 'text' })) },
+    // Random bytes are valid UTF-8 only by chance; sent as binary (read as UTF-8, SPEC), never as text (see the known bug).
+    { weight: 1, arbitrary: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }).map((bytes): FuzzFrame => ({ data: '', as: 'bytes', bytes })) },
+    // Near the 64 KiB limit, under it: an id or a code of a few thousand characters.
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom(1000, 7090, 20_000, 30_000)
+        .map((n): FuzzFrame => ({ data: JSON.stringify({ type: 'lookup', id: 'x'.repeat(n), directoryId: DIR, code: 'c'.repeat(n) }), as: 'text' })),
+    },
+  )
+  .filter((frame) => Buffer.byteLength(frame.data) <= MAX_FRAME_BYTES - 64); // over the limit: the 1009 case below
 
 function sendFrame(socket: FuzzSocket, frame: FuzzFrame, live: Live): string {
   if (frame.as === 'bytes') {
@@ -217,7 +238,9 @@ describe.each(testDatabases())('fuzzed /ws frames on $name', (db) => {
       const key = frame.type === 'ack' ? (frame.ok === true ? 'ack ok' : `ack ${(frame.error as { code?: string }).code}`) : String(frame.type);
       tally.set(key, (tally.get(key) ?? 0) + 1);
     }
-    console.log(`fuzz ws on ${db.name}: ${frames.length} frames tried on ${sockets.length} long-lived sockets (seed ${SEED}); answers ${JSON.stringify(Object.fromEntries(tally))}; problems: ${failures.length}`);
+    console.log(
+      `fuzz ws on ${db.name}: ${frames.length} frames tried on ${sockets.length} long-lived sockets (seed ${SEED}); answers ${JSON.stringify(Object.fromEntries(tally))}; problems: ${failures.length}`,
+    );
     expect(failures).toEqual([]);
     expect(health.status).toBe(200);
   });
@@ -226,7 +249,10 @@ describe.each(testDatabases())('fuzzed /ws frames on $name', (db) => {
     // Mostly anything but an auth first; now and then a good one, followed by hostile frames.
     const goodAuth: FuzzFrame = { data: JSON.stringify({ type: 'auth', token: TOKEN }), as: 'text' };
     const first = fc.oneof({ weight: 1, arbitrary: fc.constant(goodAuth) }, { weight: 4, arbitrary: fuzzFrame });
-    const frames = fc.sample(fc.tuple(first, fc.array(fuzzFrame, { maxLength: 2 })).map(([head, rest]) => [head, ...rest]), { seed: SEED + 1, numRuns: PRE_AUTH_SOCKETS });
+    const frames = fc.sample(
+      fc.tuple(first, fc.array(fuzzFrame, { maxLength: 2 })).map(([head, rest]) => [head, ...rest]),
+      { seed: SEED + 1, numRuns: PRE_AUTH_SOCKETS },
+    );
     const failures: string[] = [];
     let authenticated = 0;
     for (const sequence of frames) {
@@ -241,7 +267,8 @@ describe.each(testDatabases())('fuzzed /ws frames on $name', (db) => {
         const closed = await socket.closed;
         if (closed.code !== CloseCode.unauthorized) failures.push(`${JSON.stringify(sent)} -> closed with ${closed.code} ${closed.reason}`);
         const reason = socket.received.find((frame) => frame.type === 'error');
-        if (!reason || (reason.error as { code?: unknown }).code !== 'unauthorized') failures.push(`${JSON.stringify(sent)} -> no unauthorized error frame before the close: ${JSON.stringify(socket.received)}`);
+        if (!reason || (reason.error as { code?: unknown }).code !== 'unauthorized')
+          failures.push(`${JSON.stringify(sent)} -> no unauthorized error frame before the close: ${JSON.stringify(socket.received)}`);
       }
       await socket.closed;
       failures.push(...socket.problems.map((problem) => `${JSON.stringify(sent)} -> ${problem}`));
@@ -250,7 +277,9 @@ describe.each(testDatabases())('fuzzed /ws frames on $name', (db) => {
     const badHeader = await open(`${user.token}x`);
     const badHeaderClosed = await badHeader.closed;
     expect(badHeaderClosed.code).toBe(CloseCode.unauthorized);
-    console.log(`fuzz ws on ${db.name}: ${frames.length} unauthenticated sockets tried, ${frames.reduce((n, s) => n + s.length, 0)} frames (seed ${SEED + 1}); ${authenticated} authenticated by their first frame`);
+    console.log(
+      `fuzz ws on ${db.name}: ${frames.length} unauthenticated sockets tried, ${frames.reduce((n, s) => n + s.length, 0)} frames (seed ${SEED + 1}); ${authenticated} authenticated by their first frame`,
+    );
     expect(failures).toEqual([]);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });

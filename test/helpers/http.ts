@@ -44,8 +44,10 @@ export async function request<T = any>(baseUrl: string, method: string, path: st
 
 /** Binds request() to one server and, optionally, one token. */
 export function client(baseUrl: string, token?: string) {
-  const call = (method: string) => <T = any>(path: string, options: Omit<RequestOptions, 'token'> & { token?: string } = {}) =>
-    request<T>(baseUrl, method, path, { token, ...options });
+  const call =
+    (method: string) =>
+    <T = any>(path: string, options: Omit<RequestOptions, 'token'> & { token?: string } = {}) =>
+      request<T>(baseUrl, method, path, { token, ...options });
   return { get: call('GET'), post: call('POST'), patch: call('PATCH'), delete: call('DELETE'), put: call('PUT') };
 }
 
@@ -80,7 +82,12 @@ class PublishedDocument {
     this.templates = Object.keys(document.paths ?? {})
       .map((template) => ({
         template,
-        pattern: new RegExp(`^${template.split(/\{[^}]+\}/).map(escapeRegExp).join('[^/]+')}$`),
+        pattern: new RegExp(
+          `^${template
+            .split(/\{[^}]+\}/)
+            .map(escapeRegExp)
+            .join('[^/]+')}$`,
+        ),
         parameters: (template.match(/\{/g) ?? []).length,
       }))
       .sort((a, b) => a.parameters - b.parameters);
@@ -167,5 +174,4 @@ async function checkAgainstDocument(baseUrl: string, method: string, path: strin
   if (!validate(answer.body)) fail(`the body does not match response ${key}: ${describe(validate.errors)}`);
 }
 
-const describe = (errors: ErrorObject[] | null | undefined) =>
-  (errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`).join('; ');
+const describe = (errors: ErrorObject[] | null | undefined) => (errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`).join('; ');

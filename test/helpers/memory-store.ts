@@ -45,7 +45,18 @@ export class DuplicateKeyError extends Error {
 }
 
 export class MemoryInventory implements InventoryStore {
-  private tables: Tables = { nextId: 1, users: new Map(), directories: new Map(), members: new Map(), goods: new Map(), logs: [], outcomes: new Map(), undone: new Map(), counts: new Map(), countLines: new Map() };
+  private tables: Tables = {
+    nextId: 1,
+    users: new Map(),
+    directories: new Map(),
+    members: new Map(),
+    goods: new Map(),
+    logs: [],
+    outcomes: new Map(),
+    undone: new Map(),
+    counts: new Map(),
+    countLines: new Map(),
+  };
 
   // ---- setting up (what other features' writes would have made) ----
 
@@ -210,7 +221,9 @@ export class MemoryInventory implements InventoryStore {
   }
 
   async goodsBefore(directoryId: number, code: string, revision: number): Promise<{ name: string; remarks: string } | null> {
-    const earlier = this.tables.logs.filter((entry) => entry.directoryId === directoryId && entry.revision < revision && (entry.goods?.code ?? entry.code) === code).sort((a, b) => b.revision - a.revision)[0];
+    const earlier = this.tables.logs
+      .filter((entry) => entry.directoryId === directoryId && entry.revision < revision && (entry.goods?.code ?? entry.code) === code)
+      .sort((a, b) => b.revision - a.revision)[0];
     if (!earlier || earlier.type === 'remove' || !earlier.goods) return null;
     return { name: earlier.goods.name, remarks: earlier.goods.remarks };
   }

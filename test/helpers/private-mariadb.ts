@@ -35,14 +35,7 @@ const run = promisify(execFile);
 const MARIADBD = '/usr/sbin/mariadbd';
 
 /** Small and quick to start: a test's few tables need no more. */
-const SERVER_OPTIONS = [
-  '--innodb-buffer-pool-size=16M',
-  '--innodb-log-file-size=4M',
-  '--skip-name-resolve',
-  '--skip-log-bin',
-  '--performance-schema=OFF',
-];
-
+const SERVER_OPTIONS = ['--innodb-buffer-pool-size=16M', '--innodb-log-file-size=4M', '--skip-name-resolve', '--skip-log-bin', '--performance-schema=OFF'];
 
 /** The process's state letter in /proc (`T` when stopped), or null once it is gone. */
 function processState(pid: number): string | null {
@@ -66,14 +59,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 export async function startPrivateMariadb(): Promise<PrivateMariadb> {
   const folder = mkdtempSync(join(tmpdir(), 'scancode-mariadb-'));
   const datadir = join(folder, 'data');
-  await run('mariadb-install-db', [
-    '--no-defaults',
-    `--datadir=${datadir}`,
-    '--user=root',
-    '--auth-root-authentication-method=normal',
-    '--skip-test-db',
-    ...SERVER_OPTIONS,
-  ]);
+  await run('mariadb-install-db', ['--no-defaults', `--datadir=${datadir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', ...SERVER_OPTIONS]);
   const port = await freePort();
   const admin = { host: '127.0.0.1', port, user: 'root', connectTimeout: 1000 };
   let child: ChildProcess | null = null;
@@ -111,10 +97,15 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     );
     child = started;
     exited = new Promise((resolve) => started.once('exit', () => resolve()));
-    await until(async () => {
-      if (started.exitCode !== null) throw new Error(`private mariadb exited with ${started.exitCode}: ${readLog(folder)}`);
-      return answers();
-    }, `a start on port ${port}`, 300, 50);
+    await until(
+      async () => {
+        if (started.exitCode !== null) throw new Error(`private mariadb exited with ${started.exitCode}: ${readLog(folder)}`);
+        return answers();
+      },
+      `a start on port ${port}`,
+      300,
+      50,
+    );
   };
 
   const running = () => child !== null && child.exitCode === null && child.signalCode === null;

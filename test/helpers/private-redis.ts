@@ -13,7 +13,6 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-
 function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = tcpConnect(port, '127.0.0.1');

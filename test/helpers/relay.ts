@@ -62,5 +62,13 @@ export async function startRelay(targetHost: string, targetPort: number): Promis
     through.host = `127.0.0.1:${port}`;
     return through.toString();
   };
-  return { get port() { return port; }, cut: stop, restore: listen, close: stop, rewrite };
+  return {
+    get port() {
+      return port;
+    },
+    cut: stop,
+    restore: listen,
+    close: stop,
+    rewrite,
+  };
 }

@@ -24,12 +24,16 @@ export interface SdkPackage {
  */
 export async function buildSdkPackage(): Promise<SdkPackage> {
   const dir = mkdtempSync(join(tmpdir(), 'scancode-sdk-'));
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'client/tsconfig.json'), { outDir: join(dir, 'dist') }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'client/tsconfig.json'),
+    { outDir: join(dir, 'dist') },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!parsed) throw new Error('client/tsconfig.json could not be read');
   const emitted = ts.createProgram(parsed.fileNames, parsed.options).emit();
   if (emitted.emitSkipped) throw new Error('tsc emitted nothing for the SDK');

@@ -9,5 +9,7 @@ export function encryptProfile(code: string, profile: object, iv = Buffer.alloc(
 }
 
 export function signRawData(code: string, rawData: string): string {
-  return createHash('sha1').update(rawData + fakeSessionKey(code)).digest('hex');
+  return createHash('sha1')
+    .update(rawData + fakeSessionKey(code))
+    .digest('hex');
 }

@@ -97,11 +97,14 @@ export class TestSocket {
   async next(match: string | ((frame: Frame) => boolean)): Promise<Frame> {
     const test = typeof match === 'string' ? (f: Frame) => f.type === match : match;
     let found: Frame | undefined;
-    await this.until(() => {
-      const index = this.unclaimed.findIndex(test);
-      if (index >= 0) found = this.unclaimed.splice(index, 1)[0];
-      return found !== undefined;
-    }, `a frame matching ${String(match)}`);
+    await this.until(
+      () => {
+        const index = this.unclaimed.findIndex(test);
+        if (index >= 0) found = this.unclaimed.splice(index, 1)[0];
+        return found !== undefined;
+      },
+      `a frame matching ${String(match)}`,
+    );
     return found as Frame;
   }
 

@@ -27,7 +27,7 @@ describe(`edges of HTTP on ${db.name}`, () => {
     expect((await api.delete(goodsPath(id, code))).status).toBe(204);
   });
 
-  it('a request line over the limit is 400 bad_request in SPEC\'s shape', async () => {
+  it("a request line over the limit is 400 bad_request in SPEC's shape", async () => {
     const response = await fetch(`${server.url}/api/me?x=${'a'.repeat(150_000)}`);
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'bad_request', message: 'request line and headers are too large' } });

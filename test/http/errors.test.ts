@@ -12,7 +12,14 @@ describe('the error mapper', () => {
     ['null', null],
     ['a string', 'boom'],
     ['a number', 42],
-    ['an error whose message getter throws', Object.defineProperty({}, 'message', { get: () => { throw new Error('x'); } })],
+    [
+      'an error whose message getter throws',
+      Object.defineProperty({}, 'message', {
+        get: () => {
+          throw new Error('x');
+        },
+      }),
+    ],
     ['a plain Error', new Error('boom')],
   ])('%s is internal', (_label, thrown) => {
     expect(toErrorBody(thrown, log)).toEqual({ status: 500, body: { code: 'internal', message: 'internal error' } });

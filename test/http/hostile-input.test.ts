@@ -59,7 +59,7 @@ describe.each(testDatabases())('hostile and careless input on $name', (db) => {
     expect((await user.api.get(`/api/directories/${user.defaultDirectoryId}?q=%25_%5C`)).body.goods).toEqual([]);
   });
 
-  it('a NUL in a legacy dir answers as an unknown directory does, in each route\'s own words', async () => {
+  it("a NUL in a legacy dir answers as an unknown directory does, in each route's own words", async () => {
     const dir = '默认\u0000';
     expect((await legacyPost(server, '/scan/checkqr/', { cookie: user.token, code: 'X', dir })).body).toEqual({ error: '无此仓库，请重新登陆账户' });
     expect((await legacyPost(server, '/scan/datain/', { cookie: user.token, code: 'X', name: '', remarks: '', dir })).body).toEqual({ error: '不存在此仓库' });
@@ -79,7 +79,7 @@ describe.each(testDatabases())('hostile and careless input on $name', (db) => {
     expect(legacy.body).toEqual({ error: '参数code含有无法保存的字符' });
   });
 
-  it('an avatar URL is http(s) or nothing: PATCH /api/me refuses javascript:, a WeChat profile\'s is never stored', async () => {
+  it("an avatar URL is http(s) or nothing: PATCH /api/me refuses javascript:, a WeChat profile's is never stored", async () => {
     for (const avatarUrl of ['javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', ' https://x.example/a.png']) {
       const refused = await user.api.patch('/api/me', { body: { avatarUrl } });
       expect(refused.status).toBe(400);

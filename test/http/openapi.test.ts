@@ -86,7 +86,7 @@ describe(`the published OpenAPI document on ${db.name}`, () => {
     expect(documented.sort()).toEqual(routes.filter(expectedInDocument));
   });
 
-  it('documents the seed\'s form routes under the legacy tag', () => {
+  it("documents the seed's form routes under the legacy tag", () => {
     for (const { url } of Object.values(legacy)) {
       const operation = document.paths[url]?.post;
       expect({ url, tags: operation?.tags, consumes: Object.keys(operation?.requestBody?.content ?? {}) }).toEqual({

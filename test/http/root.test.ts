@@ -33,7 +33,7 @@ describe(`the way in on ${db.name}`, () => {
     }
   });
 
-  it('every example in the OpenAPI document is a real value its schema accepts, the scan\'s among them', async () => {
+  it("every example in the OpenAPI document is a real value its schema accepts, the scan's among them", async () => {
     const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as Record<string, unknown>;
     const ajv = new Ajv2020({ strict: false, unicodeRegExp: true, validateFormats: false });
     const checked: { at: string; example: unknown }[] = [];

@@ -13,7 +13,7 @@ import { connect } from '../helpers/ws';
 
 const [db] = mysqlOnly();
 
-describe('the timeouts\' errors', () => {
+describe("the timeouts' errors", () => {
   const log = pino({ level: 'silent' });
   // MikroORM hands on a driver's error as a DriverException that copies its fields, without a cause.
   it.each([
@@ -21,7 +21,7 @@ describe('the timeouts\' errors', () => {
     ['the same, as MikroORM passes it on', new DriverException(new QueryTimeoutError(5000))],
     ['no connection within DB_ACQUIRE_TIMEOUT_MS', new AcquireTimeoutError(5000)],
     ['the same, as MikroORM passes it on', new DriverException(new AcquireTimeoutError(5000))],
-    ["a statement sent on a connection a timeout had just closed (mysql2 gives it no code)", Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true })],
+    ['a statement sent on a connection a timeout had just closed (mysql2 gives it no code)', Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true })],
   ])('%s is 503 unavailable', (_label, thrown) => {
     expect(toErrorBody(thrown, log)).toEqual({ status: 503, body: { code: 'unavailable', message: expect.any(String) } });
   });

@@ -67,7 +67,9 @@ describe.each(testDatabases().filter((db) => db.name === 'sqlite'))('one client 
     expect(answer.status).toBe(200);
     expect(answer.body.results.filter((r: { ok: boolean }) => r.ok)).toHaveLength(500);
     const tookMs = finished - started;
-    console.log(`500-event sync took ${tookMs.toFixed(0)} ms; /healthz answered ${answered} times meanwhile, worst answer ${worstMs.toFixed(1)} ms, longest gap between answers ${longestGapMs.toFixed(1)} ms`);
+    console.log(
+      `500-event sync took ${tookMs.toFixed(0)} ms; /healthz answered ${answered} times meanwhile, worst answer ${worstMs.toFixed(1)} ms, longest gap between answers ${longestGapMs.toFixed(1)} ms`,
+    );
     // Applied in slices: /healthz answered during the sync, and never waited for nearly all of it (in
     // one piece, the gap was as long as the whole sync). The rest of a gap is the request's own
     // parsing and answer, which no slicing of the database's work shortens.
@@ -89,7 +91,9 @@ describe.each(testDatabases().filter((db) => db.name === 'sqlite'))('one client 
     const { worstMs, longestGapMs, answered } = await health.stop(started, finished);
     for (const answer of answers) expect(answer.body.results.filter((r: { ok: boolean }) => r.ok)).toHaveLength(500);
     const tookMs = finished - started;
-    console.log(`four 500-event syncs took ${tookMs.toFixed(0)} ms; /healthz answered ${answered} times meanwhile, worst answer ${worstMs.toFixed(1)} ms, longest gap between answers ${longestGapMs.toFixed(1)} ms`);
+    console.log(
+      `four 500-event syncs took ${tookMs.toFixed(0)} ms; /healthz answered ${answered} times meanwhile, worst answer ${worstMs.toFixed(1)} ms, longest gap between answers ${longestGapMs.toFixed(1)} ms`,
+    );
     // In one piece per sync the longest gap was 0.84–0.97 of the whole here; in slices 0.3–0.55.
     expect(answered).toBeGreaterThanOrEqual(1);
     expect(longestGapMs).toBeLessThan(tookMs * 0.7);
@@ -127,7 +131,9 @@ describe.each(testDatabases().filter((db) => db.name === 'sqlite'))('one client 
     expect(lastAck.result.revision).toBe(total);
     expect(scanner.received.filter((f) => f.type === 'ack' && f.ok)).toHaveLength(total);
     const tookMs = finished - started;
-    console.log(`10,000 pipelined scans took ${tookMs.toFixed(0)} ms; another user's login, socket and ping were answered after ${(bystanderAt - started).toFixed(0)} ms; /healthz answered ${answered} times meanwhile, worst answer ${worstMs.toFixed(1)} ms, longest gap between answers ${longestGapMs.toFixed(1)} ms`);
+    console.log(
+      `10,000 pipelined scans took ${tookMs.toFixed(0)} ms; another user's login, socket and ping were answered after ${(bystanderAt - started).toFixed(0)} ms; /healthz answered ${answered} times meanwhile, worst answer ${worstMs.toFixed(1)} ms, longest gap between answers ${longestGapMs.toFixed(1)} ms`,
+    );
     expect(bystanderAt).toBeLessThan(finished);
     expect(longestGapMs).toBeLessThan(tookMs * 0.1);
   });

@@ -70,8 +70,7 @@ function parseAnswer(text: string): { status: number; headers: string; body: str
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const loginRequest = (body: string) =>
-  `POST /api/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+const loginRequest = (body: string) => `POST /api/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
 
 const [db] = testDatabases();
 

@@ -68,7 +68,7 @@ describe(`HTTP rate limits on ${db.name}`, () => {
     expect((await me('192.0.2.51', 'made-up-elsewhere')).status).toBe(401);
   });
 
-  it('counts made-up legacy cookies as refused tokens: past BAD_TOKEN_RATE_LIMIT they are refused before any lookup, in the seed\'s shape; valid cookies go on', async () => {
+  it("counts made-up legacy cookies as refused tokens: past BAD_TOKEN_RATE_LIMIT they are refused before any lookup, in the seed's shape; valid cookies go on", async () => {
     const form = (path: string, fields: Record<string, string>, address = '192.0.2.60') => request(server.url, 'POST', path, { form: fields, headers: from(address) });
     const cookie = await login('192.0.2.60', 'cookie-guesser#1').then((answer) => answer.body.token as string);
     for (let i = 0; i < BAD_TOKENS; i++) expect((await form('/scan/checkqr/', { cookie: `made-up-${i}`, code: 'X', dir: '默认' })).body).toEqual({ error: '用户错误' });

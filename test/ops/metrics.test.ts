@@ -130,9 +130,14 @@ describe.each(testDatabases())('GET /metrics on $name', (db) => {
   });
 
   it("answers in the API's error shape when a metric cannot be collected", async () => {
-    new Gauge({ name: 'scancode_test_broken', help: 'fails to collect', registers: [server.app.metrics], collect() {
-      throw new Error('collector failed');
-    } });
+    new Gauge({
+      name: 'scancode_test_broken',
+      help: 'fails to collect',
+      registers: [server.app.metrics],
+      collect() {
+        throw new Error('collector failed');
+      },
+    });
     try {
       const answer = await request(server.url, 'GET', '/metrics');
       expect(answer.status).toBe(500);

@@ -79,7 +79,10 @@ function connect(hub: Hub, userId: number, readLog: ReadLog = async () => []): {
 /** Subscribes a socket to a directory at revision 0, with a role, as the gateway does after asking the access seam. */
 async function watch(connection: Connection, directoryId: number, role: Role): Promise<void> {
   const subscription = connection.subscribe(directoryId);
-  await subscription.start(async () => ({ revision: 0, since: 0 }), () => undefined);
+  await subscription.start(
+    async () => ({ revision: 0, since: 0 }),
+    () => undefined,
+  );
   subscription.setRole(role);
   await turn();
 }
@@ -113,8 +116,14 @@ describe('Hub: changes go to the watchers of their directory', () => {
     hub.receive(changeMessage(10, 2));
     await turn();
     const revisions = (socket: FakeSocket) => socket.of('change').map((frame) => [frame.directoryId, frame.revision]);
-    expect(revisions(owner.socket)).toEqual([[10, 1], [10, 2]]);
-    expect(revisions(editor.socket)).toEqual([[10, 1], [10, 2]]);
+    expect(revisions(owner.socket)).toEqual([
+      [10, 1],
+      [10, 2],
+    ]);
+    expect(revisions(editor.socket)).toEqual([
+      [10, 1],
+      [10, 2],
+    ]);
     expect(revisions(elsewhere.socket)).toEqual([]);
     expect(hub.watchedDirectories().sort()).toEqual([10, 11]);
   });
@@ -140,7 +149,15 @@ describe('Hub: directory and membership events go to users', () => {
     const viewerPhone = connect(hub, 2);
     const viewerTablet = connect(hub, 2);
     const stranger = connect(hub, 3);
-    hub.receive({ type: 'directory', event: 'renamed', directory: directory(10, 'owner'), audience: [{ userId: 1, role: 'owner' }, { userId: 2, role: 'viewer' }] });
+    hub.receive({
+      type: 'directory',
+      event: 'renamed',
+      directory: directory(10, 'owner'),
+      audience: [
+        { userId: 1, role: 'owner' },
+        { userId: 2, role: 'viewer' },
+      ],
+    });
     const roles = (socket: FakeSocket) => socket.of('directory').map((frame) => [frame.event, (frame.directory as DirectoryView).role]);
     expect(roles(owner.socket)).toEqual([['renamed', 'owner']]);
     expect(roles(viewerPhone.socket)).toEqual([['renamed', 'viewer']]);
@@ -156,7 +173,15 @@ describe('Hub: directory and membership events go to users', () => {
     await watch(editor.connection, 10, 'editor');
     await watch(editor.connection, 11, 'editor');
     hub.receive(changeMessage(10, 1));
-    hub.receive({ type: 'directory', event: 'deleted', directory: directory(10, 'owner'), audience: [{ userId: 1, role: 'owner' }, { userId: 2, role: 'editor' }] });
+    hub.receive({
+      type: 'directory',
+      event: 'deleted',
+      directory: directory(10, 'owner'),
+      audience: [
+        { userId: 1, role: 'owner' },
+        { userId: 2, role: 'editor' },
+      ],
+    });
     hub.receive(changeMessage(10, 2));
     await turn();
     for (const { socket, connection } of [owner, editor]) {
@@ -229,7 +254,16 @@ describe('Hub.checkAccess: what the database says of the watched directories', (
     await watch(owner.connection, 12, 'owner');
     hub.checkAccess(
       new Map([
-        [10, { deleted: false, roles: new Map<number, Role>([[1, 'owner'], [3, 'viewer']]) }],
+        [
+          10,
+          {
+            deleted: false,
+            roles: new Map<number, Role>([
+              [1, 'owner'],
+              [3, 'viewer'],
+            ]),
+          },
+        ],
         [11, { deleted: true, roles: new Map<number, Role>([[1, 'owner']]) }],
         // 12 is not in this batch of the check: left as it is.
       ]),
@@ -254,7 +288,12 @@ describe('Hub.checkAccess: what the database says of the watched directories', (
     hub.catchUpTo(new Map([[10, 0]]));
     await turn();
     expect(reads).toEqual([]);
-    hub.catchUpTo(new Map([[10, 2], [99, 5]]));
+    hub.catchUpTo(
+      new Map([
+        [10, 2],
+        [99, 5],
+      ]),
+    );
     await turn();
     expect(behind.socket.of('change').map((frame) => frame.revision)).toEqual([1, 2]);
   });

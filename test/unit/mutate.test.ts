@@ -37,7 +37,9 @@ const scanOut = (t: Team, code: string, qty = 1): Mutation => ({ kind: 'scan', s
 
 /** An outcome as a short, comparable shape. */
 const brief = (outcome: Outcome) =>
-  outcome.ok ? { ok: true, duplicate: outcome.duplicate, revision: outcome.value.kind === 'scan' ? outcome.value.result.revision : undefined } : { ok: false, code: outcome.error.code, ...outcome.error.details };
+  outcome.ok
+    ? { ok: true, duplicate: outcome.duplicate, revision: outcome.value.kind === 'scan' ? outcome.value.result.revision : undefined }
+    : { ok: false, code: outcome.error.code, ...outcome.error.details };
 
 describe('applyBatch: roles decided inside the batch', () => {
   it("refuses a viewer's scan (forbidden, with role and required) while an editor's in the same batch applies", async () => {
@@ -55,7 +57,10 @@ describe('applyBatch: roles decided inside the batch', () => {
   it("answers a non-member's scan directory_not_found, as for a directory that does not exist", async () => {
     const t = team();
     const done = await applyBatch(t.store, t.directoryId, [request(t, 'stranger', scanIn(t, 'A')), request(t, 'editor', scanIn(t, 'A'))], at);
-    expect(done.outcomes.map(brief)).toEqual([{ ok: false, code: 'directory_not_found' }, { ok: true, duplicate: false, revision: 1 }]);
+    expect(done.outcomes.map(brief)).toEqual([
+      { ok: false, code: 'directory_not_found' },
+      { ok: true, duplicate: false, revision: 1 },
+    ]);
     const missing = await applyBatch(t.store, 9999, [{ ...request(t, 'owner', scanIn(t, 'A')), directoryId: 9999 }], at);
     expect(missing.outcomes.map(brief)).toEqual([{ ok: false, code: 'directory_not_found' }]);
     expect(t.store.log(t.directoryId).map((entry) => entry.userId)).toEqual([t.users.editor]);
@@ -73,7 +78,10 @@ describe('applyBatch: roles decided inside the batch', () => {
   it('asks for the role the operation table names: a rename needs the owner here, a manager is forbidden', async () => {
     const t = team();
     const done = await applyBatch(t.store, t.directoryId, [request(t, 'manager', { kind: 'rename', name: 'x' }), request(t, 'owner', { kind: 'rename', name: '新仓库' })], at);
-    expect(done.outcomes.map(brief)).toEqual([{ ok: false, code: 'forbidden', role: 'manager', required: 'owner' }, { ok: true, duplicate: false, revision: undefined }]);
+    expect(done.outcomes.map(brief)).toEqual([
+      { ok: false, code: 'forbidden', role: 'manager', required: 'owner' },
+      { ok: true, duplicate: false, revision: undefined },
+    ]);
     expect(done.directoryEvents).toEqual(['renamed']);
     expect(t.store.nameOf(t.directoryId)).toBe('新仓库');
   });
@@ -81,7 +89,10 @@ describe('applyBatch: roles decided inside the batch', () => {
   it('after a delete in the batch, the rest of the batch finds no directory', async () => {
     const t = team();
     const done = await applyBatch(t.store, t.directoryId, [request(t, 'owner', { kind: 'delete' }), request(t, 'owner', scanIn(t, 'A'))], at);
-    expect(done.outcomes.map(brief)).toEqual([{ ok: true, duplicate: false, revision: undefined }, { ok: false, code: 'directory_not_found' }]);
+    expect(done.outcomes.map(brief)).toEqual([
+      { ok: true, duplicate: false, revision: undefined },
+      { ok: false, code: 'directory_not_found' },
+    ]);
     expect(done.directoryEvents).toEqual(['deleted']);
     expect(t.store.isDeleted(t.directoryId)).toBe(true);
     const later = await applyBatch(t.store, t.directoryId, [request(t, 'owner', scanIn(t, 'A'))], at);
@@ -106,9 +117,15 @@ describe('applyBatch: exactly once, in order, by whom', () => {
   it('refusals take no revision, and the next batch goes on from the last one', async () => {
     const t = team();
     const first = await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanOut(t, 'A')), request(t, 'editor', scanIn(t, 'A'))], at);
-    expect(first.outcomes.map(brief)).toEqual([{ ok: false, code: 'goods_not_found' }, { ok: true, duplicate: false, revision: 1 }]);
+    expect(first.outcomes.map(brief)).toEqual([
+      { ok: false, code: 'goods_not_found' },
+      { ok: true, duplicate: false, revision: 1 },
+    ]);
     const second = await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanOut(t, 'A', 5)), request(t, 'editor', scanIn(t, 'B'))], at);
-    expect(second.outcomes.map(brief)).toEqual([{ ok: false, code: 'insufficient_stock', count: 1 }, { ok: true, duplicate: false, revision: 2 }]);
+    expect(second.outcomes.map(brief)).toEqual([
+      { ok: false, code: 'insufficient_stock', count: 1 },
+      { ok: true, duplicate: false, revision: 2 },
+    ]);
     expect(second.changes.map((change) => change.revision)).toEqual([2]);
   });
 
@@ -135,7 +152,10 @@ describe('applyBatch: exactly once, in order, by whom', () => {
   it('keeps event ids per user: the same id from two users is two scans', async () => {
     const t = team();
     const done = await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanIn(t, 'A'), { eventId: 'same' }), request(t, 'owner', scanIn(t, 'A'), { eventId: 'same' })], at);
-    expect(done.outcomes.map(brief)).toEqual([{ ok: true, duplicate: false, revision: 1 }, { ok: true, duplicate: false, revision: 2 }]);
+    expect(done.outcomes.map(brief)).toEqual([
+      { ok: true, duplicate: false, revision: 1 },
+      { ok: true, duplicate: false, revision: 2 },
+    ]);
   });
 
   it('refuses an event id used before for another kind of mutation', async () => {
@@ -153,7 +173,13 @@ describe('applyBatch: MAX_GOODS_PER_DIRECTORY', () => {
     const limits = { maxGoodsPerDirectory: 2 };
     await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanIn(t, 'A')), request(t, 'editor', scanIn(t, 'B'))], at, limits);
     const remove: Mutation = { kind: 'remove', code: 'A' };
-    const done = await applyBatch(t.store, t.directoryId, [request(t, 'editor', scanIn(t, 'C')), request(t, 'editor', scanIn(t, 'B')), request(t, 'editor', remove), request(t, 'editor', scanIn(t, 'D')), request(t, 'editor', scanIn(t, 'E'))], at, limits);
+    const done = await applyBatch(
+      t.store,
+      t.directoryId,
+      [request(t, 'editor', scanIn(t, 'C')), request(t, 'editor', scanIn(t, 'B')), request(t, 'editor', remove), request(t, 'editor', scanIn(t, 'D')), request(t, 'editor', scanIn(t, 'E'))],
+      at,
+      limits,
+    );
     expect(done.outcomes.map(brief)).toEqual([
       { ok: false, code: 'quota_exceeded', limit: 2 },
       { ok: true, duplicate: false, revision: 3 },

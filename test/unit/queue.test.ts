@@ -107,7 +107,11 @@ describe('MutationQueue', () => {
     expect(s.heard.map((h) => h.type)).toEqual(['changes', 'directory', 'batchCommitted']);
     const changes = s.heard[0].event as DomainEventMap['changes'];
     expect(changes).toMatchObject({ directoryId: a });
-    expect(changes.changes.map((change) => [change.revision, change.type])).toEqual([[1, 'in'], [2, 'rename'], [3, 'in']]);
+    expect(changes.changes.map((change) => [change.revision, change.type])).toEqual([
+      [1, 'in'],
+      [2, 'rename'],
+      [3, 'in'],
+    ]);
     expect(s.heard[1].event).toEqual({ directoryId: a, event: 'renamed' });
     expect(announcedBeforeAnswer).toEqual([true]);
   });
@@ -126,7 +130,10 @@ describe('MutationQueue', () => {
     s.db.failNext(failure);
     const requests = [scan(s, a, 'X'), scan(s, a, 'Y')];
     const settled = await Promise.allSettled(requests.map((request) => s.queue.submit(request)));
-    expect(settled).toEqual([{ status: 'rejected', reason: failure }, { status: 'rejected', reason: failure }]);
+    expect(settled).toEqual([
+      { status: 'rejected', reason: failure },
+      { status: 'rejected', reason: failure },
+    ]);
     expect(s.heard.map((h) => h.type)).toEqual(['batchFailed']);
     expect(s.heard[0].event).toEqual({ directoryId: a, requests, error: failure });
     expect(s.store.counts(a)).toEqual({});

@@ -141,29 +141,34 @@ describe('a snapshot read a page at a time', () => {
   it('with the changes after its revision, is the directory exactly, whatever changes between its statements', async () => {
     const op = fc.record({ kind: fc.constantFrom('scan', 'scan', 'remove', 'rescan'), pick: fc.nat(), qty: fc.integer({ min: -3, max: 5 }) });
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 80 }), fc.array(fc.constantFrom(8, 900, 7089 * 3), { minLength: 1, maxLength: 5 }), fc.array(fc.array(op, { maxLength: 4 }), { maxLength: 60 }), async (count, sizes, rounds) => {
-        const directory = filled(count, (i) => sizes[i % sizes.length]);
-        let round = 0;
-        let fresh = count;
-        directory.between = () => {
-          for (const { kind, pick, qty } of rounds[round++] ?? []) {
-            const codes = [...directory.rows.values()].map((g) => g.code);
-            const known = codes[pick % Math.max(codes.length, 1)];
-            if (kind === 'scan') directory.scan(pick % 3 === 0 || !known ? code(fresh++, 20) : known, qty);
-            else if (kind === 'remove' && known) directory.remove(known);
-            else if (kind === 'rescan' && known) {
-              // Removed and scanned again: a new row (a new id) under the same code.
-              directory.remove(known);
-              directory.scan(known, qty);
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 80 }),
+        fc.array(fc.constantFrom(8, 900, 7089 * 3), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.array(op, { maxLength: 4 }), { maxLength: 60 }),
+        async (count, sizes, rounds) => {
+          const directory = filled(count, (i) => sizes[i % sizes.length]);
+          let round = 0;
+          let fresh = count;
+          directory.between = () => {
+            for (const { kind, pick, qty } of rounds[round++] ?? []) {
+              const codes = [...directory.rows.values()].map((g) => g.code);
+              const known = codes[pick % Math.max(codes.length, 1)];
+              if (kind === 'scan') directory.scan(pick % 3 === 0 || !known ? code(fresh++, 20) : known, qty);
+              else if (kind === 'remove' && known) directory.remove(known);
+              else if (kind === 'rescan' && known) {
+                // Removed and scanned again: a new row (a new id) under the same code.
+                directory.remove(known);
+                directory.scan(known, qty);
+              }
             }
-          }
-        };
-        const lease = await new SharedSnapshots().acquire(1, directory.revision, 1000, directory.source());
-        const revision = lease.revision;
-        const pages = await readAll(lease);
-        expectWellFormed(pages, revision);
-        expect(replay(pages, directory.log)).toEqual(directory.state());
-      }),
+          };
+          const lease = await new SharedSnapshots().acquire(1, directory.revision, 1000, directory.source());
+          const revision = lease.revision;
+          const pages = await readAll(lease);
+          expectWellFormed(pages, revision);
+          expect(replay(pages, directory.log)).toEqual(directory.state());
+        },
+      ),
       { numRuns: 150 },
     );
   });

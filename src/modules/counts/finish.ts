@@ -41,9 +41,21 @@ export async function openCount(store: InventoryStore, state: Working, countId: 
  * goes to 0. One revision per goods whose count changes, each a `set` with `countId`. Answers the
  * variance report as of the finish.
  */
-export async function finishCount(store: InventoryStore, state: Working, actor: Actor, eventId: string | undefined, count: CountRow, zeroMissing: boolean, at: Date): Promise<{ count: CountSession; lines: CountReportLine[] }> {
+export async function finishCount(
+  store: InventoryStore,
+  state: Working,
+  actor: Actor,
+  eventId: string | undefined,
+  count: CountRow,
+  zeroMissing: boolean,
+  at: Date,
+): Promise<{ count: CountSession; lines: CountReportLine[] }> {
   const lines = await store.countLines(count.id);
-  await readGoods(store, state, lines.map((line) => line.codeHash));
+  await readGoods(
+    store,
+    state,
+    lines.map((line) => line.codeHash),
+  );
   const report: CountReportLine[] = [];
   for (const line of lines) {
     const goods = state.goods.get(line.codeHash);

@@ -29,7 +29,13 @@ export const countHandlers: Handlers<'listCounts' | 'startCount' | 'getCount' | 
 
   finishCount: async ({ services, actor, input, required }) => {
     const directoryId = await directoryOfCount(services.em(), input.countId);
-    const outcome = await services.mutations.submit({ actor, directoryId, eventId: input.eventId, mutation: { kind: 'finishCount', countId: input.countId, zeroMissing: input.zeroMissing ?? false }, required });
+    const outcome = await services.mutations.submit({
+      actor,
+      directoryId,
+      eventId: input.eventId,
+      mutation: { kind: 'finishCount', countId: input.countId, zeroMissing: input.zeroMissing ?? false },
+      required,
+    });
     const { count, lines } = resultOf(outcome, 'finishCount');
     return withDuplicate({ count, lines }, isReplay(outcome));
   },

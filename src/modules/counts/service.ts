@@ -63,7 +63,14 @@ async function roleIn(statements: Statements, actor: Actor, directoryId: number,
 }
 
 /** Starts a count: one open count per directory (`count_open` with the open one's id otherwise). */
-export async function startCount(ctx: CountContext, actor: Actor, directoryId: number, name: string | undefined, eventId: string | undefined, required: Role): Promise<{ count: CountSession; duplicate: boolean }> {
+export async function startCount(
+  ctx: CountContext,
+  actor: Actor,
+  directoryId: number,
+  name: string | undefined,
+  eventId: string | undefined,
+  required: Role,
+): Promise<{ count: CountSession; duplicate: boolean }> {
   const outcome = await ctx.raw.transaction(async (statements): Promise<Outcome> => {
     const store = sqlStore(statements, ctx.raw.dialect);
     const earlier = await previousOutcome(store, actor, eventId, 'startCount');
@@ -77,10 +84,13 @@ export async function startCount(ctx: CountContext, actor: Actor, directoryId: n
       const [open] = await statements.all<{ id: number }>('select id from counts where open_directory_id = ?', [directoryId]);
       if (open) throw new AppError('count_open', `this directory already has an open count session (${open.id})`, { countId: open.id });
       const countName = name?.trim() || `盘点 ${at.toISOString().slice(0, 10)}`;
-      const inserted = await statements.run(
-        "insert into counts (directory_id, open_directory_id, name, status, started_by, started_at) values (?, ?, ?, 'open', ?, ?)",
-        [directoryId, directoryId, countName, actor.userId, at],
-      );
+      const inserted = await statements.run("insert into counts (directory_id, open_directory_id, name, status, started_by, started_at) values (?, ?, ?, 'open', ?, ?)", [
+        directoryId,
+        directoryId,
+        countName,
+        actor.userId,
+        at,
+      ]);
       const count = countView({ id: inserted.insertId, directoryId, name: countName, status: 'open', startedBy: actor.userId, startedAt: at, closedAt: null });
       outcome = { ok: true, value: { kind: 'startCount', count }, duplicate: false };
     } catch (error) {
@@ -101,7 +111,15 @@ export async function startCount(ctx: CountContext, actor: Actor, directoryId: n
  * miscount) and never below 0. The count's row is locked, so lines from many phones add up exactly;
  * the directory's is not, so counting never waits for scans. Exactly once by event id.
  */
-export async function addCountLine(ctx: CountContext, actor: Actor, countId: number, scanned: string, qty: number, eventId: string | undefined, required: Role): Promise<{ line: CountLine; duplicate: boolean; directoryId: number }> {
+export async function addCountLine(
+  ctx: CountContext,
+  actor: Actor,
+  countId: number,
+  scanned: string,
+  qty: number,
+  eventId: string | undefined,
+  required: Role,
+): Promise<{ line: CountLine; duplicate: boolean; directoryId: number }> {
   const code = goodsCode(scanned);
   const hash = codeHash(code);
   let directoryId = 0;

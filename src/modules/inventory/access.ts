@@ -26,8 +26,7 @@ export function higher(a: Role, b: Role): Role {
 
 export const directoryNotFound = () => new AppError('directory_not_found', 'no such directory');
 
-export const forbidden = (role: Role, required: Role, what = 'this') =>
-  new AppError('forbidden', `a ${role} may not do ${what}: it needs ${required} or higher`, { role, required });
+export const forbidden = (role: Role, required: Role, what = 'this') => new AppError('forbidden', `a ${role} may not do ${what}: it needs ${required} or higher`, { role, required });
 
 /** What a check needs to know of the directory: whether it is live, and the actor's role in it (null: not a member). */
 export interface Membership {

@@ -80,7 +80,13 @@ export async function applyAcross(store: InventoryStore, request: AcrossRequest,
       outcome = { ok: true, value: await transfer(store, states, request, at), duplicate: false };
     } else {
       const sides = await store.transferSides(request.transferId);
-      states = await lockAll(store, request.actor, sides.map((side) => side.directoryId), [], limits);
+      states = await lockAll(
+        store,
+        request.actor,
+        sides.map((side) => side.directoryId),
+        [],
+        limits,
+      );
       outcome = { ok: true, value: await undoTransfer(store, states, request, at), duplicate: false };
     }
   } catch (error) {
@@ -91,7 +97,9 @@ export async function applyAcross(store: InventoryStore, request: AcrossRequest,
   }
   for (const state of states.values()) await flush(store, state, at);
   if (request.eventId !== undefined) await store.storeOutcomes([outcomeRow(request.actor, request.eventId, kind, outcome, at)]);
-  const directories = [...states.values()].filter((state) => state.changes.length > 0).map((state) => ({ directoryId: (state.directory as { id: number }).id, changes: state.changes, alerts: state.alerts }));
+  const directories = [...states.values()]
+    .filter((state) => state.changes.length > 0)
+    .map((state) => ({ directoryId: (state.directory as { id: number }).id, changes: state.changes, alerts: state.alerts }));
   return { outcome, directories };
 }
 

@@ -171,7 +171,14 @@ function createOnce(ctx: InventoryContext, actor: Actor, name: string, eventId: 
   return retryingLostRaces(create, 3);
 }
 
-export async function renameDirectory(ctx: InventoryContext, actor: Actor, directoryId: number, rawName: string, eventId: string | undefined, required: Role): Promise<{ directory: DirectoryView; duplicate: boolean }> {
+export async function renameDirectory(
+  ctx: InventoryContext,
+  actor: Actor,
+  directoryId: number,
+  rawName: string,
+  eventId: string | undefined,
+  required: Role,
+): Promise<{ directory: DirectoryView; duplicate: boolean }> {
   const name = directoryName(rawName);
   const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'rename', name }, required });
   resultOf(outcome, 'rename');
@@ -196,17 +203,17 @@ export async function deleteDirectory(ctx: InventoryContext, actor: Actor, direc
 export async function directoryIdByName(em: Em, ownerId: number, name: string): Promise<number | null> {
   // No stored name holds a NUL, and SQLite could not even be asked: the ORM writes the value into the statement, which a NUL cuts short.
   if (!isStorableText(name)) return null;
-  const row = await em
-    .createQueryBuilder(Directory)
-    .select('id')
-    .where({ owner: ownerId, liveName: name.trim() })
-    .execute<{ id: number } | undefined>('get');
+  const row = await em.createQueryBuilder(Directory).select('id').where({ owner: ownerId, liveName: name.trim() }).execute<{ id: number } | undefined>('get');
   return row?.id ?? null;
 }
 
 /** The current revision of each of these directories (live or not), by id. */
 export async function directoryRevisions(em: Em, directoryIds: number[]): Promise<Map<number, number>> {
-  const rows = await em.createQueryBuilder(Directory).select(['id', 'revision']).where({ id: { $in: directoryIds } }).execute<{ id: number; revision: number }[]>('all');
+  const rows = await em
+    .createQueryBuilder(Directory)
+    .select(['id', 'revision'])
+    .where({ id: { $in: directoryIds } })
+    .execute<{ id: number; revision: number }[]>('all');
   return new Map(rows.map((row) => [row.id, row.revision]));
 }
 

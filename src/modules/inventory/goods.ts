@@ -80,7 +80,14 @@ export async function getGoods(em: Em, access: Access, code: string): Promise<Go
 }
 
 /** Changes name and/or remarks; a change like any other (a revision, a log entry, a push). */
-export async function editGoods(ctx: InventoryContext, actor: Actor, directoryId: number, scanned: string, edit: { name?: string; remarks?: string; eventId?: string }, required: Role): Promise<{ goods: GoodsView; duplicate: boolean }> {
+export async function editGoods(
+  ctx: InventoryContext,
+  actor: Actor,
+  directoryId: number,
+  scanned: string,
+  edit: { name?: string; remarks?: string; eventId?: string },
+  required: Role,
+): Promise<{ goods: GoodsView; duplicate: boolean }> {
   const { eventId, ...fields } = edit;
   const outcome = await ctx.mutations.submit({ actor, directoryId, eventId, mutation: { kind: 'edit', code: goodsCode(scanned), ...fields }, required });
   return { goods: resultOf(outcome, 'edit').goods, duplicate: isReplay(outcome) };

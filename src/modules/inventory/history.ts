@@ -7,11 +7,30 @@ import type { Em } from '../../db/orm';
 import type { LogEntry as LogEntryView } from '../../contract';
 import type { Change, GoodsView } from './views';
 
-export type ChangesAnswer =
-  | { revision: number; changes: Change[] }
-  | { revision: number; reset: true; goods: GoodsView[] };
+export type ChangesAnswer = { revision: number; changes: Change[] } | { revision: number; reset: true; goods: GoodsView[] };
 
-const LOG_FIELDS = ['revision', 'type', 'goodsId', 'code', 'name', 'remarks', 'countAfter', 'delta', 'dirName', 'eventId', 'user', 'deviceId', 'at', 'directory', 'transferId', 'transferFrom', 'transferTo', 'undoes', 'countId', 'lowStock'] as const;
+const LOG_FIELDS = [
+  'revision',
+  'type',
+  'goodsId',
+  'code',
+  'name',
+  'remarks',
+  'countAfter',
+  'delta',
+  'dirName',
+  'eventId',
+  'user',
+  'deviceId',
+  'at',
+  'directory',
+  'transferId',
+  'transferFrom',
+  'transferTo',
+  'undoes',
+  'countId',
+  'lowStock',
+] as const;
 
 /**
  * Every change after revision `since`, in order, from the log. When the client is further behind than
@@ -42,7 +61,10 @@ export async function logChanges(em: Em, directoryId: number, after: number, upT
     .where({ directory: directoryId, revision: { $gt: after, $lte: upTo } })
     .orderBy({ revision: 'asc' })
     .execute<Omit<LogRow, 'nickname'>[]>('all');
-  const nicknames = await nicknamesOf(em, rows.map((row) => row.user));
+  const nicknames = await nicknamesOf(
+    em,
+    rows.map((row) => row.user),
+  );
   return rows.map((row) => changeFromLog({ ...row, nickname: nicknames.get(row.user) ?? '' }));
 }
 
@@ -50,7 +72,11 @@ export async function logChanges(em: Em, directoryId: number, after: number, upT
 async function nicknamesOf(em: Em, userIds: number[]): Promise<Map<number, string>> {
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return new Map();
-  const rows = await em.createQueryBuilder(User).select(['id', 'nickname']).where({ id: { $in: ids } }).execute<{ id: number; nickname: string }[]>('all');
+  const rows = await em
+    .createQueryBuilder(User)
+    .select(['id', 'nickname'])
+    .where({ id: { $in: ids } })
+    .execute<{ id: number; nickname: string }[]>('all');
   return new Map(rows.map((row) => [row.id, row.nickname]));
 }
 
@@ -65,7 +91,10 @@ export async function directoryLogs(em: Em, access: Access, before: number | und
     .limit(limit + 1)
     .execute<(LogRow & { id: number; undoneBy: number | null })[]>('all');
   const page = rows.slice(0, limit);
-  const nicknames = await nicknamesOf(em, page.map((row) => row.user));
+  const nicknames = await nicknamesOf(
+    em,
+    page.map((row) => row.user),
+  );
   return {
     logs: page.map((row) => ({
       id: row.id,

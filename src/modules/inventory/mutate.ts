@@ -99,7 +99,14 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
     else byUser.set(actor.userId, [eventId]);
   }
   for (const [userId, eventIds] of byUser) for (const [eventId, row] of await store.outcomes(userId, eventIds)) stored.set(keyOf(userId, eventId), row);
-  const hashes = [...new Set(requests.map((r) => codeOf(r.mutation)).filter((code): code is string => code !== null).map(codeHash))];
+  const hashes = [
+    ...new Set(
+      requests
+        .map((r) => codeOf(r.mutation))
+        .filter((code): code is string => code !== null)
+        .map(codeHash),
+    ),
+  ];
   const state = await openWorking(store, directory, hashes, limits);
   const counts: CountSession[] = [];
 

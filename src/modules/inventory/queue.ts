@@ -137,11 +137,13 @@ export class MutationQueue {
     const limits = this.options.limits ?? UNLIMITED;
     const directoryId = request.kind === 'transfer' ? Math.min(request.from, request.to) : request.directoryId;
     const run = (): Promise<AcrossDone> =>
-      raw.transaction((statements) => applyAcross(store(statements), request, now(), limits)).catch(async (error: unknown) => {
-        if (!(error instanceof RefusedAcross)) throw error;
-        const outcome = await raw.transaction((statements) => storeRefusal(store(statements), request, error.error, now()));
-        return { outcome, directories: [] };
-      });
+      raw
+        .transaction((statements) => applyAcross(store(statements), request, now(), limits))
+        .catch(async (error: unknown) => {
+          if (!(error instanceof RefusedAcross)) throw error;
+          const outcome = await raw.transaction((statements) => storeRefusal(store(statements), request, error.error, now()));
+          return { outcome, directories: [] };
+        });
     const done = await retryingLostRaces(run, MAX_ATTEMPTS, () => events.emit('batchRetried', { directoryId }));
     for (const { directoryId: id, changes, alerts } of done.directories) {
       events.emit('changes', { directoryId: id, changes });

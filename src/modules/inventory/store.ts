@@ -186,7 +186,17 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
       const users = userIds.length > 0 ? userIds : [0];
       // The nickname through a subquery: a locking read locks the rows of its joins but not those of its
       // subqueries, and a user's row must not wait for (or hold up) every directory they scan into.
-      const rows = await sql.all<{ id: number; owner_id: number; name: string; revision: number; goods_count: number; deleted_at: unknown; user_id: number | null; role: Role | null; nickname: string | null }>(
+      const rows = await sql.all<{
+        id: number;
+        owner_id: number;
+        name: string;
+        revision: number;
+        goods_count: number;
+        deleted_at: unknown;
+        user_id: number | null;
+        role: Role | null;
+        nickname: string | null;
+      }>(
         `select d.id, d.owner_id, d.name, d.revision, d.goods_count, d.deleted_at, m.user_id, m.role, (select u.nickname from users u where u.id = m.user_id) as nickname
          from directories d left join members m on m.directory_id = d.id and m.user_id in (${placeholders(users.length)}) where d.id = ?${forUpdate}`,
         [...users, directoryId],
@@ -218,10 +228,17 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     },
 
     async insertGoods(directoryId, goods, codeHash, at) {
-      const inserted = await sql.run(
-        'insert into goods (directory_id, code, code_hash, name, remarks, count, min_count, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [directoryId, goods.code, codeHash, goods.name, goods.remarks, goods.count, goods.minCount ?? 0, at, at],
-      );
+      const inserted = await sql.run('insert into goods (directory_id, code, code_hash, name, remarks, count, min_count, created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        directoryId,
+        goods.code,
+        codeHash,
+        goods.name,
+        goods.remarks,
+        goods.count,
+        goods.minCount ?? 0,
+        at,
+        at,
+      ]);
       return inserted.insertId;
     },
 
@@ -235,7 +252,8 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
 
     async appendLog(entries) {
       if (entries.length === 0) return;
-      const columns = '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id, low_stock)';
+      const columns =
+        '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id, low_stock)';
       const values = entries.flatMap((e) => [
         e.directoryId,
         e.userId,
@@ -294,10 +312,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     },
 
     async insertDirectory(ownerId, name, at) {
-      const inserted = await sql.run(
-        'insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at) values (?, ?, ?, 0, 0, ?, ?)',
-        [ownerId, name, name, at, at],
-      );
+      const inserted = await sql.run('insert into directories (owner_id, name, live_name, freq, revision, created_at, updated_at) values (?, ?, ?, 0, 0, ?, ?)', [ownerId, name, name, at, at]);
       await sql.run("insert into members (directory_id, user_id, role, created_at) values (?, ?, 'owner', ?)", [inserted.insertId, ownerId, at]);
       return inserted.insertId;
     },
@@ -329,12 +344,25 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     },
 
     async lockCount(countId) {
-      const [row] = await sql.all<{ id: number; directory_id: number; name: string; status: CountRow['status']; started_by: number; started_at: Date | number | string; closed_at: Date | number | string | null }>(
-        `select id, directory_id, name, status, started_by, started_at, closed_at from counts where id = ?${forUpdate}`,
-        [countId],
-      );
+      const [row] = await sql.all<{
+        id: number;
+        directory_id: number;
+        name: string;
+        status: CountRow['status'];
+        started_by: number;
+        started_at: Date | number | string;
+        closed_at: Date | number | string | null;
+      }>(`select id, directory_id, name, status, started_by, started_at, closed_at from counts where id = ?${forUpdate}`, [countId]);
       if (!row) return null;
-      return { id: row.id, directoryId: row.directory_id, name: row.name, status: row.status, startedBy: row.started_by, startedAt: new Date(row.started_at), closedAt: row.closed_at === null ? null : new Date(row.closed_at) };
+      return {
+        id: row.id,
+        directoryId: row.directory_id,
+        name: row.name,
+        status: row.status,
+        startedBy: row.started_by,
+        startedAt: new Date(row.started_at),
+        closedAt: row.closed_at === null ? null : new Date(row.closed_at),
+      };
     },
 
     async countLines(countId) {

@@ -29,7 +29,15 @@ export function checkUndoRole(state: Working, actor: Actor, change: LoggedChange
  * comes back with its count, name and remarks, and an undo of such a comeback removes it again. The
  * undone change is marked, so that it cannot be undone twice.
  */
-export async function compensate(store: InventoryStore, state: Working, actor: Actor, eventId: string | undefined, change: LoggedChange, at: Date, transfer?: { id: string; from: number; to: number }): Promise<{ revision: number; change: Change }> {
+export async function compensate(
+  store: InventoryStore,
+  state: Working,
+  actor: Actor,
+  eventId: string | undefined,
+  change: LoggedChange,
+  at: Date,
+  transfer?: { id: string; from: number; to: number },
+): Promise<{ revision: number; change: Change }> {
   const directory = state.directory;
   if (!directory) throw undoConflict('no such change');
   if (change.undoneBy !== null) throw undoConflict(`revision ${change.revision} was already undone (by revision ${change.undoneBy})`);
@@ -73,4 +81,3 @@ export async function compensate(store: InventoryStore, state: Working, actor: A
   state.undone.push({ revision: change.revision, by: revision });
   return { revision, change: state.changes[state.changes.length - 1] };
 }
-

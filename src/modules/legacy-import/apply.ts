@@ -53,10 +53,17 @@ async function applyUser(tx: Em, plan: UserPlan, now: Date): Promise<number> {
   let id = plan.existingId;
   if (id === null) {
     const blank = { nickname: '', avatarUrl: '', gender: 0, city: '', province: '', country: '', language: '' };
-    const inserted = await tx.createQueryBuilder(User).insert({ ...blank, ...plan.fields, openid: plan.openid, createdAt: plan.createdAt, updatedAt: plan.createdAt }).execute('run');
+    const inserted = await tx
+      .createQueryBuilder(User)
+      .insert({ ...blank, ...plan.fields, openid: plan.openid, createdAt: plan.createdAt, updatedAt: plan.createdAt })
+      .execute('run');
     id = inserted.insertId;
   } else if (Object.keys(plan.fields).length > 0) {
-    await tx.createQueryBuilder(User).update({ ...plan.fields, updatedAt: now }).where({ id }).execute('run');
+    await tx
+      .createQueryBuilder(User)
+      .update({ ...plan.fields, updatedAt: now })
+      .where({ id })
+      .execute('run');
   }
   if (plan.writeMapping) await writeMapping(tx, 'user', plan.oldId, id, plan.fingerprint, plan.mapped, now);
   return id;
@@ -75,7 +82,12 @@ async function applyDirectory(tx: Em, plan: DirectoryPlan, ownerId: number, now:
     if (locked?.revision !== plan.existing.revision) throw new StaleDirectory();
     if (plan.writeDirectory) await tx.createQueryBuilder(Directory).update(row).where({ id }).execute('run');
   } else {
-    id = (await tx.createQueryBuilder(Directory).insert({ ...row, owner: ownerId, goodsCount: 0, createdAt: plan.createdAt }).execute('run')).insertId;
+    id = (
+      await tx
+        .createQueryBuilder(Directory)
+        .insert({ ...row, owner: ownerId, goodsCount: 0, createdAt: plan.createdAt })
+        .execute('run')
+    ).insertId;
     // Its owner is its `owner` member, as for every directory made in scancode.
     await tx.execute("insert into members (directory_id, user_id, role, created_at) values (?, ?, 'owner', ?)", [id, ownerId, plan.createdAt], 'run');
   }

@@ -59,7 +59,18 @@ export function planDirectory(input: DirectoryInput): DirectoryPlan | null {
   if (deleting) drafts.push({ type: 'delete', dirName: name, at: history.deleteLog?.createdTime ?? later(lastAt(), dir.lastActiveTime), oldLog: history.deleteLog });
 
   const base = existing?.revision ?? 0;
-  const changes: ChangePlan[] = drafts.map((d, i) => ({ revision: base + 1 + i, type: d.type, goodsKey: d.goodsKey ?? null, code: d.code ?? null, name: d.name ?? null, remarks: d.remarks ?? null, delta: d.delta ?? null, countAfter: d.countAfter ?? null, dirName: d.dirName ?? null, at: d.at }));
+  const changes: ChangePlan[] = drafts.map((d, i) => ({
+    revision: base + 1 + i,
+    type: d.type,
+    goodsKey: d.goodsKey ?? null,
+    code: d.code ?? null,
+    name: d.name ?? null,
+    remarks: d.remarks ?? null,
+    delta: d.delta ?? null,
+    countAfter: d.countAfter ?? null,
+    dirName: d.dirName ?? null,
+    at: d.at,
+  }));
   if (!existing) changes.unshift({ revision: 0, type: 'create', goodsKey: null, code: null, name: null, remarks: null, delta: null, countAfter: null, dirName: name, at: dir.createdTime });
 
   const goods = goodsPlans(groups, drafts, ledger);

@@ -68,7 +68,8 @@ export function replayLog(input: ReplayInput): Replayed {
     const prior = input.target.imported.log.get(log.id);
     if (prior) {
       ledger.count('log', 'unchanged');
-      if (prior.fingerprint !== serialize(logPrint(log))) ledger.report([{ table: 'mycode_log', oldId: log.id, problem: 'not-followed', detail: 'changed in the old table after it was imported; the log is append-only, not followed' }]);
+      if (prior.fingerprint !== serialize(logPrint(log)))
+        ledger.report([{ table: 'mycode_log', oldId: log.id, problem: 'not-followed', detail: 'changed in the old table after it was imported; the log is append-only, not followed' }]);
       continue;
     }
     switch (log.type) {
@@ -118,7 +119,17 @@ export function replayLog(input: ReplayInput): Replayed {
     const isNew = !group.existing && group.rows.some((row) => !group.before.has(row.id));
     // A new goods nothing in the log mentions still gets one change, or a replay would never show it.
     if (group.finalCount !== count || (isNew && !touched)) {
-      drafts.push({ type: 'set', goodsKey: group.key, code: group.code, name: group.name, remarks: group.remarks, delta: group.finalCount - count, countAfter: group.finalCount, at: later(previous(), lastActive), oldLog: null });
+      drafts.push({
+        type: 'set',
+        goodsKey: group.key,
+        code: group.code,
+        name: group.name,
+        remarks: group.remarks,
+        delta: group.finalCount - count,
+        countAfter: group.finalCount,
+        at: later(previous(), lastActive),
+        oldLog: null,
+      });
     }
   }
   return { drafts, createLog, deleteLog };

@@ -19,13 +19,24 @@ export function planImport(old: OldTables, target: Target): ImportPlan {
 
   const directoryIds = new Set(old.directories.map((d) => d.id));
   const goodsBelong = new Map(old.goods.map((g) => [g.id, g.belongId]));
-  const goodsOf = groupBy(old.goods.filter((g) => directoryIds.has(g.belongId)), (g) => g.belongId);
+  const goodsOf = groupBy(
+    old.goods.filter((g) => directoryIds.has(g.belongId)),
+    (g) => g.belongId,
+  );
   const orphans = old.goods.filter((g) => !directoryIds.has(g.belongId)).map((g) => g.id);
   ledger.skip('goods', 'mycode_goods', orphans, 'its directory is not in mycode_directory');
   // An entry without dir_id belongs where its goods is.
   const directoryOf = (log: OldLog) => log.dirId ?? (log.goodId === null ? null : (goodsBelong.get(log.goodId) ?? null));
-  const logsOf = groupBy(old.logs.filter((l) => directoryIds.has(directoryOf(l) ?? -1)), (l) => directoryOf(l) as number);
-  ledger.skip('log', 'mycode_log', old.logs.filter((l) => !directoryIds.has(directoryOf(l) ?? -1)).map((l) => l.id), 'names no directory of mycode_directory');
+  const logsOf = groupBy(
+    old.logs.filter((l) => directoryIds.has(directoryOf(l) ?? -1)),
+    (l) => directoryOf(l) as number,
+  );
+  ledger.skip(
+    'log',
+    'mycode_log',
+    old.logs.filter((l) => !directoryIds.has(directoryOf(l) ?? -1)).map((l) => l.id),
+    'names no directory of mycode_directory',
+  );
 
   const liveNames = new Map<string, Set<string>>();
   const directories: DirectoryPlan[] = [];
@@ -36,8 +47,18 @@ export function planImport(old: OldTables, target: Target): ImportPlan {
     if (!owner) {
       const why = `its owner, profile ${dir.ownerId}, is not imported`;
       ledger.skip('directory', 'mycode_directory', [dir.id], why);
-      ledger.skip('goods', 'mycode_goods', goods.map((g) => g.id), why);
-      ledger.skip('log', 'mycode_log', logs.map((l) => l.id), why);
+      ledger.skip(
+        'goods',
+        'mycode_goods',
+        goods.map((g) => g.id),
+        why,
+      );
+      ledger.skip(
+        'log',
+        'mycode_log',
+        logs.map((l) => l.id),
+        why,
+      );
       continue;
     }
     if (!liveNames.has(owner.openid)) liveNames.set(owner.openid, new Set(owner.userId === null ? [] : target.liveNames.get(owner.userId)));
@@ -87,7 +108,12 @@ function planUser(row: OldUser, existing: TargetUser | undefined, priorPrint: st
   const fixes = new Fixes('mycode_profile', row.id);
   const now = userPrint(row);
   const before = priorPrint === undefined ? undefined : parsePrint<UserPrint>(priorPrint);
-  const all = { nickname: fixes.text('nickname', row.nickname, MAX_PROFILE_TEXT), gender: gender(row.gender), city: fixes.text('city', row.city, MAX_PROFILE_TEXT), province: fixes.text('province', row.province, MAX_PROFILE_TEXT) };
+  const all = {
+    nickname: fixes.text('nickname', row.nickname, MAX_PROFILE_TEXT),
+    gender: gender(row.gender),
+    city: fixes.text('city', row.city, MAX_PROFILE_TEXT),
+    province: fixes.text('province', row.province, MAX_PROFILE_TEXT),
+  };
   let fields: UserPlan['fields'] = {};
   if (!existing) {
     fields = all;
@@ -97,7 +123,9 @@ function planUser(row: OldUser, existing: TargetUser | undefined, priorPrint: st
     const empty = { nickname: existing.nickname === '', gender: existing.gender === 0, city: existing.city === '', province: existing.province === '' };
     fields = Object.fromEntries(Object.entries(all).filter(([field]) => empty[field as keyof typeof empty]));
     ledger.count('user', 'merged');
-    ledger.report([{ table: 'mycode_profile', oldId: row.id, problem: 'merged', detail: `openid ${row.openid} is already scancode user ${existing.id}: reused, only its empty profile fields filled` }]);
+    ledger.report([
+      { table: 'mycode_profile', oldId: row.id, problem: 'merged', detail: `openid ${row.openid} is already scancode user ${existing.id}: reused, only its empty profile fields filled` },
+    ]);
   } else {
     for (const field of ['nickname', 'gender', 'city', 'province'] as const) {
       if (before[field] !== now[field]) Object.assign(fields, { [field]: all[field] });
@@ -105,7 +133,16 @@ function planUser(row: OldUser, existing: TargetUser | undefined, priorPrint: st
     ledger.count('user', serialize(before) === serialize(now) ? 'unchanged' : 'updated');
   }
   if (Object.keys(fields).length > 0) ledger.report(fixes.anomalies);
-  return { oldId: row.id, openid: row.openid, existingId: existing?.id ?? null, fields, createdAt: row.dateJoined, fingerprint: serialize(now), mapped: before !== undefined, writeMapping: priorPrint !== serialize(now) };
+  return {
+    oldId: row.id,
+    openid: row.openid,
+    existingId: existing?.id ?? null,
+    fields,
+    createdAt: row.dateJoined,
+    fingerprint: serialize(now),
+    mapped: before !== undefined,
+    writeMapping: priorPrint !== serialize(now),
+  };
 }
 
 /** Rows an earlier run imported that the old tables no longer have: scancode keeps what it has. */

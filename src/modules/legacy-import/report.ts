@@ -66,7 +66,13 @@ export function formatSummary(result: ImportResult, from: string, into: string):
 }
 
 function row(cells: string[]): string {
-  return cells[0].padEnd(12) + cells.slice(1).map((cell) => cell.padStart(10)).join('');
+  return (
+    cells[0].padEnd(12) +
+    cells
+      .slice(1)
+      .map((cell) => cell.padStart(10))
+      .join('')
+  );
 }
 
 /** Rows with the same problem and explanation on one line, their ids listed. */

@@ -39,9 +39,7 @@ export async function readOldTables(url: string): Promise<OldTables> {
     const directories = await rows<OldDirectory>(
       'select id, owner_id as ownerId, name, status, freq, created_time as createdTime, last_active_time as lastActiveTime from mycode_directory order by id',
     );
-    const goods = await rows<OldGoods>(
-      'select id, belong_id as belongId, name, count, code, remarks, created_time as createdTime, last_active_time as lastActiveTime from mycode_goods order by id',
-    );
+    const goods = await rows<OldGoods>('select id, belong_id as belongId, name, count, code, remarks, created_time as createdTime, last_active_time as lastActiveTime from mycode_goods order by id');
     const logs = await rows<OldLog>('select id, owner_id as ownerId, created_time as createdTime, type, dir_id as dirId, good_id as goodId from mycode_log order by id');
     return { users, accountsWithoutProfile, directories, goods, logs };
   } catch (error) {

@@ -12,9 +12,7 @@ export async function readTarget(em: Em, old: OldTables): Promise<Target> {
   for (const row of rows) imported[row.kind]?.set(Number(row.old_id), { newId: row.new_id === null ? null : Number(row.new_id), fingerprint: row.fingerprint });
 
   const openids = [...new Set(old.users.map((u) => u.openid))];
-  const users = await inChunks(openids, (chunk) =>
-    em.execute<TargetUser[]>(`select id, openid, nickname, gender, city, province from users where openid in (${marks(chunk)})`, chunk),
-  );
+  const users = await inChunks(openids, (chunk) => em.execute<TargetUser[]>(`select id, openid, nickname, gender, city, province from users where openid in (${marks(chunk)})`, chunk));
   const usersByOpenid = new Map(users.map((u) => [u.openid, { ...u, id: Number(u.id), gender: Number(u.gender) }]));
 
   type DirectoryRow = { id: number; owner_id: number; name: string; live_name: string | null; deleted_at: unknown; revision: number; freq: number; updated_at: unknown };

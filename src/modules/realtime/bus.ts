@@ -1,5 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { Change as ChangeSchema, CountLine as CountLineSchema, CountSession as CountSessionSchema, Directory as DirectorySchema, Goods as GoodsSchema, RoleSchema, type CountLine, type CountSession, type Role } from '../../contract';
+import {
+  Change as ChangeSchema,
+  CountLine as CountLineSchema,
+  CountSession as CountSessionSchema,
+  Directory as DirectorySchema,
+  Goods as GoodsSchema,
+  RoleSchema,
+  type CountLine,
+  type CountSession,
+  type Role,
+} from '../../contract';
 import type { Change, DirectoryView, GoodsView } from '../inventory/views';
 
 /**
@@ -31,13 +41,19 @@ const Id = Type.Integer({ minimum: 1 });
 /** The same messages as a schema: what arrives from another instance is checked against it. */
 export const BusMessageSchema = Type.Union([
   Type.Object({ type: Type.Literal('change'), directoryId: Id, revision: Type.Integer({ minimum: 0 }), change: ChangeSchema }, { additionalProperties: false }),
-  Type.Object({
-    type: Type.Literal('directory'),
-    event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]),
-    directory: DirectorySchema,
-    audience: Type.Array(Type.Object({ userId: Id, role: RoleSchema }, { additionalProperties: false }), { maxItems: 100_000 }),
-  }, { additionalProperties: false }),
-  Type.Object({ type: Type.Literal('membership'), event: Type.Union([Type.Literal('shared'), Type.Literal('role'), Type.Literal('unshared')]), userId: Id, directory: DirectorySchema }, { additionalProperties: false }),
+  Type.Object(
+    {
+      type: Type.Literal('directory'),
+      event: Type.Union([Type.Literal('created'), Type.Literal('renamed'), Type.Literal('deleted')]),
+      directory: DirectorySchema,
+      audience: Type.Array(Type.Object({ userId: Id, role: RoleSchema }, { additionalProperties: false }), { maxItems: 100_000 }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('membership'), event: Type.Union([Type.Literal('shared'), Type.Literal('role'), Type.Literal('unshared')]), userId: Id, directory: DirectorySchema },
+    { additionalProperties: false },
+  ),
   Type.Object({ type: Type.Literal('count'), directoryId: Id, countId: Id, line: Type.Optional(CountLineSchema), count: Type.Optional(CountSessionSchema) }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('alert'), directoryId: Id, goods: GoodsSchema, audience: Type.Array(Id, { maxItems: 100_000 }) }, { additionalProperties: false }),
   Type.Object({ type: Type.Literal('session-revoked'), userId: Id, sessionId: Id }, { additionalProperties: false }),

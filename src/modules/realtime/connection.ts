@@ -304,11 +304,14 @@ export class Connection {
   /** Calls `fire` after `ms`, even beyond setTimeout's 24.8-day limit; cleared when the socket closes. */
   after(ms: number, fire: () => void): void {
     if (this.disposed) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (ms > MAX_TIMER_MS) this.after(ms - MAX_TIMER_MS, fire);
-      else fire();
-    }, Math.max(0, Math.min(ms, MAX_TIMER_MS)));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (ms > MAX_TIMER_MS) this.after(ms - MAX_TIMER_MS, fire);
+        else fire();
+      },
+      Math.max(0, Math.min(ms, MAX_TIMER_MS)),
+    );
     this.timers.add(timer);
   }
 

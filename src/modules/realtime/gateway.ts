@@ -100,9 +100,7 @@ export class RealtimeGateway {
       wsHandler: (socket, request) => this.accept(socket, request),
     });
     // The protocol's AsyncAPI document, pointing at the host and scheme the client reached (behind a proxy too).
-    app.get('/asyncapi.json', { schema: { hide: true } }, async (request) =>
-      asyncApiDocument({ serverUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}` }),
-    );
+    app.get('/asyncapi.json', { schema: { hide: true } }, async (request) => asyncApiDocument({ serverUrl: `${request.protocol === 'https' ? 'wss' : 'ws'}://${request.host}` }));
   };
 
   /**

@@ -8,9 +8,7 @@ import { createAjv, validator, type Validated } from '../../validation';
 export { CloseCode, MAX_FRAME_BYTES, type ClientFrame, type RequestFrame, type RequestId, type ServerFrame } from '../../contract';
 
 const ajv = createAjv({ coerce: false });
-const validators = new Map<string, (value: unknown) => Validated<ClientFrame>>(
-  Object.entries(CLIENT_FRAMES).map(([type, schema]) => [type, validator<ClientFrame>(ajv, schema, 'frame')]),
-);
+const validators = new Map<string, (value: unknown) => Validated<ClientFrame>>(Object.entries(CLIENT_FRAMES).map(([type, schema]) => [type, validator<ClientFrame>(ajv, schema, 'frame')]));
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }

@@ -11,7 +11,11 @@ interface Envelope {
   message: BusMessage;
 }
 
-const checkEnvelope = validator<Envelope>(createAjv({ coerce: false }), Type.Object({ from: Type.String({ minLength: 1, maxLength: 64 }), message: BusMessageSchema }, { additionalProperties: false }), 'envelope');
+const checkEnvelope = validator<Envelope>(
+  createAjv({ coerce: false }),
+  Type.Object({ from: Type.String({ minLength: 1, maxLength: 64 }), message: BusMessageSchema }, { additionalProperties: false }),
+  'envelope',
+);
 
 export interface RedisBusOptions {
   url: string;
@@ -183,8 +187,7 @@ export class RedisBus extends InProcessBus {
     // Resolves once both connections are really closed, so that nothing of the bus outlives close(). A
     // client waiting to reconnect (Redis away) has no connection left: disconnect() only cancels its
     // retry, and no 'end' ever follows, so waiting for one would hang the server's shutdown.
-    const ended = (client: Redis) =>
-      client.status === 'end' || client.status === 'reconnecting' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve()));
+    const ended = (client: Redis) => (client.status === 'end' || client.status === 'reconnecting' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve())));
     const closed = Promise.all([ended(this.subscriber), ended(this.publisher)]);
     this.subscriber.disconnect();
     this.publisher.disconnect();

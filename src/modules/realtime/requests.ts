@@ -76,7 +76,12 @@ async function startingPoint(services: Services, snapshots: SharedSnapshots, dir
   const limit = services.config.changesReplayLimit;
   const revision = (await directoryRevisions(services.em(), [directoryId])).get(directoryId) ?? 0;
   if (since !== undefined && canReplay(since, revision, limit)) return { revision, since };
-  const snapshot = await snapshots.acquire(directoryId, revision, limit, databaseSource(() => services.em(), directoryId));
+  const snapshot = await snapshots.acquire(
+    directoryId,
+    revision,
+    limit,
+    databaseSource(() => services.em(), directoryId),
+  );
   return { revision: Math.max(revision, snapshot.revision), snapshot };
 }
 

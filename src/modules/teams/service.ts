@@ -116,7 +116,7 @@ export async function removeMember(ctx: TeamContext, actor: Actor, directoryId: 
     const target = roleIn(row, userId);
     if (target === null) throw notAMember(userId);
     const removingSelf = userId === actor.userId;
-    if (removingSelf && target === 'owner') throw badRequest('the owner cannot leave: hand ownership over first (set another member\'s role to owner)');
+    if (removingSelf && target === 'owner') throw badRequest("the owner cannot leave: hand ownership over first (set another member's role to owner)");
     decide({ deleted: false, role: actorRole }, requiredToManage(target, { removingSelf }), `removing a ${target}`);
     await statements.run('delete from members where directory_id = ? and user_id = ?', [directoryId, userId]);
     announce({ directoryId, userId, event: 'unshared', role: target });
@@ -159,7 +159,15 @@ export async function createInvite(ctx: TeamContext, actor: Actor, directoryId: 
     const code = randomBytes(24).toString('base64url');
     const expiresAt = new Date(now.getTime() + (input.expiresInHours ?? 72) * 3_600_000);
     const maxUses = input.maxUses ?? 1;
-    await statements.run('insert into invites (directory_id, code, role, max_uses, uses, expires_at, created_by, created_at) values (?, ?, ?, ?, 0, ?, ?, ?)', [directoryId, code, input.role, maxUses, expiresAt, actor.userId, now]);
+    await statements.run('insert into invites (directory_id, code, role, max_uses, uses, expires_at, created_by, created_at) values (?, ?, ?, ?, 0, ?, ?, ?)', [
+      directoryId,
+      code,
+      input.role,
+      maxUses,
+      expiresAt,
+      actor.userId,
+      now,
+    ]);
     return inviteView({ id: 0, directory_id: directoryId, code, role: input.role, max_uses: maxUses, uses: 0, expires_at: expiresAt, revoked_at: null });
   });
 }

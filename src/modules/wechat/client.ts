@@ -51,9 +51,7 @@ export function createWechatClient(options: { apiBase: string; appId: string; se
       const errcode = typeof body.errcode === 'number' ? body.errcode : 0;
       if (errcode !== 0) {
         const known = ERRCODES[errcode];
-        throw known
-          ? new AppError(known.code, known.message, { errcode })
-          : new AppError('wechat_unavailable', `WeChat refused the login (errcode ${errcode})`, { errcode });
+        throw known ? new AppError(known.code, known.message, { errcode }) : new AppError('wechat_unavailable', `WeChat refused the login (errcode ${errcode})`, { errcode });
       }
       if (typeof body.openid !== 'string' || typeof body.session_key !== 'string') {
         throw new AppError('wechat_unavailable', 'WeChat answered without openid or session_key');

@@ -53,7 +53,9 @@ export function decryptUserData(encryptedData: string, iv: string, sessionKey: s
 
 /** WeChat's rawData check: signature = sha1(rawData + session_key). */
 export function verifyRawData(rawData: string, signature: string, sessionKey: string): WechatProfile {
-  const expected = createHash('sha1').update(rawData + sessionKey).digest();
+  const expected = createHash('sha1')
+    .update(rawData + sessionKey)
+    .digest();
   const given = /^[0-9a-f]{40}$/i.test(signature) ? Buffer.from(signature, 'hex') : Buffer.alloc(0);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new AppError('decrypt_failed', 'signature does not match rawData and the session key');

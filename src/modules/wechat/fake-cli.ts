@@ -26,6 +26,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const code = (error as { code?: unknown }).code;
-  process.stderr.write(`scancode: fake WeChat: ${code === 'EADDRINUSE' ? `WECHAT_FAKE_PORT ${process.env.WECHAT_FAKE_PORT ?? 3901} is already in use` : error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `scancode: fake WeChat: ${code === 'EADDRINUSE' ? `WECHAT_FAKE_PORT ${process.env.WECHAT_FAKE_PORT ?? 3901} is already in use` : error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

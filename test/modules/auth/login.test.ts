@@ -224,4 +224,3 @@ describe.each(testDatabases())('health on $name', (db) => {
     expect((await request(server.url, 'GET', '/readyz')).body).toEqual({ status: 'ok', database: 'ok', bus: 'ok' });
   });
 });
-

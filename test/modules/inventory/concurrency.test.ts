@@ -47,7 +47,12 @@ describe.each(targets)('concurrent scans on $name', ({ db, stock }) => {
     // The log: the create entry, the set, one entry per unit taken, and no gap.
     const logs = await allLogs(api, id);
     expect(logs.map((l) => l.revision)).toEqual(Array.from({ length: stock + 2 }, (_, i) => stock + 1 - i));
-    expect(logs.filter((l) => l.type === 'out').map((l) => l.countAfter).sort((a, b) => a - b)).toEqual(Array.from({ length: stock }, (_, i) => i));
+    expect(
+      logs
+        .filter((l) => l.type === 'out')
+        .map((l) => l.countAfter)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: stock }, (_, i) => i));
   });
 
   it('one event id sent 10 times at once is applied once', async () => {

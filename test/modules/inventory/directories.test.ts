@@ -14,7 +14,18 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       const list = await api.get('/api/directories');
       expect(list.status).toBe(200);
       expect(list.body.directories).toEqual([
-        { id: expect.any(Number), name: '默认', role: 'owner', owner: { id: expect.any(Number), nickname: '' }, freq: 0, revision: 0, goodsCount: 0, totalCount: 0, createdAt: expect.any(String), updatedAt: expect.any(String) },
+        {
+          id: expect.any(Number),
+          name: '默认',
+          role: 'owner',
+          owner: { id: expect.any(Number), nickname: '' },
+          freq: 0,
+          revision: 0,
+          goodsCount: 0,
+          totalCount: 0,
+          createdAt: expect.any(String),
+          updatedAt: expect.any(String),
+        },
       ]);
       const created = await api.post('/api/directories', { body: { name: '  仓库一  ' } });
       expect(created.status).toBe(201);
@@ -93,12 +104,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(deleted.status).toBe(204);
       expect(deleted.text).toBe('');
       expect((await api.get('/api/directories')).body.directories.map((d: { id: number }) => d.id)).not.toContain(id);
-      for (const answer of [
-        await api.get(`/api/directories/${id}`),
-        await api.get(goodsPath(id, 'g1')),
-        await scan(api, id, { op: 'in', code: 'g1' }),
-        await api.delete(`/api/directories/${id}`),
-      ]) {
+      for (const answer of [await api.get(`/api/directories/${id}`), await api.get(goodsPath(id, 'g1')), await scan(api, id, { op: 'in', code: 'g1' }), await api.delete(`/api/directories/${id}`)]) {
         expect(answer.status).toBe(404);
         expect(answer.body.error.code).toBe('directory_not_found');
       }
@@ -108,7 +114,11 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       expect(again.body.directory).toMatchObject({ revision: 0, goodsCount: 0 });
       // The history stays, and the delete was a change like any other: one more revision.
       const logs = await queryDatabase<{ revision: number; type: string }>(server, 'select revision, type from logs where directory_id = ? order by revision', [id]);
-      expect(logs.map((l) => [Number(l.revision), l.type])).toEqual([[0, 'create'], [1, 'in'], [2, 'delete']]);
+      expect(logs.map((l) => [Number(l.revision), l.type])).toEqual([
+        [0, 'create'],
+        [1, 'in'],
+        [2, 'delete'],
+      ]);
     });
   });
 
@@ -129,8 +139,7 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
         { id: expect.any(Number), code: 'X_1', name: '100% cotton', remarks: '', count: 1 },
         { id: expect.any(Number), code: 'bang!', name: 'back\\slash', remarks: '', count: 1 },
       ]);
-      const codes = async (q: string) =>
-        (await api.get(`/api/directories/${id}?q=${encodeURIComponent(q)}`)).body.goods.map((g: { code: string }) => g.code);
+      const codes = async (q: string) => (await api.get(`/api/directories/${id}?q=${encodeURIComponent(q)}`)).body.goods.map((g: { code: string }) => g.code);
       expect(await codes('可乐')).toEqual(['6901234567892']);
       expect(await codes('abc')).toEqual(['ABC-100']);
       expect(await codes('widg')).toEqual(['ABC-100']);
@@ -216,7 +225,11 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
     it('answers 400 bad_request naming the field of a bad edit', async () => {
       const { api, defaultDirectoryId: id } = await signIn(server, 'goods-bad-edit');
       await scan(api, id, { op: 'in', code: 'e1' });
-      for (const [body, field] of [[{ name: 'n'.repeat(141) }, 'name'], [{ remarks: 'r'.repeat(1001) }, 'remarks'], [{ name: 3 }, 'name']] as const) {
+      for (const [body, field] of [
+        [{ name: 'n'.repeat(141) }, 'name'],
+        [{ remarks: 'r'.repeat(1001) }, 'remarks'],
+        [{ name: 3 }, 'name'],
+      ] as const) {
         const answer = await api.patch(goodsPath(id, 'e1'), { body });
         expect(answer.status).toBe(400);
         expect(answer.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining(field) });
@@ -282,7 +295,12 @@ describe.each(testDatabases())('directories and goods over HTTP on $name', (db) 
       }
       // The same through POST /api/sync: the per-event error is the same too (apart from the event id).
       const sync = await stranger.api.post('/api/sync', {
-        body: { events: [{ eventId: 'p-1', directoryId: theirs, op: 'in', code: 'secret' }, { eventId: 'p-2', directoryId: missing, op: 'in', code: 'secret' }] },
+        body: {
+          events: [
+            { eventId: 'p-1', directoryId: theirs, op: 'in', code: 'secret' },
+            { eventId: 'p-2', directoryId: missing, op: 'in', code: 'secret' },
+          ],
+        },
       });
       expect(sync.status).toBe(200);
       expect(sync.body.results[0].error).toEqual(sync.body.results[1].error);

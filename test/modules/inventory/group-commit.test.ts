@@ -74,10 +74,10 @@ describe.each(testDatabases())('group commit on $name', (db) => {
     const applied = results.filter((r) => r.ok);
     expect(results.filter((r) => !r.ok).every((r) => r.error.code === 'directory_not_found')).toBe(true);
     // Applied ones all come before the delete, which is the last revision of the directory.
-    const rows = await server.app.services.orm.em.fork().getConnection().execute<{ revision: number; type: string }[]>(
-      'select revision, type from logs where directory_id = ? order by revision',
-      [id],
-    );
+    const rows = await server.app.services.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ revision: number; type: string }[]>('select revision, type from logs where directory_id = ? order by revision', [id]);
     expect(rows.map((r) => r.type)).toEqual(['create', 'in', ...applied.map(() => 'in'), 'delete']);
     expect(rows.map((r) => r.revision)).toEqual(rows.map((_, i) => i));
     const [goods] = await server.app.services.orm.em.fork().getConnection().execute<{ count: number }[]>('select count from goods where directory_id = ?', [id]);

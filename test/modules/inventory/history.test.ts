@@ -149,7 +149,13 @@ describe.each(testDatabases())('revisions, changes and logs on $name', (db) => {
 
   it('answers 400 bad_request naming `limit` or `before` when out of range', async () => {
     const { api, defaultDirectoryId: id } = await signIn(server, 'hist-bad-logs');
-    for (const [query, field] of [['limit=0', 'limit'], ['limit=201', 'limit'], ['limit=x', 'limit'], ['before=0', 'before'], ['before=x', 'before']]) {
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=201', 'limit'],
+      ['limit=x', 'limit'],
+      ['before=0', 'before'],
+      ['before=x', 'before'],
+    ]) {
       const answer = await api.get(`/api/directories/${id}/logs?${query}`);
       expect(answer.status).toBe(400);
       expect(answer.body.error).toEqual({ code: 'bad_request', message: expect.stringContaining(field) });

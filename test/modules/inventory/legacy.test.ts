@@ -51,7 +51,13 @@ describe.each(testDatabases())('the seed mini-program routes on $name', (db) => 
     await busDelivered();
     expect(await directoryState(api, id)).toMatchObject({ directory: { revision: 5, freq: 5 } });
     const pushed = published.filter((m) => m.type === 'change' && m.directoryId === id).map((m) => (m.type === 'change' ? [m.change.type, m.change.goods?.count] : null));
-    expect(pushed).toEqual([['in', 1], ['in', 2], ['out', 1], ['out', 0], ['in', 1]]);
+    expect(pushed).toEqual([
+      ['in', 1],
+      ['in', 2],
+      ['out', 1],
+      ['out', 0],
+      ['in', 1],
+    ]);
     expect(published.some((m) => m.type === 'directory' && m.event === 'created' && m.directory.id === id)).toBe(true);
   });
 

@@ -81,7 +81,9 @@ describe.each(testDatabases())('caps on what a user stores, on $name', (db) => {
     sockets.push(socket);
     expect(await socket.request({ type: 'scan', id: 'quota-1', directoryId, op: 'in', code: 'G-new', qty: 1 })).toMatchObject({ ok: false, error: quota(MAX_GOODS) });
     const name = (await directoryState(api, directoryId)).directory.name;
-    expect((await legacyPost(server, '/datain/', { cookie: token, dir: name, code: 'G-new', name: '', remarks: '' })).body).toEqual({ error: `已达商品数量上限（${MAX_GOODS}种），请先删除不用的商品` });
+    expect((await legacyPost(server, '/datain/', { cookie: token, dir: name, code: 'G-new', name: '', remarks: '' })).body).toEqual({
+      error: `已达商品数量上限（${MAX_GOODS}种），请先删除不用的商品`,
+    });
 
     // What it holds still counts in and out; nothing refused was stored.
     expect((await scan(api, directoryId, { op: 'in', code: 'G0', qty: 1 })).body).toMatchObject({ goods: { count: 4 } });
@@ -112,7 +114,10 @@ describe.each(testDatabases())('caps on what a user stores, on $name', (db) => {
       }),
     );
     const [singleAnswers, syncAnswers] = await Promise.all([singles, syncs]);
-    const results = [...singleAnswers.map((a) => (a.status === 200 ? 'ok' : a.body.error)), ...syncAnswers.flatMap((a) => a.body.results.map((r: { ok: boolean; error?: unknown }) => (r.ok ? 'ok' : r.error)))];
+    const results = [
+      ...singleAnswers.map((a) => (a.status === 200 ? 'ok' : a.body.error)),
+      ...syncAnswers.flatMap((a) => a.body.results.map((r: { ok: boolean; error?: unknown }) => (r.ok ? 'ok' : r.error))),
+    ];
     expect(results.filter((r) => r === 'ok')).toHaveLength(MAX_GOODS - 1);
     for (const refused of results.filter((r) => r !== 'ok')) expect(refused).toMatchObject(quota(MAX_GOODS));
 

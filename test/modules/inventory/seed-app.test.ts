@@ -106,7 +106,11 @@ describe.each(testDatabases())("the seed's app against scancode on $name", (db) 
     expect(await countOf(api, id, 'PAD-1 ')).toBe(5);
     expect(await countOf(api, id, 'PAD-1\n')).toBe(3);
     const goods = (await api.get(`/api/directories/${id}`)).body.goods.map((g: { code: string; count: number }) => [g.code, g.count]);
-    expect(goods).toEqual([['PAD-1', 3], ['PAD-1 ', 5], ['pad-1', 1]]);
+    expect(goods).toEqual([
+      ['PAD-1', 3],
+      ['PAD-1 ', 5],
+      ['pad-1', 1],
+    ]);
     expect((await scan(api, id, { op: 'in', code: '\r\n' })).body).toEqual({ error: { code: 'bad_request', message: expect.stringContaining('code must not be empty') } });
   });
 

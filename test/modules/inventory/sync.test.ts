@@ -24,7 +24,11 @@ describe.each(testDatabases())('POST /api/sync on $name', (db) => {
     expect(answer.status).toBe(200);
     const { results } = answer.body;
     expect(results.map((r: { eventId: string }) => r.eventId)).toEqual(events.map((e) => e.eventId));
-    expect(results[0]).toEqual({ eventId: 'off:1', ok: true, result: { goods: { id: expect.any(Number), code: 'A', name: '苹果', remarks: '', count: 3 }, delta: 3, revision: 1, created: true, duplicate: false } });
+    expect(results[0]).toEqual({
+      eventId: 'off:1',
+      ok: true,
+      result: { goods: { id: expect.any(Number), code: 'A', name: '苹果', remarks: '', count: 3 }, delta: 3, revision: 1, created: true, duplicate: false },
+    });
     expect(results[1]).toMatchObject({ ok: true, result: { goods: { code: 'B', count: 10 }, revision: 1, created: true } });
     expect(results[2]).toEqual({ eventId: 'off:3', ok: false, error: { code: 'insufficient_stock', message: expect.any(String), count: 3 } });
     expect(results[3]).toEqual({ eventId: 'off:4', ok: false, error: { code: 'goods_not_found', message: expect.any(String) } });
@@ -39,9 +43,7 @@ describe.each(testDatabases())('POST /api/sync on $name', (db) => {
     const resent = await api.post('/api/sync', { body: { events } });
     expect(resent.status).toBe(200);
     expect(resent.body.results).toEqual(
-      results.map((r: { ok: boolean; result?: object; error?: object }) =>
-        r.ok ? { ...r, result: { ...r.result, duplicate: true } } : { ...r, error: { ...r.error, duplicate: true } },
-      ),
+      results.map((r: { ok: boolean; result?: object; error?: object }) => (r.ok ? { ...r, result: { ...r.result, duplicate: true } } : { ...r, error: { ...r.error, duplicate: true } })),
     );
     expect(await directoryState(api, shop)).toEqual(before.shop);
     expect(await directoryState(api, store)).toEqual(before.store);
@@ -51,7 +53,12 @@ describe.each(testDatabases())('POST /api/sync on $name', (db) => {
     const { api, defaultDirectoryId: id } = await signIn(server, 'sync-mixed');
     const single = await scan(api, id, { op: 'in', code: 'M', qty: 4, eventId: 'mix-1' });
     const batch = await api.post('/api/sync', {
-      body: { events: [{ eventId: 'mix-1', directoryId: id, op: 'in', code: 'M', qty: 4 }, { eventId: 'mix-2', directoryId: id, op: 'in', code: 'M' }] },
+      body: {
+        events: [
+          { eventId: 'mix-1', directoryId: id, op: 'in', code: 'M', qty: 4 },
+          { eventId: 'mix-2', directoryId: id, op: 'in', code: 'M' },
+        ],
+      },
     });
     expect(batch.body.results).toEqual([
       { eventId: 'mix-1', ok: true, result: { ...single.body, duplicate: true } },
@@ -59,7 +66,12 @@ describe.each(testDatabases())('POST /api/sync on $name', (db) => {
     ]);
     // The same id twice in one batch is applied once.
     const twice = await api.post('/api/sync', {
-      body: { events: [{ eventId: 'mix-3', directoryId: id, op: 'in', code: 'M' }, { eventId: 'mix-3', directoryId: id, op: 'in', code: 'M' }] },
+      body: {
+        events: [
+          { eventId: 'mix-3', directoryId: id, op: 'in', code: 'M' },
+          { eventId: 'mix-3', directoryId: id, op: 'in', code: 'M' },
+        ],
+      },
     });
     expect(twice.body.results.map((r: { result: { duplicate: boolean } }) => r.result.duplicate)).toEqual([false, true]);
     expect(await countOf(api, id, 'M')).toBe(6);

@@ -105,9 +105,11 @@ describe('npm run import:django, refusing', () => {
       expect(exit.stdout).toContain('Dry run (nothing written)');
       expect(exit.stdout).toContain('changes to write: 15');
       const orm = await openDatabase({ kind: 'sqlite', path });
-      const [counts] = await orm.em.fork().execute<{ users: number; logs: number; imports: number }[]>(
-        'select (select count(*) from users) as users, (select count(*) from logs) as logs, (select count(*) from legacy_imports) as imports',
-      );
+      const [counts] = await orm.em
+        .fork()
+        .execute<
+          { users: number; logs: number; imports: number }[]
+        >('select (select count(*) from users) as users, (select count(*) from logs) as logs, (select count(*) from legacy_imports) as imports');
       await orm.close();
       expect(counts).toEqual({ users: 0, logs: 0, imports: 0 });
     } finally {

@@ -86,7 +86,7 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     expect(result.failures).toEqual([]);
   });
 
-  it("gives each warehouse its name, freq and revision, and a log that replays to its counts", async () => {
+  it('gives each warehouse its name, freq and revision, and a log that replays to its counts', async () => {
     const alice = await as('o-alice');
     const mine = await directoriesOf(alice);
     expect(Object.keys(mine).sort()).toEqual(['仓库A', '仓库B', '未命名仓库3', '默认'].sort());
@@ -97,17 +97,40 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
 
     const { goods } = await directoryState(alice, mine['仓库A'].id);
     expect(goods.map((g: { code: string; count: number }) => [g.code.slice(0, 20), g.count])).toEqual([
-      ['6901234567892', 0], ['12345678901234567890', 1], ['WIFI:T:WPA;S:warehou', 1], ['1+1 A/Ω', 1], ['Case-Code', 2], ['PAD-1', 2], ['📦-0001', 1],
+      ['6901234567892', 0],
+      ['12345678901234567890', 1],
+      ['WIFI:T:WPA;S:warehou', 1],
+      ['1+1 A/Ω', 1],
+      ['Case-Code', 2],
+      ['PAD-1', 2],
+      ['📦-0001', 1],
     ]);
     // 仓库A's log reads back in the old app's order: three in and three out of the cola, then one scan each.
     const logs = (await alice.get(`/api/directories/${mine['仓库A'].id}/logs?limit=100`)).body.logs.reverse();
-    expect(logs.map((l: { revision: number; type: string; code: string | null; delta: number | null; countAfter: number | null }) => [l.revision, l.type, l.code?.slice(0, 9) ?? null, l.delta, l.countAfter])).toEqual([
+    expect(
+      logs.map((l: { revision: number; type: string; code: string | null; delta: number | null; countAfter: number | null }) => [
+        l.revision,
+        l.type,
+        l.code?.slice(0, 9) ?? null,
+        l.delta,
+        l.countAfter,
+      ]),
+    ).toEqual([
       [0, 'create', null, null, null],
-      [1, 'in', '690123456', 1, 1], [2, 'in', '690123456', 1, 2], [3, 'in', '690123456', 1, 3],
+      [1, 'in', '690123456', 1, 1],
+      [2, 'in', '690123456', 1, 2],
+      [3, 'in', '690123456', 1, 3],
       [4, 'in', '123456789', 1, 1],
-      [5, 'out', '690123456', -1, 2], [6, 'out', '690123456', -1, 1], [7, 'out', '690123456', -1, 0],
-      [8, 'in', 'WIFI:T:WP', 1, 1], [9, 'in', '1+1 A/Ω', 1, 1], [10, 'in', 'Case-Code', 1, 1], [11, 'in', 'Case-Code', 1, 2],
-      [12, 'in', 'PAD-1', 1, 1], [13, 'in', 'PAD-1', 1, 2], [14, 'in', '📦-0001', 1, 1],
+      [5, 'out', '690123456', -1, 2],
+      [6, 'out', '690123456', -1, 1],
+      [7, 'out', '690123456', -1, 0],
+      [8, 'in', 'WIFI:T:WP', 1, 1],
+      [9, 'in', '1+1 A/Ω', 1, 1],
+      [10, 'in', 'Case-Code', 1, 1],
+      [11, 'in', 'Case-Code', 1, 2],
+      [12, 'in', 'PAD-1', 1, 1],
+      [13, 'in', 'PAD-1', 1, 2],
+      [14, 'in', '📦-0001', 1, 1],
     ]);
     expect(new Date(logs[1].at).toISOString()).toBe('2026-11-25T12:44:23.148Z');
 
@@ -116,7 +139,9 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     const socket = await connect(server.url, token);
     expect((await socket.request({ type: 'subscribe', directoryId: mine['仓库A'].id, since: 0 })).result).toEqual({ revision: 14 });
     const frames = await socket.changesUpTo(mine['仓库A'].id, 14);
-    expect(frames.map((f) => [f.revision, f.change.type, f.change.goods?.count])).toEqual(logs.slice(1).map((l: { revision: number; type: string; countAfter: number }) => [l.revision, l.type, l.countAfter]));
+    expect(frames.map((f) => [f.revision, f.change.type, f.change.goods?.count])).toEqual(
+      logs.slice(1).map((l: { revision: number; type: string; countAfter: number }) => [l.revision, l.type, l.countAfter]),
+    );
     await socket.close();
 
     const erin = await directoriesOf(await as('o-erin'));
@@ -146,10 +171,10 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     const at = '2026-11-26 08:00:00';
     await old.query("insert into mycode_goods values (9, 4, '??胶带', 2, '6920000000099', '', ?, ?)", [at, at]); // a new goods, its emoji lost
     await old.query("insert into mycode_log values (19, 1, ?, '1', 4, 9), (20, 1, ?, '1', 4, 9)", [at, at]);
-    await old.query("update mycode_goods set count = 2 where id = 3"); // one more in, logged
+    await old.query('update mycode_goods set count = 2 where id = 3'); // one more in, logged
     await old.query("insert into mycode_log values (21, 1, ?, '1', 2, 3)", [at]);
-    await old.query("update mycode_goods set count = 5 where id = 6"); // a stocktake the log does not show
-    await old.query("update mycode_directory set freq = freq + 1 where id = 2");
+    await old.query('update mycode_goods set count = 5 where id = 6'); // a stocktake the log does not show
+    await old.query('update mycode_directory set freq = freq + 1 where id = 2');
     await old.query("update mycode_directory set name = '仓库C', freq = freq + 2 where id = 4"); // renamed
     await old.query("insert into mycode_log values (22, 1, ?, '4', 4, NULL)", [at]);
     await old.query("update mycode_directory set status = '0' where id = 3"); // deleted
@@ -175,7 +200,12 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     );
     const frank = await as('o-frank');
     const frankDirectories = await directoriesOf(frank);
-    const byId = new Map<number, string>([[ids['仓库A'].id, '仓库A'], [ids['仓库B'].id, '仓库C'], [ids['未命名仓库3'].id, '未命名仓库3'], [frankDirectories['默认'].id, 'frank默认']]);
+    const byId = new Map<number, string>([
+      [ids['仓库A'].id, '仓库A'],
+      [ids['仓库B'].id, '仓库C'],
+      [ids['未命名仓库3'].id, '未命名仓库3'],
+      [frankDirectories['默认'].id, 'frank默认'],
+    ]);
     expect(added.map((l) => [byId.get(Number(l.directory_id)), Number(l.revision), l.type, l.code, l.delta, l.count_after, l.dir_name])).toEqual([
       ['仓库A', 16, 'in', '12345678901234567890', 1, 2, null],
       ['仓库A', 17, 'set', 'Case-Code', 3, 6, null],
@@ -223,7 +253,15 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
     const dirs = query.body.dirs as Record<string, { name: string; remark: string; count: number; code: string }[]>;
     expect(Object.keys(dirs)).toEqual(['默认', '仓库A', '仓库C']);
     expect(dirs['默认']).toEqual([]);
-    expect(dirs['仓库A'].map((g) => [g.name, g.count])).toEqual([['可口可乐', 0], ['1234567890123456', 2], ['WIFI:T:WPA;S:war', 1], ['sym', 1], ['upper', 6], ['pad-space', 2], ['📦箱', 1]]);
+    expect(dirs['仓库A'].map((g) => [g.name, g.count])).toEqual([
+      ['可口可乐', 0],
+      ['1234567890123456', 2],
+      ['WIFI:T:WPA;S:war', 1],
+      ['sym', 1],
+      ['upper', 6],
+      ['pad-space', 2],
+      ['📦箱', 1],
+    ]);
     expect(dirs['仓库A'][0]).toEqual({ name: '可口可乐', remark: '330ml', count: 0, code: '6901234567892' });
     expect(dirs['仓库C']).toEqual([
       { name: '纸箱', remark: '', count: 1, code: '6920000000001' },

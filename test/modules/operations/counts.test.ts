@@ -324,9 +324,17 @@ describe.each(testDatabases())('count sessions on $name', (db) => {
     240_000,
   );
 
-  it('allows one open count per directory (count_open with its id); a cancel is the starter\'s or a manager\'s and changes no count', async () => {
+  it("allows one open count per directory (count_open with its id); a cancel is the starter's or a manager's and changes no count", async () => {
     const { directoryId, owner, editors, manager } = await team(server, 'cancel');
-    await stock(owner.api, directoryId, [{ code: 'A', name: '甲', count: 5 }, { code: 'B', name: '乙', count: 0 }], 'cancel');
+    await stock(
+      owner.api,
+      directoryId,
+      [
+        { code: 'A', name: '甲', count: 5 },
+        { code: 'B', name: '乙', count: 0 },
+      ],
+      'cancel',
+    );
     const started = await editors[0].api.post(`/api/directories/${directoryId}/counts`, { body: {} });
     expect(started.status).toBe(201);
     const countId = started.body.count.id as number;
@@ -336,7 +344,11 @@ describe.each(testDatabases())('count sessions on $name', (db) => {
     const overSocket = await socket.request({ type: 'startCount', id: 'second-start', directoryId });
     expect(overSocket).toMatchObject({ ok: false, error: { code: 'count_open', countId } });
 
-    for (const [code, qty] of [['A', 9], ['B', 4], ['C', 2]] as const) {
+    for (const [code, qty] of [
+      ['A', 9],
+      ['B', 4],
+      ['C', 2],
+    ] as const) {
       expect((await editors[1].api.post(`/api/counts/${countId}/lines`, { body: { code, qty } })).status).toBe(200);
     }
     const before = await goodsCounts(owner.api, directoryId);

@@ -65,7 +65,7 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
   /** Waits until every socket has at least `n` alerts of `code`. */
   const alerted = (members: TestSocket[], code: string, n: number) => Promise.all(members.map((s) => s.until(() => alertsOf(s, code).length >= n, `${n} alerts of ${code}`)));
 
-  it('marks the change that crosses below minCount and alerts every member\'s sockets on both instances, subscribed or not, once per crossing', async () => {
+  it("marks the change that crosses below minCount and alerts every member's sockets on both instances, subscribed or not, once per crossing", async () => {
     const owner = await signIn(first, 'low-owner');
     const editor = await signIn(first, 'low-editor');
     const viewer = await signIn(first, 'low-viewer');
@@ -100,7 +100,12 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     await x(owner.api, 'out', 2);
     // Two in one offline batch.
     const batch = await editorOnSecond.post('/api/sync', {
-      body: { events: [{ eventId: 'low-1', directoryId, op: 'in', code: 'X', qty: 1 }, { eventId: 'low-2', directoryId, op: 'out', code: 'X', qty: 5 }] },
+      body: {
+        events: [
+          { eventId: 'low-1', directoryId, op: 'in', code: 'X', qty: 1 },
+          { eventId: 'low-2', directoryId, op: 'out', code: 'X', qty: 5 },
+        ],
+      },
     });
     expect(batch.body.results.map((r: Frame) => r.ok && r.result.goods.count)).toEqual([5, 0]);
     await x(owner.api, 'set', 10);
@@ -135,7 +140,11 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     await alerted(members, 'Y', 1);
     await alerted(members, 'X', 4);
     for (const socket of members) {
-      expect(alertsOf(socket, 'X').map((f) => f.goods.count).sort()).toEqual([0, 1, 4, 4]);
+      expect(
+        alertsOf(socket, 'X')
+          .map((f) => f.goods.count)
+          .sort(),
+      ).toEqual([0, 1, 4, 4]);
       expect(alertsOf(socket)).toHaveLength(5);
       for (const f of alertsOf(socket)) expect(f).toMatchObject({ type: 'alert', kind: 'low_stock', directoryId, goods: { minCount: f.goods.code === 'X' ? 5 : 3 } });
     }
@@ -191,7 +200,13 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     const store = await createDirectory(owner.api, '后仓');
     const shop = await createDirectory(owner.api, '前店');
     await join(owner, store, editor, 'editor');
-    for (const [code, count, minCount] of [['X', 6, 5], ['Z', 10, 5], ['W', 8, 2], ['V', 1, 3], ['Q', 3, 3]] as const) {
+    for (const [code, count, minCount] of [
+      ['X', 6, 5],
+      ['Z', 10, 5],
+      ['W', 8, 2],
+      ['V', 1, 3],
+      ['Q', 3, 3],
+    ] as const) {
       await scanned(owner.api, store, 'in', code, count);
       await setMinCount(owner.api, store, code, minCount);
     }
@@ -227,8 +242,16 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     await setMinCount(owner.api, shop, 'last', 1);
     await scanned(owner.api, shop, 'out', 'last', 1);
     await alerted(members.slice(0, 1), 'last', 1);
-    expect(alertsOf(members[0]).map((f) => `${f.directoryId === store ? 'store' : 'shop'}:${f.goods.code}:${f.goods.count}`).sort()).toEqual(['shop:last:0', 'store:Q:0', 'store:W:0', 'store:X:4', 'store:Z:3']);
+    expect(
+      alertsOf(members[0])
+        .map((f) => `${f.directoryId === store ? 'store' : 'shop'}:${f.goods.code}:${f.goods.count}`)
+        .sort(),
+    ).toEqual(['shop:last:0', 'store:Q:0', 'store:W:0', 'store:X:4', 'store:Z:3']);
     // The editor is no member of the shop: its alert went to the owner only.
-    expect(alertsOf(members[1]).map((f) => `${f.goods.code}:${f.goods.count}`).sort()).toEqual(['Q:0', 'W:0', 'X:4', 'Z:3']);
+    expect(
+      alertsOf(members[1])
+        .map((f) => `${f.goods.code}:${f.goods.count}`)
+        .sort(),
+    ).toEqual(['Q:0', 'W:0', 'X:4', 'Z:3']);
   });
 });

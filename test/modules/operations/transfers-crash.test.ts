@@ -105,18 +105,20 @@ describe.each(testDatabases())('transfers across a kill -9 of the server on $nam
         if (next >= plan.length) return;
         const t = plan[next++];
         sent.push(t);
-        void socket.next((f) => f.type === 'ack' && f.id === t.eventId).then(
-          (ack) => {
-            acked.set(t.eventId, ack);
-            if (acked.size === KILL_AFTER) {
-              // A last burst on its way as the server dies: some read, some in a transaction, some never read.
-              for (let k = 0; k < WINDOW; k++) sendOne();
-              server.child.kill('SIGKILL');
-              resolve();
-            } else if (acked.size < KILL_AFTER) sendOne();
-          },
-          () => undefined, // the socket closed with the server: no answer
-        );
+        void socket
+          .next((f) => f.type === 'ack' && f.id === t.eventId)
+          .then(
+            (ack) => {
+              acked.set(t.eventId, ack);
+              if (acked.size === KILL_AFTER) {
+                // A last burst on its way as the server dies: some read, some in a transaction, some never read.
+                for (let k = 0; k < WINDOW; k++) sendOne();
+                server.child.kill('SIGKILL');
+                resolve();
+              } else if (acked.size < KILL_AFTER) sendOne();
+            },
+            () => undefined, // the socket closed with the server: no answer
+          );
         socket.send(frame(t));
       };
       for (let k = 0; k < WINDOW; k++) sendOne();

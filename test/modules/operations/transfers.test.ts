@@ -109,7 +109,13 @@ describe.each(testDatabases())('transfers on $name', (db) => {
     }
 
     // Each transfer: one side in each directory, at the revisions its ack named, with the same id.
-    const changesOf = (directoryId: number) => new Map(watchers.find((w) => w.directoryId === directoryId)!.socket.changes(directoryId).map((f) => [f.revision as number, f.change]));
+    const changesOf = (directoryId: number) =>
+      new Map(
+        watchers
+          .find((w) => w.directoryId === directoryId)!
+          .socket.changes(directoryId)
+          .map((f) => [f.revision as number, f.change]),
+      );
     const seenA = changesOf(a);
     const seenB = changesOf(b);
     for (const { qty, ack } of moved) {

@@ -51,7 +51,10 @@ describe.each(testDatabases())('undo on $name', (db) => {
 
     const unset = await undo(owner.api, d, set.body.revision);
     expect(unset.status).toBe(200);
-    expect(unset.body).toEqual({ undone: set.body.revision, change: expect.objectContaining({ type: 'undo', undoes: set.body.revision, delta: -14, code: 'C', goods: expect.objectContaining({ count: 6 }) }) });
+    expect(unset.body).toEqual({
+      undone: set.body.revision,
+      change: expect.objectContaining({ type: 'undo', undoes: set.body.revision, delta: -14, code: 'C', goods: expect.objectContaining({ count: 6 }) }),
+    });
     expect(unset.body.change.revision).toBe(set.body.revision + 1);
     const unout = await undo(owner.api, d, out.body.revision);
     expect(unout.body.change).toMatchObject({ type: 'undo', undoes: out.body.revision, delta: 2, goods: { count: 8 } });
@@ -64,7 +67,12 @@ describe.each(testDatabases())('undo on $name', (db) => {
     // The log: every original stays, marked with the revision that undid it; each undo names what it undid.
     const logs = await allLogs(owner.api, d);
     const at = (revision: number) => logs.find((entry) => entry.revision === revision);
-    for (const [original, by] of [[set, unset], [out, unout], [more, unin], [created, uncreate]]) {
+    for (const [original, by] of [
+      [set, unset],
+      [out, unout],
+      [more, unin],
+      [created, uncreate],
+    ]) {
       expect(at(original.body.revision)).toMatchObject({ undoneBy: by.body.change.revision });
       expect(at(by.body.change.revision)).toMatchObject({ type: 'undo', undoes: original.body.revision, code: 'C' });
     }
@@ -74,7 +82,12 @@ describe.each(testDatabases())('undo on $name', (db) => {
     const last = uncreate.body.change.revision;
     await watcher.changesUpTo(d, last);
     expect(watcher.revisions(d)).toEqual(Array.from({ length: last }, (_, k) => k + 1));
-    expect(watcher.changes(d).filter((f) => f.change.type === 'undo').map((f) => f.change.undoes)).toEqual([set.body.revision, out.body.revision, more.body.revision, created.body.revision]);
+    expect(
+      watcher
+        .changes(d)
+        .filter((f) => f.change.type === 'undo')
+        .map((f) => f.change.undoes),
+    ).toEqual([set.body.revision, out.body.revision, more.body.revision, created.body.revision]);
   });
 
   it('undoes an edit (name and remarks back) and a remove (the goods back with its count, name and remarks); the undo of that undo removes it again', async () => {
@@ -130,7 +143,10 @@ describe.each(testDatabases())('undo on $name', (db) => {
     expect((await watcher.request({ type: 'subscribe', directoryId: b, since: 0 })).ok).toBe(true);
     await scan(owner.api, a, { op: 'in', code: 'T', qty: 10, name: '调拨' });
 
-    for (const [side, qty] of [['in', 3], ['out', 2]] as const) {
+    for (const [side, qty] of [
+      ['in', 3],
+      ['out', 2],
+    ] as const) {
       const before = [await countOf(owner.api, a, 'T'), (await countOf(owner.api, b, 'T')) ?? 0];
       const moved = await owner.api.post('/api/transfers', { body: { from: a, to: b, code: 'T', qty } });
       expect(moved.status).toBe(200);
@@ -154,7 +170,10 @@ describe.each(testDatabases())('undo on $name', (db) => {
       expect(undoOf(b, revB)).toMatchObject({ type: 'undo', undoes: moved.body.in.revision, delta: -qty, transfer: { id: transferId, from: a, to: b } });
 
       // Undone already, from either side.
-      for (const [d, rev] of [[a, moved.body.out.revision], [b, moved.body.in.revision]]) {
+      for (const [d, rev] of [
+        [a, moved.body.out.revision],
+        [b, moved.body.in.revision],
+      ]) {
         const twice = await undo(owner.api, d, rev);
         expect([twice.status, twice.body.error?.code]).toEqual([409, 'undo_conflict']);
       }
@@ -218,7 +237,7 @@ describe.each(testDatabases())('undo on $name', (db) => {
     expect(revision).toBe(removed + 1);
   });
 
-  it('an editor undoes their own changes, not another\'s; a manager anyone\'s; a viewer nothing; a stranger sees no directory', async () => {
+  it("an editor undoes their own changes, not another's; a manager anyone's; a viewer nothing; a stranger sees no directory", async () => {
     const { owner, d } = await setUp('roles');
     const manager = await member(owner, d, 'roles-manager', 'manager');
     const editor = await member(owner, d, 'roles-editor', 'editor');

@@ -41,12 +41,24 @@ describe.each(testDatabases().slice(0, 1))('AsyncAPI document of /ws (on $name)'
     const [scancode] = document.servers().all();
     expect(scancode.protocol()).toBe('ws');
     expect(scancode.host()).toBe(new URL(server.url).host);
-    expect(document.channels().all().map((channel) => channel.address())).toEqual(['/ws']);
+    expect(
+      document
+        .channels()
+        .all()
+        .map((channel) => channel.address()),
+    ).toEqual(['/ws']);
   });
 
   it('sends every client frame and receives every server frame, one operation each', () => {
     const messagesOf = (operations: OperationInterface[]) =>
-      sorted(operations.flatMap((operation) => operation.messages().all().map((message) => message.id())));
+      sorted(
+        operations.flatMap((operation) =>
+          operation
+            .messages()
+            .all()
+            .map((message) => message.id()),
+        ),
+      );
     expect(messagesOf(document.operations().filterBySend())).toEqual(sorted(Object.keys(CLIENT_FRAMES)));
     // A push named like a request (`count`) is the message `countPush`.
     expect(messagesOf(document.operations().filterByReceive())).toEqual(sorted(Object.keys(SERVER_FRAMES).map(serverMessageName)));
@@ -63,8 +75,24 @@ describe.each(testDatabases().slice(0, 1))('AsyncAPI document of /ws (on $name)'
 
   it('says which ack answers each request, with the result of its type', () => {
     for (const [type, result] of Object.entries(ACK_RESULTS)) {
-      const operation = document.operations().all().find((candidate) => candidate.messages().all().some((message) => message.id() === type));
-      expect(sorted(operation?.reply()?.messages().all().map((message) => message.id()) ?? [])).toEqual(['ackError', 'ackOk']);
+      const operation = document
+        .operations()
+        .all()
+        .find((candidate) =>
+          candidate
+            .messages()
+            .all()
+            .some((message) => message.id() === type),
+        );
+      expect(
+        sorted(
+          operation
+            ?.reply()
+            ?.messages()
+            .all()
+            .map((message) => message.id()) ?? [],
+        ),
+      ).toEqual(['ackError', 'ackOk']);
       expect(operation?.extensions().get('x-ack-result')?.value()).toEqual(asJson(result));
     }
   });
@@ -74,6 +102,11 @@ describe.each(testDatabases().slice(0, 1))('AsyncAPI document of /ws (on $name)'
     expect(description).toContain('Authorization: Bearer');
     expect(description).toContain('within 10 s');
     for (const code of Object.values(CloseCode)) expect(description).toContain(`| ${code} |`);
-    expect(document.securitySchemes().all().map((scheme) => scheme.type())).toEqual(['http']);
+    expect(
+      document
+        .securitySchemes()
+        .all()
+        .map((scheme) => scheme.type()),
+    ).toEqual(['http']);
   });
 });

@@ -30,7 +30,15 @@ describe.each(testDatabases())('a client that stops reading, on $name', (db) => 
     (socket.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
     const bus = server.app.services.bus;
-    const change = (r: number): Change => ({ revision: r, type: 'edit', code: 'c', goods: { id: 1, code: 'c', name: '', remarks: 'x'.repeat(32 * 1024), count: r }, userId: ownerId, nickname: '', at: new Date().toISOString() });
+    const change = (r: number): Change => ({
+      revision: r,
+      type: 'edit',
+      code: 'c',
+      goods: { id: 1, code: 'c', name: '', remarks: 'x'.repeat(32 * 1024), count: r },
+      userId: ownerId,
+      nickname: '',
+      at: new Date().toISOString(),
+    });
     const frameBytes = JSON.stringify({ type: 'change', directoryId, revision: revision + 1, change: change(revision + 1) }).length + 16;
     let maxQueued = 0;
     let published = 0;

@@ -105,7 +105,14 @@ describe('two Redis bus instances (two servers)', () => {
     const intruder = new Redis(TEST_REDIS_URL);
     try {
       const heard = collect(b, 1);
-      for (const text of ['null', 'junk', '[]', '{"from":"x"}', JSON.stringify({ from: 'x', message: { type: 'change', ownerId: 1 } }), JSON.stringify({ from: 'x', message: { type: 'directory', ownerId: 1, event: 'hacked', directory: {} } })]) {
+      for (const text of [
+        'null',
+        'junk',
+        '[]',
+        '{"from":"x"}',
+        JSON.stringify({ from: 'x', message: { type: 'change', ownerId: 1 } }),
+        JSON.stringify({ from: 'x', message: { type: 'directory', ownerId: 1, event: 'hacked', directory: {} } }),
+      ]) {
         await intruder.publish(channel, text);
       }
       await a.publish(change(9));

@@ -53,7 +53,18 @@ describe.each(testDatabases())('WebSocket fan-out on $name', (db) => {
       type: 'change',
       directoryId: alice.directory.id,
       revision: 1,
-      change: { revision: 1, type: 'in', code: '6901234567890', goods: ack.result.goods, delta: 3, eventId: 'b-1', userId: alice.userId, nickname: '', deviceId: 'alice-phone-1', at: expect.any(String) },
+      change: {
+        revision: 1,
+        type: 'in',
+        code: '6901234567890',
+        goods: ack.result.goods,
+        delta: 3,
+        eventId: 'b-1',
+        userId: alice.userId,
+        nickname: '',
+        deviceId: 'alice-phone-1',
+        at: expect.any(String),
+      },
     });
 
     // Carol cannot watch Alice's directory (it looks missing), and has been sent nothing of Alice's.

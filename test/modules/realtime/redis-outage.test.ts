@@ -59,7 +59,7 @@ describe.each(testDatabases())('Redis going away, on $name', (db) => {
     }
   });
 
-  it('a logout while Redis is away closes that session\'s socket on the other instance as soon as Redis is back', async () => {
+  it("a logout while Redis is away closes that session's socket on the other instance as soon as Redis is back", async () => {
     const token = await first.login('bob');
     const elsewhere = await connect(second.url, token);
     const kept = await connect(second.url, await first.login('bob'));

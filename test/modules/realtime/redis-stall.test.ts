@@ -12,7 +12,9 @@ import { loggedEventIds } from '../../helpers/client';
  * final revision through the periodic revision check (REVISION_CHECK_MS, here 0.5 s), whatever Redis
  * did with the publishes.
  */
-const [db] = testDatabases().filter((d) => d.name === 'mysql').concat(testDatabases());
+const [db] = testDatabases()
+  .filter((d) => d.name === 'mysql')
+  .concat(testDatabases());
 const REVISION_CHECK_MS = 500;
 /** As long as the issue that found the hang stalled it. */
 const STALL_MS = 30_000;
@@ -88,7 +90,12 @@ describe(`a stalled Redis under two instances, on ${db.name}`, () => {
     };
     await Promise.all([overHttp(first.url, 'http-1'), overHttp(second.url, 'http-2'), overSocket(scanners[0], 'ws-1'), overSocket(scanners[1], 'ws-2')].map((phone) => phone()));
     // A directory created during the stall is answered too.
-    const directory = await fetch(`${first.url}/api/directories`, { signal: AbortSignal.timeout(10_000), method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: '停顿' }) });
+    const directory = await fetch(`${first.url}/api/directories`, {
+      signal: AbortSignal.timeout(10_000),
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '停顿' }),
+    });
     expect(directory.status).toBe(201);
     redis.resume();
     const resumedAt = performance.now();
@@ -108,7 +115,9 @@ describe(`a stalled Redis under two instances, on ${db.name}`, () => {
     expect(new Set(logged).size).toBe(logged.length);
     expect(logged.sort()).toEqual(['stall-0', ...acked].sort());
     latencies.sort((x, y) => x - y);
-    console.log(`Redis stalled ${STALL_MS / 1000} s: ${acked.length} scans from 4 phones, each answered (p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms); both instances' watchers at revision ${final} ${caughtUpMs.toFixed(0)} ms after Redis resumed (REVISION_CHECK_MS ${REVISION_CHECK_MS})`);
+    console.log(
+      `Redis stalled ${STALL_MS / 1000} s: ${acked.length} scans from 4 phones, each answered (p50 ${latencies[Math.floor(latencies.length / 2)].toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms); both instances' watchers at revision ${final} ${caughtUpMs.toFixed(0)} ms after Redis resumed (REVISION_CHECK_MS ${REVISION_CHECK_MS})`,
+    );
 
     // A logout is answered during a stall too (it announces the revoked session on the bus).
     redis.stall();
@@ -122,7 +131,7 @@ describe(`a stalled Redis under two instances, on ${db.name}`, () => {
     }
   });
 
-  it('a logout during the stall closes that session\'s socket on the other instance with 4401', async () => {
+  it("a logout during the stall closes that session's socket on the other instance with 4401", async () => {
     const token = await first.login('stall-logout');
     const elsewhere = await connect(second.url, token);
     const kept = await connect(second.url, await first.login('stall-logout'));

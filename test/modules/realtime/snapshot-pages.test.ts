@@ -118,7 +118,9 @@ describe.each(testDatabases())('snapshots and replays paced by the client, on $n
     // About 7 MiB of goods on the wire: far more than one frame, and more than loopback's buffers take.
     const inventory = server.app.services.inventory();
     for (let i = 0; i < GOODS; i += 100) {
-      const batch = Array.from({ length: Math.min(100, GOODS - i) }, (_, j) => applyScan(inventory, actor, { directoryId, op: 'in', code: longCode(i + j), qty: 1 + ((i + j) % 7), name: `货${i + j}` }));
+      const batch = Array.from({ length: Math.min(100, GOODS - i) }, (_, j) =>
+        applyScan(inventory, actor, { directoryId, op: 'in', code: longCode(i + j), qty: 1 + ((i + j) % 7), name: `货${i + j}` }),
+      );
       await Promise.all(batch);
     }
   });

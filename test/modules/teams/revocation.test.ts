@@ -103,10 +103,11 @@ async function expectEverythingRefused(pair: Pair, owner: Person, user: Person, 
   expect(socketSync.ok).toBe(true);
   expect(socketSync.result.results).toEqual(outbox.map((event) => ({ eventId: `${event.eventId}-ws`, ...notFound })));
 
-  for (const [via, api] of [['a', user.viaA], ['b', user.viaB]] as const) {
-    const answers = await Promise.all(
-      [1, 2].map((n) => api.post(`/api/directories/${directoryId}/scans`, { body: { op: 'in', code: 'rice', qty: n, eventId: `${tag}-http-${via}-${n}` } })),
-    );
+  for (const [via, api] of [
+    ['a', user.viaA],
+    ['b', user.viaB],
+  ] as const) {
+    const answers = await Promise.all([1, 2].map((n) => api.post(`/api/directories/${directoryId}/scans`, { body: { op: 'in', code: 'rice', qty: n, eventId: `${tag}-http-${via}-${n}` } })));
     for (const answer of answers) {
       expect(answer.status).toBe(404);
       expect(answer.body.error.code).toBe('directory_not_found');
@@ -183,14 +184,21 @@ function revocationSuite(name: string, pair: () => Pair): void {
 
     const editorPhone = onB[1];
     expect(await editorPhone.request({ type: 'scan', id: 'after-delete', directoryId, op: 'in', code: 'tea' })).toMatchObject({ ok: false, error: { code: 'directory_not_found' } });
-    for (const [who, api] of [['owner', owner.viaB], ['editor', editor.viaA], ['viewer', viewer.viaB]] as const) {
+    for (const [who, api] of [
+      ['owner', owner.viaB],
+      ['editor', editor.viaA],
+      ['viewer', viewer.viaB],
+    ] as const) {
       const answer = await api.post(`/api/directories/${directoryId}/scans`, { body: { op: 'in', code: 'tea', eventId: `after-delete-${who}` } });
       expect([answer.status, answer.body.error.code]).toEqual([404, 'directory_not_found']);
     }
     // The delete is the directory's last revision. Every socket that heard it live has it as its last
     // change, before `unsubscribed`; none has anything of the directory after it.
     for (const socket of busUp ? [...onA, ...onB] : onA) {
-      expect(socket.changes(directoryId).map((frame) => [frame.revision, frame.change.type])).toEqual([[1, 'in'], [2, 'delete']]);
+      expect(socket.changes(directoryId).map((frame) => [frame.revision, frame.change.type])).toEqual([
+        [1, 'in'],
+        [2, 'delete'],
+      ]);
     }
     for (const socket of [...onA, ...onB]) {
       const lastChange = socket.received.map((frame) => frame.type === 'change' && frame.directoryId === directoryId).lastIndexOf(true);
@@ -215,7 +223,7 @@ describe.each(testDatabases())('revoking access on two instances, on $name', (db
     revocationSuite('bus up', () => pair);
   });
 
-  describe('with the bus cut (the instances\' Redis stopped; REVISION_CHECK_MS 300 ms)', () => {
+  describe("with the bus cut (the instances' Redis stopped; REVISION_CHECK_MS 300 ms)", () => {
     let pair: Pair;
     let redis: PrivateRedis;
     beforeAll(async () => {

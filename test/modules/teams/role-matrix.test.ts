@@ -92,7 +92,19 @@ const SAMPLES: { [N in OperationName]: (ctx: CaseContext) => OperationInput<N> }
 };
 
 /** Operations whose success uses up what the sample names (the directory, the goods, the target, the invite): each case gets a team of its own. */
-const CONSUMING = new Set<OperationName>(['deleteDirectory', 'removeGoods', 'setMemberRole', 'removeMember', 'revokeInvite', 'acceptInvite', 'undo', 'startCount', 'finishCount', 'cancelCount', 'deleteWebhook']);
+const CONSUMING = new Set<OperationName>([
+  'deleteDirectory',
+  'removeGoods',
+  'setMemberRole',
+  'removeMember',
+  'revokeInvite',
+  'acceptInvite',
+  'undo',
+  'startCount',
+  'finishCount',
+  'cancelCount',
+  'deleteWebhook',
+]);
 
 /**
  * Where the sample asks for more than the table's role. removeMember's role is viewer (any member may
@@ -124,8 +136,7 @@ function expected(name: OperationName, actor: Actor): { ok: true } | { ok: false
 }
 
 /** The part of an error the matrix is about. */
-const errorSummary = (error: { code: string; role?: Role; required?: Role }) =>
-  error.code === 'forbidden' ? { code: error.code, role: error.role, required: error.required } : { code: error.code };
+const errorSummary = (error: { code: string; role?: Role; required?: Role }) => (error.code === 'forbidden' ? { code: error.code, role: error.role, required: error.required } : { code: error.code });
 
 type Transport = 'http' | 'socket';
 const transportsOf = (def: OperationDef): Transport[] => [...(def.http ? ['http' as const] : []), ...(def.socket ? ['socket' as const] : [])];
@@ -164,14 +175,16 @@ describe.each(testDatabases())('the role matrix on $name', (db) => {
     // gets one of its own, built here a few at a time; refusals change nothing and share one.
     const needed = OPERATION_NAMES.filter((name) => CONSUMING.has(name) && name !== 'startCount').reduce((sum, name) => sum + succeeding(name), 0) + LEGACY.length;
     const neededWithOther = succeeding('startCount');
-    await Promise.all(Array.from({ length: 6 }, async () => {
-      while (spare.length + spareWithOther.length + building < needed + neededWithOther) {
-        building += 1;
-        const withOther = spareWithOther.length + building <= neededWithOther;
-        (withOther ? spareWithOther : spare).push(await newTeam(withOther));
-        building -= 1;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        while (spare.length + spareWithOther.length + building < needed + neededWithOther) {
+          building += 1;
+          const withOther = spareWithOther.length + building <= neededWithOther;
+          (withOther ? spareWithOther : spare).push(await newTeam(withOther));
+          building -= 1;
+        }
+      }),
+    );
   }, 240_000);
   afterAll(async () => {
     await closeAll(sockets);
@@ -210,7 +223,17 @@ describe.each(testDatabases())('the role matrix on $name', (db) => {
     if (count.status !== 201) throw new Error(`count failed: ${count.status} ${count.text}`);
     const webhook = await users.owner.api.post(`/api/directories/${directoryId}/webhooks`, { body: { url: WEBHOOK_URL, secret: WEBHOOK_SECRET } });
     if (webhook.status !== 201) throw new Error(`webhook failed: ${webhook.status} ${webhook.text}`);
-    return { directoryId, name, targetUserId: target.userId, inviteCode: await invite(directoryId, 'viewer'), goodsCode, undoRevision: scanned.body.revision, countId: count.body.count.id, otherDirectoryId, webhookId: webhook.body.webhook.id };
+    return {
+      directoryId,
+      name,
+      targetUserId: target.userId,
+      inviteCode: await invite(directoryId, 'viewer'),
+      goodsCode,
+      undoRevision: scanned.body.revision,
+      countId: count.body.count.id,
+      otherDirectoryId,
+      webhookId: webhook.body.webhook.id,
+    };
   }
 
   /** Runs the operation as `actor` over the transport; the answer as `{ok, error?}`, and the raw result. */

@@ -36,9 +36,11 @@ async function addMembers(owner: TestUser, directoryId: number, members: [TestUs
   }
 }
 
-const membersOf = async (api: Api, directoryId: number) => (await api.get(`/api/directories/${directoryId}/members`)).body.members as { user: { id: number; nickname: string }; role: Role; since: string }[];
+const membersOf = async (api: Api, directoryId: number) =>
+  (await api.get(`/api/directories/${directoryId}/members`)).body.members as { user: { id: number; nickname: string }; role: Role; since: string }[];
 const rolesOf = async (api: Api, directoryId: number) => Object.fromEntries((await membersOf(api, directoryId)).map((m) => [m.user.nickname, m.role]));
-const listed = async (api: Api, directoryId: number) => ((await api.get('/api/directories')).body.directories as { id: number; role: Role; owner: { id: number; nickname: string } }[]).find((d) => d.id === directoryId);
+const listed = async (api: Api, directoryId: number) =>
+  ((await api.get('/api/directories')).body.directories as { id: number; role: Role; owner: { id: number; nickname: string } }[]).find((d) => d.id === directoryId);
 const setRole = (api: Api, directoryId: number, userId: number, role: Role) => api.patch(`/api/directories/${directoryId}/members/${userId}`, { body: { role } });
 const remove = (api: Api, directoryId: number, userId: number) => api.delete(`/api/directories/${directoryId}/members/${userId}`);
 const errorOf = (answer: { status: number; body: any }) => ({ status: answer.status, ...answer.body.error, message: undefined });
@@ -123,7 +125,10 @@ describe.each(testDatabases())('teams on $name', (db) => {
       const owner = await person(server, '店主');
       const [editor, viewer] = [await person(server, '编辑'), await person(server, '观察')];
       const directoryId = await createDirectory(owner.api, '总仓');
-      await addMembers(owner, directoryId, [[editor, 'editor'], [viewer, 'viewer']]);
+      await addMembers(owner, directoryId, [
+        [editor, 'editor'],
+        [viewer, 'viewer'],
+      ]);
       expect((await accept(editor.api, (await invite(owner.api, directoryId, { role: 'viewer' })).code)).body).toMatchObject({ role: 'editor', directory: { role: 'editor' } });
       expect((await accept(viewer.api, (await invite(owner.api, directoryId, { role: 'manager' })).code)).body).toMatchObject({ role: 'manager', directory: { role: 'manager' } });
       expect((await accept(owner.api, (await invite(owner.api, directoryId, { role: 'manager' })).code)).body).toMatchObject({ role: 'owner' });
@@ -136,7 +141,10 @@ describe.each(testDatabases())('teams on $name', (db) => {
     const owner = await person(server, '店主');
     const [manager, viewer] = [await person(server, '经理'), await person(server, '会计')];
     const directoryId = await createDirectory(owner.api, '总仓');
-    await addMembers(owner, directoryId, [[viewer, 'viewer'], [manager, 'manager']]);
+    await addMembers(owner, directoryId, [
+      [viewer, 'viewer'],
+      [manager, 'manager'],
+    ]);
     const answer = await viewer.api.get(`/api/directories/${directoryId}/members`);
     expect(answer.status).toBe(200);
     expect(answer.body.members).toEqual([
@@ -151,7 +159,12 @@ describe.each(testDatabases())('teams on $name', (db) => {
       const owner = await person(server, '店主');
       const [manager, other, editor, viewer] = [await person(server, '经理'), await person(server, '副经理'), await person(server, '编辑'), await person(server, '观察')];
       const directoryId = await createDirectory(owner.api, '总仓');
-      await addMembers(owner, directoryId, [[manager, 'manager'], [other, 'manager'], [editor, 'editor'], [viewer, 'viewer']]);
+      await addMembers(owner, directoryId, [
+        [manager, 'manager'],
+        [other, 'manager'],
+        [editor, 'editor'],
+        [viewer, 'viewer'],
+      ]);
 
       const promoted = await setRole(manager.api, directoryId, viewer.userId, 'editor');
       expect(promoted.status).toBe(200);
@@ -201,7 +214,12 @@ describe.each(testDatabases())('teams on $name', (db) => {
       const owner = await person(server, '店主');
       const [manager, editor, viewer, leaver] = [await person(server, '经理'), await person(server, '编辑'), await person(server, '观察'), await person(server, '离开')];
       const directoryId = await createDirectory(owner.api, '总仓');
-      await addMembers(owner, directoryId, [[manager, 'manager'], [editor, 'editor'], [viewer, 'viewer'], [leaver, 'editor']]);
+      await addMembers(owner, directoryId, [
+        [manager, 'manager'],
+        [editor, 'editor'],
+        [viewer, 'viewer'],
+        [leaver, 'editor'],
+      ]);
 
       expect(errorOf(await remove(owner.api, directoryId, owner.userId))).toMatchObject({ status: 400, code: 'bad_request' });
       expect(errorOf(await remove(editor.api, directoryId, viewer.userId))).toMatchObject({ status: 403, code: 'forbidden', role: 'editor', required: 'manager' });
@@ -243,7 +261,12 @@ describe.each(testDatabases())('teams on $name', (db) => {
       await addMembers(owner, directoryId, [[viewer, 'viewer']]);
       await scan(owner.api, directoryId, { op: 'in', code: 'A', qty: 3 });
       const refused = { status: 403, code: 'forbidden', role: 'viewer', required: 'editor' };
-      for (const body of [{ op: 'in', code: 'A' }, { op: 'out', code: 'A' }, { op: 'set', code: 'A', qty: 0 }, { op: 'in', code: 'NEW', eventId: 'v-1' }]) {
+      for (const body of [
+        { op: 'in', code: 'A' },
+        { op: 'out', code: 'A' },
+        { op: 'set', code: 'A', qty: 0 },
+        { op: 'in', code: 'NEW', eventId: 'v-1' },
+      ]) {
         expect(errorOf(await scan(viewer.api, directoryId, body))).toMatchObject(refused);
       }
       const synced = await viewer.api.post('/api/sync', { body: { events: [{ eventId: 'v-2', directoryId, op: 'in', code: 'A' }] } });
@@ -265,7 +288,10 @@ describe.each(testDatabases())('teams on $name', (db) => {
     expect(await listed(owner.api, directoryId)).toMatchObject(owned);
     expect(await listed(editor.api, directoryId)).toMatchObject({ role: 'editor', owner: owned.owner });
     // Each user's own 默认 is theirs.
-    expect((await editor.api.get('/api/me')).body.directories.find((d: { id: number }) => d.id === editor.defaultDirectoryId)).toMatchObject({ role: 'owner', owner: { id: editor.userId, nickname: '小王' } });
+    expect((await editor.api.get('/api/me')).body.directories.find((d: { id: number }) => d.id === editor.defaultDirectoryId)).toMatchObject({
+      role: 'owner',
+      owner: { id: editor.userId, nickname: '小王' },
+    });
 
     const watcher = await connect(server.url, owner.token);
     sockets.push(watcher);

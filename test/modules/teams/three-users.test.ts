@@ -74,12 +74,16 @@ describe.each(testDatabases())('three users scanning one directory at once, on $
       return { name, nickname, userId: patched.body.user.id, api, socketToken, watcherToken };
     }
 
-    it('gives every member\'s watcher every revision once, in order, each naming its user, nickname and device; the counts add up', async () => {
+    it("gives every member's watcher every revision once, in order, each naming its user, nickname and device; the counts add up", async () => {
       const owner = await member(0, 'shop-owner', '店主老陈');
       const editors = [await member(1, 'editor-wang', '小王'), await member(2, 'editor-li', '小李')];
       const viewer = await member(3, 'bookkeeper', '会计');
       const directoryId = await createDirectory(owner.api, '门店仓库');
-      for (const [user, role] of [[editors[0], 'editor'], [editors[1], 'editor'], [viewer, 'viewer']] as const) {
+      for (const [user, role] of [
+        [editors[0], 'editor'],
+        [editors[1], 'editor'],
+        [viewer, 'viewer'],
+      ] as const) {
         const invite = await owner.api.post(`/api/directories/${directoryId}/invites`, { body: { role } });
         expect(invite.status).toBe(201);
         const accepted = await user.api.post(`/api/invites/${invite.body.invite.code}/accept`);

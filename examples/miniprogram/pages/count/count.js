@@ -36,10 +36,7 @@ Page({
         lines: view.lines.map((line) => ({ code: line.code, name: line.name, counted: line.counted, expected: line.expected, variance: line.variance, pending: line.pending })),
       });
     };
-    this.stops = [
-      client.on('countChange', ({ countId }) => countId === this.countId && this.render()),
-      client.on('directories', () => this.render()),
-    ];
+    this.stops = [client.on('countChange', ({ countId }) => countId === this.countId && this.render()), client.on('directories', () => this.render())];
     this.render();
     // The directory's open count, if there is one, is joined at once.
     this.ready = client

@@ -6,7 +6,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261125000100LegacyImports extends Migration {
   override async up(): Promise<void> {
-    this.addSql('create table `legacy_imports` (`id` integer not null primary key autoincrement, `kind` text not null, `old_id` integer not null, `new_id` integer null, `fingerprint` text not null, `imported_at` datetime not null)');
+    this.addSql(
+      'create table `legacy_imports` (`id` integer not null primary key autoincrement, `kind` text not null, `old_id` integer not null, `new_id` integer null, `fingerprint` text not null, `imported_at` datetime not null)',
+    );
     this.addSql('create unique index `legacy_imports_kind_old_id_unique` on `legacy_imports` (`kind`, `old_id`)');
   }
 }
