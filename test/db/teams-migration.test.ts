@@ -83,8 +83,21 @@ describe.each(testDatabases())('upgrading a database of the last release to team
     // The current code opens it: the migrations that are left run.
     const upgraded = await openDatabase(existing.config);
     try {
-      // The rows as they were; each directory now keeps its goods count (two each), counted by the migration after Teams.
-      expect(await rowsOf(upgraded)).toEqual({ ...before, directories: before.directories.map((row) => ({ ...(row as object), goods_count: 2 })) });
+      // The rows as they were, column for column; the columns later migrations added hold what those
+      // migrations give existing rows: each directory's goods count (two each), no low-stock threshold,
+      // and log rows that are no transfer, undo or count.
+      const after = await rowsOf(upgraded);
+      const added: Record<string, Record<string, unknown>> = {
+        directories: { goods_count: 2 },
+        goods: { min_count: 0 },
+        logs: { transfer_id: null, transfer_from: null, transfer_to: null, undoes: null, undone_by: null, count_id: null, low_stock: 0 },
+      };
+      for (const [table, rows] of Object.entries(before)) {
+        const extra = added[table] ?? {};
+        const expected = rows.map((row) => ({ ...(row as object), ...extra }));
+        const got = after[table].map((row) => ({ ...(row as Record<string, unknown>), ...(table === 'logs' ? { low_stock: Number((row as { low_stock: unknown }).low_stock) } : {}) }));
+        expect({ table, rows: got }).toEqual({ table, rows: expected });
+      }
       const members = await upgraded.em
         .fork()
         .getConnection()
