@@ -51,7 +51,7 @@ export function scanRule(existing: GoodsState | undefined, input: ScanInput): Ru
     name: input.name ?? existing?.name ?? '',
     remarks: input.remarks ?? existing?.remarks ?? '',
     count,
-    minCount: existing?.minCount ?? 0,
+    ...(existing?.minCount !== undefined ? { minCount: existing.minCount } : {}),
   };
   return accept({ goods, delta: count - before, created: existing === undefined });
 }
@@ -59,8 +59,9 @@ export function scanRule(existing: GoodsState | undefined, input: ScanInput): Ru
 /** name, remarks and/or the low-stock threshold; null when nothing would change (no revision is spent on it). */
 export function editRule(existing: GoodsState | undefined, code: string, edit: { name?: string; remarks?: string; minCount?: number }): Ruled<GoodsState | null> {
   if (!existing) return refuse(goodsNotFound(code));
-  const next = { ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks, minCount: edit.minCount ?? existing.minCount ?? 0 };
-  return accept(next.name === existing.name && next.remarks === existing.remarks && next.minCount === (existing.minCount ?? 0) ? null : next);
+  const minCount = edit.minCount ?? existing.minCount;
+  const next = { ...existing, name: edit.name ?? existing.name, remarks: edit.remarks ?? existing.remarks, ...(minCount !== undefined ? { minCount } : {}) };
+  return accept(next.name === existing.name && next.remarks === existing.remarks && (next.minCount ?? 0) === (existing.minCount ?? 0) ? null : next);
 }
 
 /**
