@@ -252,6 +252,10 @@ describe('Hub.checkAccess: what the database says of the watched directories', (
     for (const { connection } of [owner, gone, demoted]) await watch(connection, 10, 'editor');
     await watch(owner.connection, 11, 'owner');
     await watch(owner.connection, 12, 'owner');
+    const asked = { users: new Set([1, 2, 3]), subscriptions: new Set([...hub.subscriptions()].map(({ subscription }) => subscription)) };
+    // A phone that subscribed while the check's read ran: its user was not asked about, so it is left alone.
+    const late = connect(hub, 4);
+    await watch(late.connection, 10, 'editor');
     hub.checkAccess(
       new Map([
         [
@@ -267,8 +271,10 @@ describe('Hub.checkAccess: what the database says of the watched directories', (
         [11, { deleted: true, roles: new Map<number, Role>([[1, 'owner']]) }],
         // 12 is not in this batch of the check: left as it is.
       ]),
+      asked,
     );
     await turn();
+    expect(late.socket.of('unsubscribed')).toEqual([]);
     expect(owner.connection.subscriptions.get(10)?.role).toBe('owner');
     expect(demoted.connection.subscriptions.get(10)?.role).toBe('viewer');
     expect(gone.socket.of('unsubscribed')).toEqual([{ type: 'unsubscribed', directoryId: 10, reason: 'removed' }]);

@@ -91,13 +91,18 @@ export class DatabaseCheck {
     const watched = hub.watchedDirectories();
     const sessions = [...new Set([...hub.sockets].map((connection) => connection.principal?.sessionId).filter((id): id is number => id !== undefined))];
     try {
-      const watchers = [...new Set([...hub.subscriptions()].map(({ userId }) => userId))];
+      const existing = [...hub.subscriptions()];
+      const watchers = [...new Set(existing.map(({ userId }) => userId))];
+      const subscriptions = new Set(existing.map(({ subscription }) => subscription));
       for (let i = 0; i < watched.length; i += BATCH) {
         const directories = watched.slice(i, i + BATCH);
         hub.catchUpTo(await directoryRevisions(this.services.em(), directories));
         // Access too: a member removed, or a directory deleted, while the bus was away loses its
         // subscriptions within one interval, on every instance.
-        for (let j = 0; j < watchers.length || j === 0; j += BATCH) hub.checkAccess(await watchedAccess(this.services.em(), directories, watchers.slice(j, j + BATCH)));
+        for (let j = 0; j < watchers.length || j === 0; j += BATCH) {
+          const users = watchers.slice(j, j + BATCH);
+          hub.checkAccess(await watchedAccess(this.services.em(), directories, users), { users: new Set(users), subscriptions });
+        }
       }
       // Sessions too: a logout announced while Redis was away, or never heard, still closes every
       // socket of that session (4401) within one interval, on every instance.

@@ -114,10 +114,13 @@ export class Hub {
    * What the database says of the watched directories (the periodic check): a subscription whose user
    * is no longer a member, or whose directory was deleted, ends now; the others take the current role.
    */
-  checkAccess(access: Map<number, { deleted: boolean; roles: Map<number, Role> }>): void {
+  checkAccess(access: Map<number, { deleted: boolean; roles: Map<number, Role> }>, asked: { users: ReadonlySet<number>; subscriptions: ReadonlySet<Subscription> }): void {
     for (const { userId, connection, subscription } of [...this.subscriptions()]) {
       const directory = access.get(subscription.directoryId);
       if (!directory) continue; // not in this batch of the check
+      // Only what the read was about: a subscription started while it ran (a phone that reconnected,
+      // a user who just joined) or a user of another batch is not in it, and must not look removed.
+      if (!asked.users.has(userId) || !asked.subscriptions.has(subscription)) continue;
       const role = directory.roles.get(userId);
       if (directory.deleted) this.revoke(connection, subscription.directoryId, 'deleted');
       else if (role === undefined) this.revoke(connection, subscription.directoryId, 'removed');
