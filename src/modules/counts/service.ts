@@ -7,7 +7,7 @@ import { codeHash, goodsCode } from '../inventory/codes';
 import type { Access } from '../inventory/directories';
 import type { DomainEvents } from '../inventory/events';
 import { outcomeRow, previousOutcome, resultOf, type Outcome } from '../inventory/mutate';
-import { sqlStore, type CountRow } from '../inventory/store';
+import { COUNT_SELECT, countRow, sqlStore, type CountRowRaw } from '../inventory/store';
 import type { Actor } from '../inventory/views';
 import { countClosed, countView } from './finish';
 
@@ -24,27 +24,6 @@ export interface CountContext {
   events: DomainEvents;
   now: () => Date;
 }
-
-interface CountRowRaw {
-  id: number;
-  directory_id: number;
-  name: string;
-  status: CountRow['status'];
-  started_by: number;
-  started_at: Date | number | string;
-  closed_at: Date | number | string | null;
-}
-
-const COUNT_SELECT = 'select id, directory_id, name, status, started_by, started_at, closed_at from counts';
-const countRow = (row: CountRowRaw): CountRow => ({
-  id: row.id,
-  directoryId: row.directory_id,
-  name: row.name,
-  status: row.status,
-  startedBy: row.started_by,
-  startedAt: new Date(row.started_at),
-  closedAt: row.closed_at === null ? null : new Date(row.closed_at),
-});
 
 /** The directory a count belongs to (its access rules are the directory's); directory_not_found for none. */
 export async function directoryOfCount(em: Em, countId: number): Promise<number> {

@@ -179,6 +179,29 @@ const loggedChange = (row: LogRowRaw): LoggedChange & { directoryId: number } =>
   directoryId: row.directory_id,
 });
 
+/** A count session's row as both databases answer it (times as Date, number or text). */
+export interface CountRowRaw {
+  id: number;
+  directory_id: number;
+  name: string;
+  status: CountRow['status'];
+  started_by: number;
+  started_at: Date | number | string;
+  closed_at: Date | number | string | null;
+}
+
+export const COUNT_SELECT = 'select id, directory_id, name, status, started_by, started_at, closed_at from counts';
+
+export const countRow = (row: CountRowRaw): CountRow => ({
+  id: row.id,
+  directoryId: row.directory_id,
+  name: row.name,
+  status: row.status,
+  startedBy: row.started_by,
+  startedAt: new Date(row.started_at),
+  closedAt: row.closed_at === null ? null : new Date(row.closed_at),
+});
+
 export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): InventoryStore {
   const forUpdate = dialect === 'mysql' ? ' for update' : '';
   return {
@@ -344,25 +367,8 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     },
 
     async lockCount(countId) {
-      const [row] = await sql.all<{
-        id: number;
-        directory_id: number;
-        name: string;
-        status: CountRow['status'];
-        started_by: number;
-        started_at: Date | number | string;
-        closed_at: Date | number | string | null;
-      }>(`select id, directory_id, name, status, started_by, started_at, closed_at from counts where id = ?${forUpdate}`, [countId]);
-      if (!row) return null;
-      return {
-        id: row.id,
-        directoryId: row.directory_id,
-        name: row.name,
-        status: row.status,
-        startedBy: row.started_by,
-        startedAt: new Date(row.started_at),
-        closedAt: row.closed_at === null ? null : new Date(row.closed_at),
-      };
+      const [row] = await sql.all<CountRowRaw>(`${COUNT_SELECT} where id = ?${forUpdate}`, [countId]);
+      return row ? countRow(row) : null;
     },
 
     async countLines(countId) {
