@@ -1,15 +1,7 @@
 import type { Handlers } from '../../operations/types';
-import type { Access } from '../inventory/directories';
+import { granted, withDuplicate } from '../../operations/answers';
 import { isReplay, resultOf } from '../inventory/mutate';
 import { addCountLine, countReport, directoryOfCount, listCounts, startCount } from './service';
-
-const granted = (access: Access | null): Access => {
-  if (access === null) throw new Error('a read of a directory ran without its authorization');
-  return access;
-};
-
-/** `duplicate: true` beside the answer when it is the stored outcome of an event id sent before. */
-const withDuplicate = <T extends object>(answer: T, duplicate: boolean): T & { duplicate?: true } => (duplicate ? { ...answer, duplicate: true } : answer);
 
 /** The operations of count sessions; finishing and cancelling go through the directory's mutation queue. */
 export const countHandlers: Handlers<'listCounts' | 'startCount' | 'getCount' | 'count' | 'finishCount' | 'cancelCount'> = {

@@ -1,25 +1,15 @@
 import type { OperationName } from '../../contract';
+import { granted, withDuplicate } from '../../operations/answers';
 import type { Handlers } from '../../operations/types';
 import { exportCsv } from './csv';
 import { importCsv } from './csv-import';
-import { createDirectory, deleteDirectory, findDirectory, listDirectories, renameDirectory, type Access } from './directories';
+import { createDirectory, deleteDirectory, findDirectory, listDirectories, renameDirectory } from './directories';
 import { directoryWithGoods, editGoods, getGoods, lookupGoods, removeGoods } from './goods';
 import { changesSince, directoryLogs } from './history';
 import { applyScan, applyScans } from './scan';
 import { goodsCode } from './codes';
 import { isReplay, resultOf } from './mutate';
 import { lowStockAlerts, transferOf } from './goods';
-
-/** `duplicate: true` beside the answer when it is the stored outcome of an event id sent before. */
-function withDuplicate<T extends object>(answer: T, duplicate: boolean): T & { duplicate?: true } {
-  return duplicate ? { ...answer, duplicate: true } : answer;
-}
-
-/** A read's access: the dispatcher authorized it before the handler runs. */
-const granted = (access: Access | null): Access => {
-  if (access === null) throw new Error('a read of a directory ran without its authorization');
-  return access;
-};
 
 type InventoryOperation = Exclude<
   OperationName,

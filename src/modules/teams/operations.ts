@@ -1,11 +1,6 @@
 import type { Handlers } from '../../operations/types';
-import type { Access } from '../inventory/directories';
+import { granted } from '../../operations/answers';
 import { acceptInvite, createInvite, listInvites, listMembers, removeMember, revokeInvite, setMemberRole } from './service';
-
-const granted = (access: Access | null): Access => {
-  if (access === null) throw new Error('a read of a directory ran without its authorization');
-  return access;
-};
 
 /** The operations of teams: members, roles and invites. */
 export const teamHandlers: Handlers<'listMembers' | 'setMemberRole' | 'removeMember' | 'createInvite' | 'listInvites' | 'revokeInvite' | 'acceptInvite'> = {
