@@ -577,6 +577,8 @@ export class ScancodeClient extends Emitter<ClientEvents> {
       (error: ScancodeError) => {
         this.subscribing.delete(directoryId);
         if (error.code !== 'directory_not_found') return; // lost with the socket: the next hello subscribes again
+        // Not theirs any more (removed while the socket was away): gone from the list too, as an `unsubscribed` push drops it.
+        this.drop(directoryId);
         this.lose(view, 'not_found');
       },
     );
