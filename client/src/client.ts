@@ -39,6 +39,7 @@ import { ScancodeError } from './errors';
 import { Outbox, type OutboxEntry, type Outcome, type QueuedInputs, type QueuedOperation } from './outbox';
 import { Session } from './session';
 import { DirectoryView, type DirectoryState, type LostReason, type PendingScan } from './view';
+import { webLoginIdOf } from './web-login';
 
 export interface ClientOptions {
   /** The server: `https://scancode.example.com` (the socket is `wss://scancode.example.com/ws`). */
@@ -474,6 +475,20 @@ export class ScancodeClient extends Emitter<ClientEvents> {
 
   private countChanged(countId: number): void {
     if (this.countViews.has(countId)) this.emit('countChange', { countId });
+  }
+
+  // ---- login by scanning (SPEC "The web dashboard and web login"): the phone's side ----
+
+  /**
+   * Logs the web dashboard in as this phone's user: `qrOrId` is the text `wx.scanCode` read from the
+   * page's QR code (`scancode:weblogin:<id>`) or the id alone. Ask the user first ("在电脑上登录？"):
+   * the page gets a session of its own (`deviceId` `web`) at once. Any other text rejects with
+   * `not_a_web_login` without asking the server; an expired, unknown or already used login (or one
+   * another user approved) with `not_found`. Approving the same login again changes nothing.
+   */
+  async approveWebLogin(qrOrId: string): Promise<void> {
+    const id = webLoginIdOf(qrOrId);
+    await this.session.call<void>('POST', `/api/web-logins/${encodeURIComponent(id)}/approve`);
   }
 
   // ---- teams (SPEC "Teams"): thin calls over HTTP, which work whether or not the socket is open ----

@@ -10,7 +10,7 @@ import type { api } from '../../src/contract/http';
 import type { Change, CountLine, CountReportLine, CountSession, Directory, Goods, Invite, Member, ScanResult, SyncEvent, SyncResult, User } from '../../src/contract/models';
 import type { OperationInput, OperationName, OperationResult } from '../../src/contract/operations';
 
-export { CloseCode, EVENT_ID_PATTERN, INVITE_QR_PREFIX, MAX_EVENT_ID_LENGTH, MAX_SYNC_EVENTS, type ErrorCode, type Role } from '../../src/contract/constants';
+export { CloseCode, EVENT_ID_PATTERN, INVITE_QR_PREFIX, MAX_EVENT_ID_LENGTH, MAX_SYNC_EVENTS, WEB_LOGIN_QR_PREFIX, type ErrorCode, type Role } from '../../src/contract/constants';
 export type {
   AckResults,
   Change,

@@ -4,9 +4,9 @@ import type { ErrorBody, ErrorCode, Role } from './contract';
  * What the SDK itself can tell, beside the server's codes: `timeout` (no answer in time), `disconnected`
  * (the socket closed before the answer), `offline` (no socket to send on), `network` (an HTTP request
  * got no answer), `not_logged_in` (no token: call login()), `not_an_invite` (a scanned text that is not
- * a `scancode:join:` invite).
+ * a `scancode:join:` invite), `not_a_web_login` (a scanned text that is not a `scancode:weblogin:` login).
  */
-export type ClientErrorCode = 'timeout' | 'disconnected' | 'offline' | 'network' | 'not_logged_in' | 'not_an_invite';
+export type ClientErrorCode = 'timeout' | 'disconnected' | 'offline' | 'network' | 'not_logged_in' | 'not_an_invite' | 'not_a_web_login';
 
 interface Details {
   body?: ErrorBody;

@@ -5,6 +5,7 @@
  */
 export { ScancodeClient, type AnsweredEvent, type ClientEvents, type ClientOptions, type ClientStatus, type Connectivity, type InviteOptions } from './client';
 export { ScancodeError, type ClientErrorCode } from './errors';
+export { webLoginId } from './web-login';
 export type { DirectoryState, LostReason, ViewItem } from './view';
 export type { CountViewLine, CountViewState } from './count-view';
 export type { OutboxEntry, Outcome, QueuedOperation } from './outbox';

@@ -1,8 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ScancodeClient } from '../../client/src';
 import { startServer, type TestServer } from '../helpers/app';
 import { eventually } from '../helpers/client';
 import { testDatabases } from '../helpers/db';
+import { request } from '../helpers/http';
 import { loadMiniProgram, type MiniProgram } from '../helpers/miniprogram';
 import { buildSdkPackage, type SdkPackage } from '../helpers/sdk-package';
 import { fakeWx, type FakeWx } from '../helpers/wx';
@@ -175,5 +177,68 @@ describe.each(testDatabases().slice(0, 1))('the example mini-program, on $name',
     }
     ownerCount.unload();
     colleagueCount.unload();
+  });
+
+  it('every page app.json registers has its four files', () => {
+    const { pages } = JSON.parse(readFileSync(join(example, 'app.json'), 'utf8')) as { pages: string[] };
+    expect(pages).toContain('pages/weblogin/weblogin');
+    for (const page of pages)
+      for (const ext of ['js', 'json', 'wxml', 'wxss']) expect(existsSync(join(example, `${page}.${ext}`)) ? `${page}.${ext}` : `missing ${page}.${ext}`).toBe(`${page}.${ext}`);
+  });
+
+  it("logs the web dashboard in: the list's 扫一扫 reads its QR code, the web login page asks, and the page waiting gets the phone user's session", async () => {
+    const owner = phone('rita');
+    await owner.program.open('/pages/login/login').call('login');
+    const startWebLogin = async () => (await request<{ id: string; qr: string; pollToken: string }>(server.url, 'POST', '/api/web-logins')).body;
+    const poll = (login: { id: string; pollToken: string }, wait: number) => request(server.url, 'GET', `/api/web-logins/${login.id}?pollToken=${encodeURIComponent(login.pollToken)}&wait=${wait}`);
+
+    // The dashboard shows its QR code and waits; 扫一扫 on the directory list reads it and opens the web login page.
+    const login = await startWebLogin();
+    const waiting = poll(login, 25);
+    const list = owner.program.open('/pages/directories/directories');
+    owner.wx.camera.push(login.qr);
+    await list.call('scan');
+    expect(owner.wx.navigations.at(-1)).toBe(`navigateTo /pages/weblogin/weblogin?id=${login.id}`);
+
+    // It asks first; 登录 approves, and the page waiting gets a session of this user.
+    const page = owner.program.open(`/pages/weblogin/weblogin?id=${login.id}`);
+    expect(page.data).toMatchObject({ asking: true, done: false });
+    await page.call('approve');
+    expect(page.data).toMatchObject({ asking: false, done: true, error: '' });
+    expect(owner.wx.toasts).toContain('已在电脑上登录');
+    expect((await waiting).body).toMatchObject({ status: 'approved', user: { id: owner.client.user?.id } });
+
+    // Scanning the same QR code again on the page: used, so the phone is told to refresh the computer's.
+    owner.wx.camera.push(login.qr);
+    await page.call('scan');
+    expect(page.data.asking).toBe(true);
+    await page.call('approve');
+    expect(page.data).toMatchObject({ asking: false, done: false, error: '二维码已过期或已使用，请在电脑上刷新后重新扫码' });
+
+    // A goods code is not a login: told apart without asking the server.
+    const before = owner.wx.requests.length;
+    owner.wx.camera.push('6901234567892');
+    await page.call('scan');
+    expect(page.data).toMatchObject({ asking: false, error: '这不是电脑登录二维码' });
+    expect(owner.wx.requests.length).toBe(before);
+
+    // 取消 leaves the computer logged out.
+    const declined = await startWebLogin();
+    owner.wx.camera.push(declined.qr);
+    await page.call('scan');
+    page.call('cancel');
+    expect(owner.wx.navigations.at(-1)).toBe('navigateBack');
+    expect((await poll(declined, 0)).body).toEqual({ status: 'pending' });
+
+    // 扫一扫 with an invite joins its directory instead.
+    const colleague = phone('sam');
+    await colleague.program.open('/pages/login/login').call('login');
+    const theirs = (colleague.client.directories[0] as { id: number }).id;
+    const invite = await colleague.client.createInvite(theirs, { role: 'viewer' });
+    owner.wx.camera.push(invite.qr);
+    await list.call('scan');
+    expect(owner.wx.navigations.at(-1)).toBe(`navigateTo /pages/directory/directory?id=${theirs}`);
+    expect(owner.client.directory(theirs)).toMatchObject({ role: 'viewer' });
+    list.unload();
   });
 });

@@ -1,4 +1,5 @@
-const { ROLE_TEXT } = require('../../utils/util.js');
+const { webLoginId } = require('../../libs/scancode.js');
+const { ROLE_TEXT, scanCode, errorText } = require('../../utils/util.js');
 
 const app = getApp();
 
@@ -36,5 +37,17 @@ Page({
 
   join() {
     wx.navigateTo({ url: '/pages/join/join' });
+  },
+
+  /** 扫一扫: the web dashboard's login QR code opens the page that logs the computer in; an invite joins its directory. */
+  scan() {
+    return scanCode()
+      .then((text) => {
+        if (text === null) return;
+        const loginId = webLoginId(text);
+        if (loginId !== null) return wx.navigateTo({ url: `/pages/weblogin/weblogin?id=${loginId}` });
+        return app.client.acceptInvite(text).then(({ directory }) => wx.navigateTo({ url: `/pages/directory/directory?id=${directory.id}` }));
+      })
+      .catch((error) => wx.showToast({ title: errorText(error), icon: 'none' }));
   },
 });
