@@ -1,6 +1,6 @@
 import type { RawDatabase, Statements } from '../../src/db/raw';
 import type { Role } from '../../src/contract/constants';
-import type { CountRow, DirectoryRow, InventoryStore, LoggedChange, LogInsert, OutcomeInsert, StoredGoods } from '../../src/modules/inventory/store';
+import type { CountRow, DirectoryAdvance, DirectoryRow, InventoryStore, LoggedChange, LogInsert, OutcomeInsert, StoredGoods, StoredOutcome } from '../../src/modules/inventory/store';
 import type { GoodsState } from '../../src/modules/inventory/rules';
 
 /**
@@ -135,19 +135,35 @@ export class MemoryInventory implements InventoryStore {
     return { id: row.id, ownerId: row.ownerId, name: row.name, revision: row.revision, deleted: row.deletedAt !== null, goodsCount: row.goodsCount, members };
   }
 
-  async outcomes(userId: number, eventIds: string[]): Promise<Map<string, { ok: boolean; outcome: string }>> {
-    const found = new Map<string, { ok: boolean; outcome: string }>();
-    for (const eventId of eventIds) {
-      const row = this.tables.outcomes.get(`${userId}:${eventId}`);
-      if (row) found.set(eventId, { ok: row.ok, outcome: row.outcome });
+  async lockDirectories(directoryIds: readonly number[], userIds: readonly number[]): Promise<Map<number, DirectoryRow>> {
+    const found = new Map<number, DirectoryRow>();
+    for (const id of [...directoryIds].sort((a, b) => a - b)) {
+      const row = await this.lockDirectory(id, userIds);
+      if (row) found.set(id, row);
     }
     return found;
   }
 
-  async goodsByHash(directoryId: number, hashes: string[]): Promise<Map<string, StoredGoods>> {
-    const wanted = new Set(hashes);
-    const found = new Map<string, StoredGoods>();
-    for (const { directoryId: of, ...goods } of this.tables.goods.values()) if (of === directoryId && wanted.has(goods.codeHash)) found.set(goods.codeHash, { ...goods });
+  async outcomes(eventIds: ReadonlyMap<number, readonly string[]>): Promise<Map<number, Map<string, StoredOutcome>>> {
+    const found = new Map<number, Map<string, StoredOutcome>>();
+    for (const [userId, ids] of eventIds) {
+      for (const eventId of ids) {
+        const row = this.tables.outcomes.get(`${userId}:${eventId}`);
+        if (!row) continue;
+        if (!found.has(userId)) found.set(userId, new Map());
+        found.get(userId)?.set(eventId, { ok: row.ok, outcome: row.outcome });
+      }
+    }
+    return found;
+  }
+
+  async goodsOf(hashes: ReadonlyMap<number, readonly string[]>): Promise<Map<number, Map<string, StoredGoods>>> {
+    const found = new Map<number, Map<string, StoredGoods>>();
+    for (const { directoryId, ...goods } of this.tables.goods.values()) {
+      if (!hashes.get(directoryId)?.includes(goods.codeHash)) continue;
+      if (!found.has(directoryId)) found.set(directoryId, new Map());
+      found.get(directoryId)?.set(goods.codeHash, { ...goods });
+    }
     return found;
   }
 
@@ -158,9 +174,11 @@ export class MemoryInventory implements InventoryStore {
     return id;
   }
 
-  async updateGoods(goods: StoredGoods): Promise<void> {
-    const row = this.tables.goods.get(goods.id);
-    if (row) Object.assign(row, { name: goods.name, remarks: goods.remarks, count: goods.count, minCount: goods.minCount });
+  async updateGoods(goods: readonly StoredGoods[]): Promise<void> {
+    for (const each of goods) {
+      const row = this.tables.goods.get(each.id);
+      if (row) Object.assign(row, { name: each.name, remarks: each.remarks, count: each.count, minCount: each.minCount });
+    }
   }
 
   async deleteGoods(id: number): Promise<void> {
@@ -179,16 +197,18 @@ export class MemoryInventory implements InventoryStore {
     }
   }
 
-  async advanceDirectory(id: number, change: { revision: number; freqDelta: number; goodsDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void> {
-    const row = this.row(id);
-    row.revision = change.revision;
-    row.freq += change.freqDelta;
-    row.goodsCount += change.goodsDelta;
-    row.updatedAt = change.at;
-    if (change.name !== undefined) row.name = row.liveName = change.name;
-    if (change.deletedAt !== undefined) {
-      row.liveName = null;
-      row.deletedAt = change.deletedAt;
+  async advanceDirectories(advances: readonly DirectoryAdvance[]): Promise<void> {
+    for (const change of advances) {
+      const row = this.row(change.id);
+      row.revision = change.revision;
+      row.freq += change.freqDelta;
+      row.goodsCount += change.goodsDelta;
+      row.updatedAt = change.at;
+      if (change.name !== undefined) row.name = row.liveName = change.name;
+      if (change.deletedAt !== undefined) {
+        row.liveName = null;
+        row.deletedAt = change.deletedAt;
+      }
     }
   }
 

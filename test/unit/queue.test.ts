@@ -55,13 +55,14 @@ const batches = (s: Setup) => s.heard.filter((h) => h.type === 'batchCommitted')
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('MutationQueue', () => {
-  it('takes the mutations of one directory arriving in one turn into one transaction, one per directory, each caller with its own outcome', async () => {
+  it('takes the mutations arriving in one turn into one transaction, one batch per directory, each caller with its own outcome', async () => {
     const s = setUp();
     const [a, b] = s.directories;
     const requests = [scan(s, a, 'X'), scan(s, b, 'Y'), scan(s, a, 'X', { userId: s.viewer }), scan(s, a, 'Z'), scan(s, b, 'Y')];
     const outcomes = await Promise.all(requests.map((request) => s.queue.submit(request)));
     expect(outcomes.map(revisionOf)).toEqual([1, 1, 'forbidden', 2, 2]);
-    expect(s.db.transactions).toBe(2);
+    expect(s.db.transactions).toBe(1);
+    expect(s.queue.commits).toBe(1);
     expect(batches(s)).toEqual([
       [requests[0].eventId, requests[2].eventId, requests[3].eventId],
       [requests[1].eventId, requests[4].eventId],

@@ -8,13 +8,13 @@ import { scanRule, undoConflict } from './rules';
 import type { InventoryStore } from './store';
 import { checkUndoRole, compensate } from './undo';
 import type { Actor, Change, GoodsView } from './views';
-import { flush, keep, openWorking, record, type BatchLimits, type Working } from './working';
+import { flush, keep, openWorkings, record, type BatchLimits, type Working } from './working';
 
 /**
  * Mutations of several directories in one transaction: a transfer (the `out` of one directory and the
  * `in` of another) and the undo of one (both sides). Every directory is locked in directory-id order,
  * whichever is `from`, so two transfers in opposite directions never wait for each other in a cycle;
- * a batch of the queue locks one directory, so none waits in a cycle with them either. Each directory
+ * a transaction of the queue locks its directories in the same order, so none waits in a cycle with them either. Each directory
  * gets its own revision and Change; the caller commits, then announces each directory's changes.
  */
 
@@ -53,9 +53,14 @@ export async function storeRefusal(store: InventoryStore, request: AcrossRequest
 
 /** Locks the directories in id order, each with the actor's membership, and opens their working states. */
 async function lockAll(store: InventoryStore, actor: Actor, directoryIds: number[], hashes: string[], limits: BatchLimits): Promise<Map<number, Working>> {
-  const states = new Map<number, Working>();
-  for (const id of [...new Set(directoryIds)].sort((a, b) => a - b)) states.set(id, await openWorking(store, await store.lockDirectory(id, [actor.userId]), hashes, limits));
-  return states;
+  const ids = [...new Set(directoryIds)].sort((a, b) => a - b);
+  const locked = await store.lockDirectories(ids, [actor.userId]);
+  const states = await openWorkings(
+    store,
+    ids.map((id) => ({ directory: locked.get(id) ?? null, hashes })),
+    limits,
+  );
+  return new Map(ids.map((id, index) => [id, states[index]]));
 }
 
 /** The access seam on each directory, with the role its lock read. */
@@ -95,7 +100,7 @@ export async function applyAcross(store: InventoryStore, request: AcrossRequest,
     if (error instanceof AppError) throw new RefusedAcross(error);
     throw error;
   }
-  for (const state of states.values()) await flush(store, state, at);
+  await flush(store, [...states.values()], at);
   if (request.eventId !== undefined) await store.storeOutcomes([outcomeRow(request.actor, request.eventId, kind, outcome, at)]);
   const directories = [...states.values()]
     .filter((state) => state.changes.length > 0)

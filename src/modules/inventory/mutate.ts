@@ -3,12 +3,12 @@ import { decide as decideAccess, directoryNotFound, type Role } from './access';
 import { codeHash } from './codes';
 import { goodsView } from './context';
 import { editRule, removeRule, scanRule, undoConflict, type Ruled } from './rules';
-import type { InventoryStore, OutcomeInsert, StoredGoods } from './store';
+import type { InventoryStore, OutcomeInsert, StoredGoods, StoredOutcome } from './store';
 import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
 import { checkUndoRole, compensate } from './undo';
 import { checkCountRole, countView, finishCount, openCount } from '../counts/finish';
 import type { CountReportLine, CountSession } from '../../contract';
-import { drop, flush, keep, openWorking, record, UNLIMITED, type BatchLimits, type Working } from './working';
+import { drop, flush, keep, openWorkings, record, UNLIMITED, type BatchLimits, type Working } from './working';
 
 export { UNLIMITED, type BatchLimits } from './working';
 
@@ -16,7 +16,8 @@ export { UNLIMITED, type BatchLimits } from './working';
  * The one path of every change to a directory: the event id claimed, access checked, the directory
  * locked (before any goods: one lock order), the rule applied, the log appended (its only writer), the
  * outcome stored. `applyBatch` runs a batch of mutations of one directory in the caller's transaction,
- * each with its own result or refusal and its own revision; the caller commits, then publishes.
+ * each with its own result or refusal and its own revision; `applyGroup` runs the batches of several
+ * directories in one transaction the same way. The caller commits, then publishes.
  */
 
 export type Mutation =
@@ -80,7 +81,11 @@ export interface BatchDone {
   counts: CountSession[];
 }
 
-const keyOf = (userId: number, eventId: string) => `${userId}:${eventId}`;
+/** One directory's mutations in a transaction. */
+export interface DirectoryBatch {
+  directoryId: number;
+  requests: MutationRequest[];
+}
 
 function codeOf(mutation: Mutation): string | null {
   if (mutation.kind === 'scan') return mutation.scan.code;
@@ -89,34 +94,86 @@ function codeOf(mutation: Mutation): string | null {
 
 /** Applies every request of one directory, in order, in the caller's transaction. */
 export async function applyBatch(store: InventoryStore, directoryId: number, requests: MutationRequest[], at: Date, limits: BatchLimits = UNLIMITED): Promise<BatchDone> {
-  const directory = await store.lockDirectory(directoryId, [...new Set(requests.map((r) => r.actor.userId))]);
-  const stored = new Map<string, { ok: boolean; outcome: string }>();
-  const byUser = new Map<number, string[]>();
-  for (const { actor, eventId } of requests) {
-    if (eventId === undefined) continue;
-    const ids = byUser.get(actor.userId);
-    if (ids) ids.push(eventId);
-    else byUser.set(actor.userId, [eventId]);
-  }
-  for (const [userId, eventIds] of byUser) for (const [eventId, row] of await store.outcomes(userId, eventIds)) stored.set(keyOf(userId, eventId), row);
-  const hashes = [
-    ...new Set(
-      requests
-        .map((r) => codeOf(r.mutation))
-        .filter((code): code is string => code !== null)
-        .map(codeHash),
-    ),
-  ];
-  const state = await openWorking(store, directory, hashes, limits);
-  const counts: CountSession[] = [];
+  const [done] = await applyGroup(store, [{ directoryId, requests }], at, limits);
+  return done;
+}
 
+/**
+ * Applies the batches of several directories in the caller's transaction (group commit across
+ * directories): their rows locked in id order by one statement, the stored outcomes and goods read by
+ * one statement each, every batch decided on its own directory as `applyBatch` decides it, and what they
+ * wrote flushed together (one statement per table). A directory that is gone, or a caller without the
+ * role, is a refusal of that directory's mutations only; one BatchDone per batch, in the given order.
+ */
+export async function applyGroup(store: InventoryStore, batches: readonly DirectoryBatch[], at: Date, limits: BatchLimits = UNLIMITED): Promise<BatchDone[]> {
+  const requests = batches.flatMap((batch) => batch.requests);
+  const locked = await store.lockDirectories(
+    batches.map((batch) => batch.directoryId),
+    [...new Set(requests.map((r) => r.actor.userId))],
+  );
+  const replies = await EventReplies.read(store, requests);
+  const states = await openWorkings(
+    store,
+    batches.map((batch) => ({ directory: locked.get(batch.directoryId) ?? null, hashes: hashesOf(batch.requests) })),
+    limits,
+  );
+  const done: BatchDone[] = [];
+  for (const [index, batch] of batches.entries()) done.push(await decideBatch(store, states[index], batch.requests, at, replies));
+  await flush(store, states, at);
+  await store.storeOutcomes(replies.fresh);
+  return done;
+}
+
+const hashesOf = (requests: readonly MutationRequest[]): string[] => [
+  ...new Set(
+    requests
+      .map((r) => codeOf(r.mutation))
+      .filter((code): code is string => code !== null)
+      .map(codeHash),
+  ),
+];
+
+/**
+ * The outcomes of event ids in one transaction: those stored before it, those decided in it so far (an
+ * id sent twice, to one directory or to two, is applied once and answered twice), and the rows to store.
+ */
+class EventReplies {
+  readonly fresh: OutcomeInsert[] = [];
+  private readonly decided = new Map<string, Outcome>();
+
+  private constructor(private readonly stored: Map<number, Map<string, StoredOutcome>>) {}
+
+  static async read(store: InventoryStore, requests: readonly MutationRequest[]): Promise<EventReplies> {
+    const byUser = new Map<number, string[]>();
+    for (const { actor, eventId } of requests) {
+      if (eventId === undefined) continue;
+      const ids = byUser.get(actor.userId);
+      if (ids) ids.push(eventId);
+      else byUser.set(actor.userId, [eventId]);
+    }
+    return new EventReplies(byUser.size > 0 ? await store.outcomes(byUser) : new Map());
+  }
+
+  /** The outcome of a request whose event id was decided before, marked duplicate; undefined for a new one. */
+  earlier({ actor, eventId, mutation }: MutationRequest): Outcome | undefined {
+    if (eventId === undefined) return undefined;
+    const here = this.decided.get(`${actor.userId}:${eventId}`);
+    return here ? asDuplicate(here) : replayStored(this.stored.get(actor.userId)?.get(eventId), mutation.kind);
+  }
+
+  remember({ actor, eventId, mutation }: MutationRequest, outcome: Outcome, at: Date): void {
+    if (eventId === undefined) return;
+    this.decided.set(`${actor.userId}:${eventId}`, outcome);
+    this.fresh.push(outcomeRow(actor, eventId, mutation.kind, outcome, at));
+  }
+}
+
+/** Decides one directory's requests, in order, on its working state. */
+async function decideBatch(store: InventoryStore, state: Working, requests: readonly MutationRequest[], at: Date, replies: EventReplies): Promise<BatchDone> {
   const outcomes: Outcome[] = [];
-  const fresh: OutcomeInsert[] = [];
-  const decided = new Map<string, Outcome>();
+  const counts: CountSession[] = [];
   for (const request of requests) {
-    const key = request.eventId === undefined ? null : keyOf(request.actor.userId, request.eventId);
-    const decidedHere = key === null ? undefined : decided.get(key);
-    const earlier = decidedHere ? asDuplicate(decidedHere) : key === null ? undefined : replayStored(stored.get(key), request.mutation.kind);
+    const earlier = replies.earlier(request);
     if (earlier) {
       outcomes.push(earlier);
       continue;
@@ -124,14 +181,8 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
     const outcome = await decide(store, state, request, at);
     if (outcome.ok && (outcome.value.kind === 'finishCount' || outcome.value.kind === 'cancelCount')) counts.push(outcome.value.count);
     outcomes.push(outcome);
-    if (key !== null && request.eventId !== undefined) {
-      decided.set(key, outcome);
-      fresh.push(outcomeRow(request.actor, request.eventId, request.mutation.kind, outcome, at));
-    }
+    replies.remember(request, outcome, at);
   }
-
-  await flush(store, state, at);
-  await store.storeOutcomes(fresh);
   return { outcomes, changes: state.changes, directoryEvents: state.directoryEvents, alerts: state.alerts, counts };
 }
 
@@ -231,7 +282,7 @@ export function outcomeRow(actor: Actor, eventId: string, kind: MutationKind, ou
 /** The outcome of an event id sent before (marked duplicate), or undefined for a new one. */
 export async function previousOutcome(store: InventoryStore, actor: Actor, eventId: string | undefined, kind: MutationKind): Promise<Outcome | undefined> {
   if (eventId === undefined) return undefined;
-  return replayStored((await store.outcomes(actor.userId, [eventId])).get(eventId), kind);
+  return replayStored((await store.outcomes(new Map([[actor.userId, [eventId]]]))).get(actor.userId)?.get(eventId), kind);
 }
 
 /** True when the outcome is the stored one of an event id sent before. */
@@ -254,7 +305,7 @@ function storedText(kind: MutationKind, outcome: Outcome): string {
  * The outcome stored for an event id sent before, marked as a duplicate; an id stored for another kind
  * of mutation is refused (unmarked: nothing was replayed).
  */
-function replayStored(row: { ok: boolean; outcome: string } | undefined, kind: MutationKind): Outcome | undefined {
+function replayStored(row: StoredOutcome | undefined, kind: MutationKind): Outcome | undefined {
   if (!row) return undefined;
   const parsed = JSON.parse(row.outcome) as Partial<StoredOutcomeV1> & Record<string, unknown>;
   const stored: StoredOutcomeV1 = parsed.v === OUTCOME_VERSION ? (parsed as StoredOutcomeV1) : version0(row.ok, parsed);

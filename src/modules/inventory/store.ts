@@ -75,6 +75,22 @@ export interface LogInsert {
   code?: string;
 }
 
+/** What a directory's row becomes at the end of a transaction that changed it. */
+export interface DirectoryAdvance {
+  id: number;
+  revision: number;
+  freqDelta: number;
+  goodsDelta: number;
+  at: Date;
+  name?: string;
+  deletedAt?: Date;
+}
+
+export interface StoredOutcome {
+  ok: boolean;
+  outcome: string;
+}
+
 export interface OutcomeInsert {
   userId: number;
   eventId: string;
@@ -90,16 +106,26 @@ export interface InventoryStore {
    * Every writer of a directory's members locks this row first, so a role read here holds until commit.
    */
   lockDirectory(directoryId: number, userIds: readonly number[]): Promise<DirectoryRow | null>;
-  /** The stored outcomes of these event ids of one user. */
-  outcomes(userId: number, eventIds: string[]): Promise<Map<string, { ok: boolean; outcome: string }>>;
-  goodsByHash(directoryId: number, hashes: string[]): Promise<Map<string, StoredGoods>>;
+  /**
+   * The same for several directories at once (those that exist), locked in id order by one statement:
+   * every writer that holds several directory rows takes them in this order, so none waits in a cycle.
+   */
+  lockDirectories(directoryIds: readonly number[], userIds: readonly number[]): Promise<Map<number, DirectoryRow>>;
+  /** The stored outcomes of these event ids, by user then event id (one statement for every user). */
+  outcomes(eventIds: ReadonlyMap<number, readonly string[]>): Promise<Map<number, Map<string, StoredOutcome>>>;
+  /** The goods of these code hashes, by directory then code hash (one statement for every directory). */
+  goodsOf(hashes: ReadonlyMap<number, readonly string[]>): Promise<Map<number, Map<string, StoredGoods>>>;
   insertGoods(directoryId: number, goods: GoodsState, codeHash: string, at: Date): Promise<number>;
-  updateGoods(goods: StoredGoods, at: Date): Promise<void>;
+  /** Writes the name, remarks, count and minCount of these goods (of any directories): one statement. */
+  updateGoods(goods: readonly StoredGoods[], at: Date): Promise<void>;
   deleteGoods(id: number): Promise<void>;
   appendLog(entries: LogInsert[]): Promise<void>;
   storeOutcomes(outcomes: OutcomeInsert[]): Promise<void>;
-  /** The new revision, freq and goods count, and for a rename or delete the directory's new name or its deletion. */
-  advanceDirectory(id: number, change: { revision: number; freqDelta: number; goodsDelta: number; at: Date; name?: string; deletedAt?: Date }): Promise<void>;
+  /**
+   * Each directory's new revision, freq and goods count, and for a rename or delete its new name or its
+   * deletion: one statement for those that only advance.
+   */
+  advanceDirectories(advances: readonly DirectoryAdvance[]): Promise<void>;
   /** The live directory of this owner with that name, if any. */
   liveDirectoryNamed(ownerId: number, name: string): Promise<number | null>;
   /**
@@ -141,6 +167,28 @@ interface GoodsRow {
   min_count: number;
 }
 const GOODS_SELECT = 'select id, code, code_hash, name, remarks, count, min_count from goods';
+const GOODS_SELECT_WITH_DIRECTORY = 'select directory_id, id, code, code_hash, name, remarks, count, min_count from goods';
+
+interface DirectoryRowRaw {
+  id: number;
+  owner_id: number;
+  name: string;
+  revision: number;
+  goods_count: number;
+  deleted_at: unknown;
+  user_id: number | null;
+  role: Role | null;
+  nickname: string | null;
+}
+
+/** Branches of one `union all` at most (SQLite allows 500 in a compound select). */
+const MAX_BRANCHES = 200;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+  return parts;
+}
 const storedGoods = (row: GoodsRow): StoredGoods => ({ id: row.id, code: row.code, codeHash: row.code_hash, name: row.name, remarks: row.remarks, count: row.count, minCount: row.min_count });
 
 interface LogRowRaw {
@@ -204,49 +252,81 @@ export const countRow = (row: CountRowRaw): CountRow => ({
 
 export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): InventoryStore {
   const forUpdate = dialect === 'mysql' ? ' for update' : '';
+  const advanceOne = async (change: DirectoryAdvance): Promise<void> => {
+    const sets = ['revision = ?', 'freq = freq + ?', 'goods_count = goods_count + ?', 'updated_at = ?'];
+    const params: unknown[] = [change.revision, change.freqDelta, change.goodsDelta, change.at];
+    if (change.name !== undefined) {
+      sets.push('name = ?', 'live_name = ?');
+      params.push(change.name, change.name);
+    }
+    if (change.deletedAt !== undefined) {
+      sets.push('live_name = null', 'deleted_at = ?');
+      params.push(change.deletedAt);
+    }
+    await sql.run(`update directories set ${sets.join(', ')} where id = ?`, [...params, change.id]);
+  };
+  const lockDirectories = async (directoryIds: readonly number[], userIds: readonly number[]): Promise<Map<number, DirectoryRow>> => {
+    const ids = [...new Set(directoryIds)];
+    const users = userIds.length > 0 ? [...new Set(userIds)] : [0];
+    // The nickname through a subquery: a locking read locks the rows of its joins but not those of its
+    // subqueries, and a user's row must not wait for (or hold up) every directory they scan into.
+    // The primary key read in id order is the order the rows are locked in (see the interface).
+    const rows = await sql.all<DirectoryRowRaw>(
+      `select d.id, d.owner_id, d.name, d.revision, d.goods_count, d.deleted_at, m.user_id, m.role, (select u.nickname from users u where u.id = m.user_id) as nickname
+       from directories d left join members m on m.directory_id = d.id and m.user_id in (${placeholders(users.length)}) where d.id ${ids.length === 1 ? '= ?' : `in (${placeholders(ids.length)})`} order by d.id${forUpdate}`,
+      [...users, ...ids],
+    );
+    const found = new Map<number, DirectoryRow>();
+    for (const row of rows) {
+      let directory = found.get(row.id);
+      if (!directory) {
+        directory = { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null, goodsCount: Number(row.goods_count), members: new Map() };
+        found.set(row.id, directory);
+      }
+      if (row.user_id !== null && row.role !== null) directory.members.set(row.user_id, { role: row.role, nickname: row.nickname ?? '' });
+    }
+    return found;
+  };
   return {
+    lockDirectories,
+
     async lockDirectory(directoryId, userIds) {
-      const users = userIds.length > 0 ? userIds : [0];
-      // The nickname through a subquery: a locking read locks the rows of its joins but not those of its
-      // subqueries, and a user's row must not wait for (or hold up) every directory they scan into.
-      const rows = await sql.all<{
-        id: number;
-        owner_id: number;
-        name: string;
-        revision: number;
-        goods_count: number;
-        deleted_at: unknown;
-        user_id: number | null;
-        role: Role | null;
-        nickname: string | null;
-      }>(
-        `select d.id, d.owner_id, d.name, d.revision, d.goods_count, d.deleted_at, m.user_id, m.role, (select u.nickname from users u where u.id = m.user_id) as nickname
-         from directories d left join members m on m.directory_id = d.id and m.user_id in (${placeholders(users.length)}) where d.id = ?${forUpdate}`,
-        [...users, directoryId],
-      );
-      if (rows.length === 0) return null;
-      const [row] = rows;
-      const members = new Map<number, { role: Role; nickname: string }>();
-      for (const r of rows) if (r.user_id !== null && r.role !== null) members.set(r.user_id, { role: r.role, nickname: r.nickname ?? '' });
-      return { id: row.id, ownerId: row.owner_id, name: row.name, revision: row.revision, deleted: row.deleted_at !== null, goodsCount: Number(row.goods_count), members };
+      return (await lockDirectories([directoryId], userIds)).get(directoryId) ?? null;
     },
 
-    async outcomes(userId, eventIds) {
-      const found = new Map<string, { ok: boolean; outcome: string }>();
-      if (eventIds.length === 0) return found;
-      const rows = await sql.all<{ event_id: string; ok: number | boolean; outcome: string }>(
-        `select event_id, ok, outcome from event_outcomes where user_id = ? and event_id in (${placeholders(eventIds.length)})`,
-        [userId, ...eventIds],
-      );
-      for (const row of rows) found.set(row.event_id, { ok: Boolean(row.ok), outcome: row.outcome });
+    async outcomes(eventIds) {
+      const found = new Map<number, Map<string, StoredOutcome>>();
+      const users = [...eventIds].filter(([, ids]) => ids.length > 0);
+      // One branch per user, each a range of the (user_id, event_id) key; one round trip for all.
+      for (const part of chunks(users, MAX_BRANCHES)) {
+        const rows = await sql.all<{ user_id: number; event_id: string; ok: number | boolean; outcome: string }>(
+          part.map(([, ids]) => `select user_id, event_id, ok, outcome from event_outcomes where user_id = ? and event_id in (${placeholders(ids.length)})`).join(' union all '),
+          part.flatMap(([userId, ids]) => [userId, ...ids]),
+        );
+        for (const row of rows) {
+          let own = found.get(row.user_id);
+          if (!own) found.set(row.user_id, (own = new Map()));
+          own.set(row.event_id, { ok: Boolean(row.ok), outcome: row.outcome });
+        }
+      }
       return found;
     },
 
-    async goodsByHash(directoryId, hashes) {
-      const found = new Map<string, StoredGoods>();
-      if (hashes.length === 0) return found;
-      const rows = await sql.all<GoodsRow>(`${GOODS_SELECT} where directory_id = ? and code_hash in (${placeholders(hashes.length)})`, [directoryId, ...hashes]);
-      for (const row of rows) found.set(row.code_hash, storedGoods(row));
+    async goodsOf(hashes) {
+      const found = new Map<number, Map<string, StoredGoods>>();
+      const directories = [...hashes].filter(([, own]) => own.length > 0);
+      // One branch per directory, each a range of the (directory_id, code_hash) key.
+      for (const part of chunks(directories, MAX_BRANCHES)) {
+        const rows = await sql.all<GoodsRow & { directory_id: number }>(
+          part.map(([, own]) => `${GOODS_SELECT_WITH_DIRECTORY} where directory_id = ? and code_hash in (${placeholders(own.length)})`).join(' union all '),
+          part.flatMap(([directoryId, own]) => [directoryId, ...own]),
+        );
+        for (const row of rows) {
+          let own = found.get(row.directory_id);
+          if (!own) found.set(row.directory_id, (own = new Map()));
+          own.set(row.code_hash, storedGoods(row));
+        }
+      }
       return found;
     },
 
@@ -266,7 +346,23 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     },
 
     async updateGoods(goods, at) {
-      await sql.run('update goods set name = ?, remarks = ?, count = ?, min_count = ?, updated_at = ? where id = ?', [goods.name, goods.remarks, goods.count, goods.minCount, at, goods.id]);
+      if (goods.length === 0) return;
+      if (goods.length === 1) {
+        const [one] = goods;
+        await sql.run('update goods set name = ?, remarks = ?, count = ?, min_count = ?, updated_at = ? where id = ?', [one.name, one.remarks, one.count, one.minCount, at, one.id]);
+        return;
+      }
+      // Many rows, each its own values: one statement, a CASE on the primary key per column.
+      const column = (name: string) => `${name} = case id ${goods.map(() => 'when ? then ?').join(' ')} end`;
+      const values = (of: (g: StoredGoods) => unknown) => goods.flatMap((g) => [g.id, of(g)]);
+      await sql.run(`update goods set ${column('name')}, ${column('remarks')}, ${column('count')}, ${column('min_count')}, updated_at = ? where id in (${placeholders(goods.length)})`, [
+        ...values((g) => g.name),
+        ...values((g) => g.remarks),
+        ...values((g) => g.count),
+        ...values((g) => g.minCount),
+        at,
+        ...goods.map((g) => g.id),
+      ]);
     },
 
     async deleteGoods(id) {
@@ -308,18 +404,23 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
       await sql.run(`insert into event_outcomes (user_id, event_id, ok, outcome, created_at) values ${outcomes.map(() => `(${placeholders(5)})`).join(', ')}`, values);
     },
 
-    async advanceDirectory(id, change) {
-      const sets = ['revision = ?', 'freq = freq + ?', 'goods_count = goods_count + ?', 'updated_at = ?'];
-      const params: unknown[] = [change.revision, change.freqDelta, change.goodsDelta, change.at];
-      if (change.name !== undefined) {
-        sets.push('name = ?', 'live_name = ?');
-        params.push(change.name, change.name);
-      }
-      if (change.deletedAt !== undefined) {
-        sets.push('live_name = null', 'deleted_at = ?');
-        params.push(change.deletedAt);
-      }
-      await sql.run(`update directories set ${sets.join(', ')} where id = ?`, [...params, id]);
+    async advanceDirectories(advances) {
+      // A rename or a delete (rare) writes its own row; the rest advance together.
+      const plain = advances.filter((a) => a.name === undefined && a.deletedAt === undefined);
+      for (const advance of plain.length > 1 ? advances.filter((a) => !plain.includes(a)) : advances) await advanceOne(advance);
+      if (plain.length <= 1) return;
+      const column = (of: (a: DirectoryAdvance) => unknown) => [`case id ${plain.map(() => 'when ? then ?').join(' ')} end`, plain.flatMap((a) => [a.id, of(a)])] as const;
+      const [revision, revisions] = column((a) => a.revision);
+      const [freq, freqs] = column((a) => a.freqDelta);
+      const [goodsCount, goodsCounts] = column((a) => a.goodsDelta);
+      const at = plain.reduce((latest, a) => (a.at > latest ? a.at : latest), plain[0].at);
+      await sql.run(`update directories set revision = ${revision}, freq = freq + ${freq}, goods_count = goods_count + ${goodsCount}, updated_at = ? where id in (${placeholders(plain.length)})`, [
+        ...revisions,
+        ...freqs,
+        ...goodsCounts,
+        at,
+        ...plain.map((a) => a.id),
+      ]);
     },
 
     async liveDirectoryNamed(ownerId, name) {

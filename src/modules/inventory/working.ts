@@ -1,13 +1,14 @@
 import { AppError } from '../../errors';
 import { changeFromLog, goodsView } from './context';
 import { crossesLowStock, type GoodsState } from './rules';
-import type { DirectoryRow, InventoryStore, LogInsert, StoredGoods } from './store';
+import type { DirectoryAdvance, DirectoryRow, InventoryStore, LogInsert, StoredGoods } from './store';
 import type { Actor, Change, GoodsView } from './views';
 
 /**
  * One locked directory as a transaction changes it: its goods as the transaction leaves them so far,
  * the log entries and Changes it has made, each with the next revision. A batch of one directory has
- * one; a transfer has one per directory, each locked in directory-id order. Written back by `flush`.
+ * one; a transfer or a group of batches has one per directory, all locked in directory-id order. Written
+ * back together by `flush`.
  */
 export interface Working {
   directory: DirectoryRow | null;
@@ -39,6 +40,19 @@ export const UNLIMITED: BatchLimits = { maxGoodsPerDirectory: Number.POSITIVE_IN
 
 /** The working state of a locked directory (null: it does not exist), with the goods of these code hashes read. */
 export async function openWorking(store: InventoryStore, directory: DirectoryRow | null, hashes: string[], limits: BatchLimits): Promise<Working> {
+  const [state] = await openWorkings(store, [{ directory, hashes }], limits);
+  return state;
+}
+
+/** The working states of several locked directories, their goods read by one statement. */
+export async function openWorkings(store: InventoryStore, wanted: readonly { directory: DirectoryRow | null; hashes: string[] }[], limits: BatchLimits): Promise<Working[]> {
+  const hashes = new Map<number, string[]>();
+  for (const { directory, hashes: own } of wanted) if (directory && own.length > 0) hashes.set(directory.id, own);
+  const goods = hashes.size > 0 ? await store.goodsOf(hashes) : new Map<number, Map<string, StoredGoods>>();
+  return wanted.map(({ directory }) => workingOf(directory, (directory && goods.get(directory.id)) || new Map(), limits));
+}
+
+function workingOf(directory: DirectoryRow | null, goods: Map<string, StoredGoods>, limits: BatchLimits): Working {
   return {
     directory,
     limits,
@@ -47,7 +61,7 @@ export async function openWorking(store: InventoryStore, directory: DirectoryRow
     name: directory?.name ?? '',
     deletedAt: null,
     freqDelta: 0,
-    goods: directory ? await store.goodsByHash(directory.id, hashes) : new Map(),
+    goods,
     dirty: new Set(),
     log: [],
     changes: [],
@@ -61,7 +75,8 @@ export async function openWorking(store: InventoryStore, directory: DirectoryRow
 export async function readGoods(store: InventoryStore, state: Working, hashes: string[]): Promise<void> {
   const missing = hashes.filter((hash) => !state.goods.has(hash));
   if (!state.directory || missing.length === 0) return;
-  for (const [hash, goods] of await store.goodsByHash(state.directory.id, missing)) state.goods.set(hash, goods);
+  const read = (await store.goodsOf(new Map([[state.directory.id, missing]]))).get(state.directory.id);
+  for (const [hash, goods] of read ?? []) state.goods.set(hash, goods);
 }
 
 /** What a log entry records besides its type, goods and delta. */
@@ -137,18 +152,27 @@ export async function drop(store: InventoryStore, state: Working, hash: string, 
   state.goodsCount -= 1;
 }
 
-/** Writes what the transaction did to the directory: goods, log, undone marks, revision, freq, goods count, name. */
-export async function flush(store: InventoryStore, state: Working, at: Date): Promise<void> {
-  const directory = state.directory;
-  for (const goods of state.dirty) await store.updateGoods(goods, at);
-  await store.appendLog(state.log);
-  if (!directory) return;
-  for (const { revision, by } of state.undone) await store.markUndone(directory.id, revision, by);
-  if (state.log.length > 0) {
+/**
+ * Writes what the transaction did to its directories: goods, log, undone marks, revision, freq, goods
+ * count, name. One statement per table for all of them (the undone marks of undos aside, which are rare).
+ */
+export async function flush(store: InventoryStore, states: readonly Working[], at: Date): Promise<void> {
+  await store.updateGoods(
+    states.flatMap((state) => [...state.dirty]),
+    at,
+  );
+  await store.appendLog(states.flatMap((state) => state.log));
+  const advances: DirectoryAdvance[] = [];
+  for (const state of states) {
+    const directory = state.directory;
+    if (!directory) continue;
+    for (const { revision, by } of state.undone) await store.markUndone(directory.id, revision, by);
+    if (state.log.length === 0) continue;
     const renamed = state.name !== directory.name ? { name: state.name } : {};
     const goodsDelta = state.goodsCount - directory.goodsCount;
-    await store.advanceDirectory(directory.id, { revision: state.revision, freqDelta: state.freqDelta, goodsDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
+    advances.push({ id: directory.id, revision: state.revision, freqDelta: state.freqDelta, goodsDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
   }
+  await store.advanceDirectories(advances);
 }
 
 /** A change as clients see it, from the log entry that records it (a snapshot of the goods after it). */
