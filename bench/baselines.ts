@@ -53,7 +53,8 @@ async function drive(workers: number, warmupMs: number, durationMs: number, tran
   return { ...latency(samples), rate: (scans * 1000) / (end - start) };
 }
 
-async function mysqlScan(c: mysql.Connection, userId: number, directoryId: number, eventId: string, n: number): Promise<void> {
+/** The statements of one scan of one unit of `bench-<n % 50>` on mysql2 (inside the caller's transaction); resolves to the directory's new revision. */
+export async function mysqlScan(c: mysql.Connection, userId: number, directoryId: number, eventId: string, n: number): Promise<number> {
   const at = new Date();
   const [directories] = await c.execute<mysql.RowDataPacket[]>(`${S.lockDirectory} for update`, [directoryId, userId]);
   const code = codeOf(n);
@@ -73,6 +74,7 @@ async function mysqlScan(c: mysql.Connection, userId: number, directoryId: numbe
   const revision = Number(directories[0].revision) + 1;
   await c.execute(S.insertLog, [directoryId, userId, 'in', goodsId, code, '', '', 1, count, revision, eventId, at]);
   await c.execute(S.insertOutcome, [userId, eventId, outcome(goodsId, code, count, revision), at]);
+  return revision;
 }
 
 export interface MysqlBaselines {
@@ -141,40 +143,52 @@ export async function mysqlBaselines(url: string, warmupMs: number, durationMs: 
   }
 }
 
-/** Raw libsql (the driver under the server's embedded database), WAL as the server sets it, one directory. */
-export async function libsqlBaseline(directory: string, warmupMs: number, durationMs: number): Promise<Rate> {
-  const db = new Database(join(directory, 'raw.db'));
+/** Opens a libsql database as the server sets it (WAL, foreign keys) with the baseline's schema. */
+export function libsqlDatabase(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = wal');
+  db.pragma('synchronous = normal');
+  db.pragma('foreign_keys = on');
+  db.exec(SQLITE_SCHEMA);
+  return db;
+}
+
+/** One scan as one libsql transaction (the statements of mysqlScan); returns the directory's new revision. */
+export function libsqlScanner(db: Database.Database, userId: number): (directoryId: number, eventId: string, n: number) => number {
+  const statements = Object.fromEntries(Object.entries(S).map(([name, sql]) => [name, db.prepare<unknown[]>(sql) as Statement])) as Record<keyof typeof S, Statement>;
+  return db.transaction((directoryId: number, eventId: string, n: number) => {
+    const at = Date.now();
+    const directory = statements.lockDirectory.get(directoryId, userId) as { revision: number };
+    const code = codeOf(n);
+    const codeHash = hash(code);
+    const goods = statements.selectGoods.get(directoryId, codeHash) as { id: number; name: string; remarks: string; count: number } | undefined;
+    let goodsId: number;
+    let count = 1;
+    if (goods) {
+      goodsId = goods.id;
+      count = goods.count + 1;
+      statements.updateGoods.run(count, goods.name, goods.remarks, at, goodsId);
+    } else goodsId = Number(statements.insertGoods.run(directoryId, code, codeHash, '', '', 1, at, at).lastInsertRowid);
+    statements.bumpRevision.run(at, directoryId);
+    const revision = directory.revision + 1;
+    statements.insertLog.run(directoryId, userId, 'in', goodsId, code, '', '', 1, count, revision, eventId, at);
+    statements.insertOutcome.run(userId, eventId, outcome(goodsId, code, count, revision), at);
+    return revision;
+  }) as unknown as (directoryId: number, eventId: string, n: number) => number;
+}
+
+/** Raw libsql (the driver under the server's embedded database), WAL as the server sets it, over `directories` directories in turn. */
+export async function libsqlBaseline(directory: string, warmupMs: number, durationMs: number, directories = 1): Promise<Rate> {
+  const db = libsqlDatabase(join(directory, `raw-${directories}.db`));
   try {
-    db.pragma('journal_mode = wal');
-    db.pragma('synchronous = normal');
-    db.pragma('foreign_keys = on');
-    db.exec(SQLITE_SCHEMA);
     const userId = Number(db.prepare('insert into users (openid) values (?)').run('raw').lastInsertRowid);
     const at0 = Date.now();
-    const directoryId = Number(db.prepare('insert into directories (owner_id, name, live_name, created_at, updated_at) values (?, ?, ?, ?, ?)').run(userId, 'one', 'one', at0, at0).lastInsertRowid);
-    const statements = Object.fromEntries(Object.entries(S).map(([name, sql]) => [name, db.prepare<unknown[]>(sql) as Statement])) as Record<keyof typeof S, Statement>;
-    const scan = db.transaction((n: number) => {
-      const at = Date.now();
-      const eventId = `libsql.${n}`;
-      const directory = statements.lockDirectory.get(directoryId, userId) as { revision: number };
-      const code = codeOf(n);
-      const codeHash = hash(code);
-      const goods = statements.selectGoods.get(directoryId, codeHash) as { id: number; name: string; remarks: string; count: number } | undefined;
-      let goodsId: number;
-      let count = 1;
-      if (goods) {
-        goodsId = goods.id;
-        count = goods.count + 1;
-        statements.updateGoods.run(count, goods.name, goods.remarks, at, goodsId);
-      } else goodsId = Number(statements.insertGoods.run(directoryId, code, codeHash, '', '', 1, at, at).lastInsertRowid);
-      statements.bumpRevision.run(at, directoryId);
-      const revision = directory.revision + 1;
-      statements.insertLog.run(directoryId, userId, 'in', goodsId, code, '', '', 1, count, revision, eventId, at);
-      statements.insertOutcome.run(userId, eventId, outcome(goodsId, code, count, revision), at);
-    });
+    const insert = db.prepare('insert into directories (owner_id, name, live_name, created_at, updated_at) values (?, ?, ?, ?, ?)');
+    const ids = Array.from({ length: directories }, (_, d) => Number(insert.run(userId, `d${d}`, `d${d}`, at0, at0).lastInsertRowid));
+    const scan = libsqlScanner(db, userId);
     // libsql's API is synchronous, as the server's single connection is: one transaction at a time.
     return await drive(1, warmupMs, durationMs, async (_, n) => {
-      scan(n);
+      scan(ids[n % ids.length], `libsql.${n}`, n);
       return 1;
     });
   } finally {

@@ -2,15 +2,16 @@
  * A client process of the bench (forked by the runner): opens the sockets it is given and drives them
  * on command (closed loop, open loop, timed scans), then reports latencies and what its watchers saw.
  */
-import type { Command, OpenReply, Reply, ScanReply, SettleReply, SocketSpec } from './messages';
+import type { Command, OpenReply, Reply, ScanReply, SettleReply, SocketSpec, Transport } from './messages';
 import { now } from './messages';
-import { BenchSocket } from './socket';
+import { BenchSocket, type Watched } from './socket';
+import { IoBenchSocket } from './socketio-socket';
 
 const OPENING_IN_PARALLEL = 50;
 const CLOSE_WAIT_MS = 5_000;
 
-let sockets: BenchSocket[] = [];
-let echo = false;
+let sockets: Watched[] = [];
+let transport: Transport = 'scancode';
 const devices = () => sockets.filter((socket) => socket.spec.role === 'device');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -21,7 +22,7 @@ async function open(url: string, specs: SocketSpec[]): Promise<OpenReply> {
     while (next < specs.length) {
       const spec = specs[next++];
       try {
-        sockets.push(await BenchSocket.open(url, spec, echo));
+        sockets.push(transport === 'socketio' ? await IoBenchSocket.open(url, spec) : await BenchSocket.open(url, spec, transport === 'echo'));
         reply.opened++;
       } catch (error) {
         reply.failed++;
@@ -38,7 +39,7 @@ function scanReply(from: number): ScanReply {
 }
 
 /** The device's n-th request: a scan of one unit into its directory (50 codes in turn), or its `work`'s frame. */
-function frameOf(device: BenchSocket, eventId: string, n: number): Record<string, unknown> & { id: string } {
+function frameOf(device: Watched, eventId: string, n: number): Record<string, unknown> & { id: string } {
   const work = device.spec.work;
   if (work?.kind === 'transfer') return { type: 'transfer', id: eventId, from: work.from, to: work.to, code: 'bench-t', qty: 1 };
   if (work?.kind === 'count') return { type: 'count', id: eventId, countId: work.countId, code: `bench-${n % 50}`, qty: 1 };
@@ -51,7 +52,7 @@ function changed(reply: ScanReply, directory: number, revision: number | null): 
 }
 
 /** Sends one request (an event id unique to this run) and records its ack; resolves to its latency or null. */
-async function scan(reply: ScanReply, device: BenchSocket, eventId: string, n: number): Promise<number | null> {
+async function scan(reply: ScanReply, device: Watched, eventId: string, n: number): Promise<number | null> {
   const sentAt = now();
   reply.sent++;
   const answer = await device.request(frameOf(device, eventId, n));
@@ -103,6 +104,7 @@ async function openLoop(tag: string, rate: number, durationMs: number, maxScans:
   const reply = scanReply(start);
   const total = Math.min(maxScans, Math.floor((rate * durationMs) / 1000));
   const pool = devices();
+  if (pool.length === 0) return reply;
   const inFlight: Promise<void>[] = [];
   let sent = 0;
   while (sent < total && now() - start < durationMs + 1000) {
@@ -152,7 +154,7 @@ async function settle(finalRevisions: Record<number, number>, scans: Record<numb
   const behind = () => watchers.filter((w) => w.isOpen && ((w.last ?? -1) < (finalRevisions[w.spec.directoryId] ?? -1) || w.countPushes < (pushes[w.spec.directoryId] ?? 0)));
   const deadline = now() + timeoutMs;
   while (behind().length > 0 && now() < deadline) await sleep(50);
-  const reply: SettleReply = { watchers: watchers.length, frames: 0, pushes: 0, violations: [], violationCount: 0, arrivals: {} };
+  const reply: SettleReply = { watchers: watchers.length, frames: 0, pushes: 0, violations: [], violationCount: 0, gaps: 0, duplicates: 0, arrivals: {} };
   for (const watcher of watchers) {
     const final = finalRevisions[watcher.spec.directoryId];
     if (final !== undefined && (watcher.last ?? -1) < final) {
@@ -169,6 +171,8 @@ async function settle(finalRevisions: Record<number, number>, scans: Record<numb
     reply.frames += watcher.frames;
     reply.pushes += watcher.countPushes;
     reply.violationCount += watcher.violationCount;
+    reply.gaps += watcher.gaps;
+    reply.duplicates += watcher.duplicates;
     if (reply.violations.length < 5) reply.violations.push(...watcher.violations.slice(0, 5 - reply.violations.length));
     if (withArrivals) for (const [eventId, at] of watcher.arrivals) (reply.arrivals[eventId] ??= []).push(at);
   }
@@ -178,18 +182,14 @@ async function settle(finalRevisions: Record<number, number>, scans: Record<numb
 async function closeAll(): Promise<{ closed: number }> {
   const closing = sockets;
   sockets = [];
-  await Promise.race([
-    Promise.all(closing.map((socket) => new Promise((resolve) => (socket.isOpen ? (socket.ws.once('close', resolve), socket.ws.close(1000)) : resolve(null))))),
-    sleep(CLOSE_WAIT_MS),
-  ]);
-  for (const socket of closing) socket.ws.terminate();
+  await Promise.all(closing.map((socket) => socket.close(CLOSE_WAIT_MS)));
   return { closed: closing.length };
 }
 
 function handle(command: Command): Promise<unknown> {
   switch (command.cmd) {
     case 'open':
-      echo = command.echo;
+      transport = command.transport;
       return open(command.url, command.sockets);
     case 'closed':
       return closedLoop(command.tag, command.warmupMs, command.durationMs, command.maxScans);

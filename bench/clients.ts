@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { say, type Command, type OpenReply, type Reply, type ScanReply, type SettleReply, type SocketSpec } from './messages';
+import { say, type Command, type OpenReply, type Reply, type ScanReply, type SettleReply, type SocketSpec, type Transport } from './messages';
 
 /** The runner's side of the client processes: one IPC queue each, commands answered in order. */
 export class Clients {
@@ -42,9 +42,9 @@ export class Clients {
   }
 
   /** Deals the sockets round-robin over the processes (socket 0 to process 0) and opens them. */
-  async open(url: string, specs: SocketSpec[], echo = false): Promise<OpenReply> {
+  async open(url: string, specs: SocketSpec[], transport: Transport = 'scancode'): Promise<OpenReply> {
     const dealt = this.children.map((_, index) => specs.filter((__, s) => s % this.children.length === index));
-    const replies = await this.each<OpenReply>((index) => ({ cmd: 'open', url, echo, sockets: dealt[index] }));
+    const replies = await this.each<OpenReply>((index) => ({ cmd: 'open', url, transport, sockets: dealt[index] }));
     const total = { opened: 0, failed: 0, firstFailure: null as string | null };
     for (const reply of replies) {
       total.opened += reply.opened;

@@ -28,8 +28,11 @@ export interface SocketSpec {
   work?: Work;
 }
 
+/** What a client process's sockets speak: scancode's /ws, the raw ws echo server, or the Socket.IO baseline. */
+export type Transport = 'scancode' | 'echo' | 'socketio';
+
 export type Command =
-  | { cmd: 'open'; url: string; echo: boolean; sockets: SocketSpec[] }
+  | { cmd: 'open'; url: string; transport: Transport; sockets: SocketSpec[] }
   /** Each device sends its next scan as soon as the previous ack arrives; acks sent before `warmupMs` are not measured. */
   | { cmd: 'closed'; tag: string; warmupMs: number; durationMs: number; maxScans: number }
   /** Scans sent on a timer at `rate`/s over this process's devices, acked or not; then up to `drainMs` for the acks. */
@@ -82,6 +85,9 @@ export interface SettleReply {
   /** Gaps, duplicates, out-of-order revisions or a missing tail, as sentences (the first few). */
   violations: string[];
   violationCount: number;
+  /** Of the violations: changes that skipped revisions, and changes at or below one already seen. */
+  gaps: number;
+  duplicates: number;
   /** Per event id, when each watcher received its change frame (when asked for arrivals). */
   arrivals: Record<string, number[]>;
 }

@@ -3,7 +3,7 @@
  * BENCH_* variables (`BENCH_SECTIONS=closed,open`); a flag wins over its variable.
  */
 
-export const SECTIONS = ['closed', 'transfers', 'counts', 'open', 'fanout', 'memory', 'baselines'] as const;
+export const SECTIONS = ['closed', 'transfers', 'counts', 'open', 'fanout', 'memory', 'baselines', 'socketio', 'curves', 'snapshot', 'bus', 'webhooks'] as const;
 export type Section = (typeof SECTIONS)[number];
 export const DATABASES = ['mariadb', 'sqlite'] as const;
 export type Database = (typeof DATABASES)[number];
@@ -32,16 +32,34 @@ export interface Options {
   baselineMs: number;
   /** Longest wait, after a step, for the server to go idle before the next one. */
   quietMs: number;
+  /** Cost curves: the numbers of directories (2 phones each), the total rate offered, the length of each point, and on which databases. */
+  curveDirectories: number[];
+  curveRate: number;
+  curveMs: number;
+  curveDatabases: Database[];
+  /** Snapshot time: the goods of each directory measured. */
+  snapshotGoods: number[];
+  /** Bus: the numbers of instances, the directories spread over them, the rate offered and for how long. */
+  busInstances: number[];
+  busDirectories: number;
+  busRate: number;
+  busMs: number;
+  redisUrl: string;
+  /** Write the SVG charts into docs/bench/ (always at the end of a full run of every section). */
+  charts: boolean;
 }
 
 export const USAGE = `npm run bench -- [--quick] [--sections=${SECTIONS.join(',')}] [--databases=${DATABASES.join(',')}]
   [--mysql-url=mysql://root@127.0.0.1:3306] [--clients=2] [--seconds=10] [--warmup-seconds=2] [--rates=500,1000,2000,5000]
   [--step-seconds=5] [--drain-seconds=10] [--watchers=1000] [--fanout-scans=50] [--sockets=10000] [--baseline-seconds=5] [--no-build]
+  [--curve-directories=1,10,100,1000,10000] [--curve-rate=2000] [--curve-seconds=6] [--curve-databases=mariadb]
+  [--snapshot-goods=1,10000,100000] [--bus-instances=1,2,4] [--bus-directories=40] [--bus-rate=1000] [--bus-seconds=4]
+  [--redis-url=redis://127.0.0.1:6379] [--charts]
 Every flag has a BENCH_* variable (--step-seconds: BENCH_STEP_SECONDS); BENCH_MYSQL_URL is the MariaDB server.`;
 
-function rates(text: string): number[] {
+function positives(name: string, text: string): number[] {
   const values = text.split(',').map(Number);
-  if (values.some((value) => !Number.isFinite(value) || value <= 0)) throw new Error(`--rates must be positive numbers, got "${text}"`);
+  if (values.some((value) => !Number.isFinite(value) || value <= 0)) throw new Error(`--${name} must be positive numbers, got "${text}"`);
   return values;
 }
 
@@ -51,7 +69,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     if (!match) throw new Error(`unknown argument ${argv[i]}\n${USAGE}`);
     const [, name, value] = match;
-    if (name === 'quick' || name === 'help') flags.set(name, 'true');
+    if (name === 'quick' || name === 'help' || name === 'charts') flags.set(name, 'true');
     else if (name === 'no-build') flags.set('build', 'false');
     else flags.set(name, value ?? argv[++i] ?? '');
   }
@@ -64,8 +82,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
     return value;
   };
-  const list = <T extends string>(name: string, known: readonly T[]): T[] => {
-    const values = (get(name) ?? known.join(','))
+  const list = <T extends string>(name: string, known: readonly T[], fallback = known.join(',')): T[] => {
+    const values = (get(name) ?? fallback)
       .split(',')
       .map((value) => value.trim())
       .filter(Boolean);
@@ -81,7 +99,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     clients: Math.round(number('clients', 2, 2)),
     warmupMs: number('warmup-seconds', 2, 0.3) * 1000,
     closedMs: number('seconds', 10, 1) * 1000,
-    rates: rates(get('rates') ?? '500,1000,2000,5000'),
+    rates: positives('rates', get('rates') ?? '500,1000,2000,5000'),
     stepMs: number('step-seconds', 5, 0.5) * 1000,
     drainMs: number('drain-seconds', 10, 1) * 1000,
     fanoutWatchers: Math.round(number('watchers', 1000, 100)),
@@ -89,5 +107,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     sockets: Math.round(number('sockets', 10_000, 500)),
     baselineMs: number('baseline-seconds', 5, 0.5) * 1000,
     quietMs: quick ? 3000 : 20_000,
+    curveDirectories: positives('curve-directories', get('curve-directories') ?? (quick ? '1,10,100' : '1,10,100,1000,10000')).map(Math.round),
+    curveRate: number('curve-rate', 2000, 2000),
+    curveMs: number('curve-seconds', 6, 1.5) * 1000,
+    curveDatabases: list('curve-databases', DATABASES, 'mariadb'),
+    snapshotGoods: positives('snapshot-goods', get('snapshot-goods') ?? (quick ? '1,1000,10000' : '1,10000,100000')).map(Math.round),
+    busInstances: positives('bus-instances', get('bus-instances') ?? (quick ? '1,2' : '1,2,4')).map(Math.round),
+    busDirectories: Math.round(number('bus-directories', 40, 8)),
+    busRate: number('bus-rate', 1000, 500),
+    busMs: number('bus-seconds', 4, 1) * 1000,
+    redisUrl: get('redis-url') ?? 'redis://127.0.0.1:6379',
+    charts: get('charts') === 'true' || get('charts') === '1',
   };
 }

@@ -1,8 +1,19 @@
 /** The bench's one table: every figure of the run, its baselines and the ratios, with the machine's facts. */
 import type { MysqlBaselines, Rate } from './baselines';
+import type { BusPoint } from './bus';
+import type { CurvePoint } from './curves';
 import type { Database, Options } from './options';
 import type { Closed, FanOut, Memory, OpenStep } from './sections';
+import type { SnapshotPoint } from './snapshot';
+import type { SocketIoRun } from './socketio';
 import { errorText, type Latency, type Throughput } from './stats';
+import type { WebhookRuns } from './webhooks';
+
+/** What bench/healthz-probe.ts reports of /healthz during a load. */
+export interface HealthzLatency extends Latency {
+  longestGapMs: number;
+  failed: number;
+}
 
 export interface ScancodeRun {
   closedOne?: Closed;
@@ -14,6 +25,12 @@ export interface ScancodeRun {
   open?: OpenStep[];
   fanout?: FanOut;
   memory?: Memory;
+  /** Cost curve: open loop at a fixed total rate over 1 … 10,000 directories of 2 phones each. */
+  curve?: CurvePoint[];
+  snapshot?: SnapshotPoint[];
+  webhooks?: WebhookRuns;
+  /** /healthz while 1a and 1b ran (when bench/healthz-probe.ts is there). */
+  healthz?: { one?: HealthzLatency; many?: HealthzLatency };
   log?: { errors: number; warnings: number; first: string[] };
 }
 
@@ -31,12 +48,18 @@ export interface Results {
   runs: Partial<Record<Database, ScancodeRun>>;
   mysql?: MysqlBaselines;
   libsql?: Rate;
+  /** Raw libsql, 50 directories in turn, one scan per transaction. */
+  libsqlFifty?: Rate;
+  socketio?: Partial<Record<Database, SocketIoRun>>;
+  bus?: BusPoint[];
+  /** Why the bus section did not run. */
+  busSkipped?: string;
   echo?: Throughput;
   echoMemory?: Memory;
 }
 
-const integer = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
-const ms = (value: number) => (!Number.isFinite(value) ? 'n/a' : value < 10 ? value.toFixed(1) : integer(value));
+export const integer = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
+export const ms = (value: number) => (!Number.isFinite(value) ? 'n/a' : value < 10 ? value.toFixed(1) : integer(value));
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(2)}×` : '');
 const p50p99 = (l: Latency) => `${ms(l.p50)} / ${ms(l.p99)}`;
 const rateWithLatency = (r: Rate | Throughput) => `${integer(r.rate)} (${p50p99(r)} ms)`;
@@ -100,6 +123,7 @@ export function report(results: Results, o: Options): string {
   if (m) rows.push(['5 raw mysql2, 50 directories, 8 connections: scans/s (p50 / p99 ms)', rateWithLatency(m.fiftyDirectories), '']);
   if (m) rows.push(['5 raw mysql2, 1 directory, 10 scans per transaction (group commit): scans/s (p50 / p99 ms per transaction)', rateWithLatency(m.groupCommit), '']);
   if (results.libsql) rows.push(['5 raw libsql, 1 directory, 1 scan per transaction: scans/s (p50 / p99 ms)', '', rateWithLatency(results.libsql)]);
+  if (results.libsqlFifty) rows.push(['5 raw libsql, 50 directories, 1 scan per transaction: scans/s (p50 / p99 ms)', '', rateWithLatency(results.libsqlFifty)]);
   both('5 raw ws echo, 50 clients closed loop: round trips/s (p50 / p99 ms)', results.echo && rateWithLatency(results.echo));
   row('ratio 1a ÷ raw driver, 1 directory (mysql2 / libsql)', (r, db) => ratio(r.closedOne?.rate, db === 'mariadb' ? m?.oneDirectory.rate : results.libsql?.rate));
   row('ratio 1b ÷ raw driver (mysql2 50 directories / libsql 1 directory)', (r, db) => ratio(r.closedMany?.rate, db === 'mariadb' ? m?.fiftyDirectories.rate : results.libsql?.rate));

@@ -4,20 +4,51 @@
  * forked client processes, runs the raw baselines, and prints one markdown table. See options.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libsqlBaseline, mysqlBaselines } from './baselines';
+import { busPoints } from './bus';
+import { writeCharts } from './charts';
 import { Clients } from './clients';
+import { costCurve } from './curves';
 import { say } from './messages';
-import { parseOptions, type Database, type Options } from './options';
-import { report, type Results, type ScancodeRun } from './report';
+import { parseOptions, SECTIONS, type Database, type Options, type Section } from './options';
+import { report, type HealthzLatency, type Results, type ScancodeRun } from './report';
+import { scaleReport } from './report-scale';
 import { closedLoop, countLayout, echoRoundTrips, fanOut, layout, memory, openLoop, target, transferLayout, type Target } from './sections';
-import { freshMysqlDatabase, ROOT, serverLog, startEcho, startScancode, type NodeProcess } from './server';
+import { fileLimit, freshMysqlDatabase, ROOT, serverLog, startEcho, startScancode, type NodeProcess } from './server';
+import { snapshotTimes } from './snapshot';
+import { benchSocketIo } from './socketio';
+import { webhookRuns } from './webhooks';
 
-function fileLimit(): number {
-  const line = /Max open files\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
-  return line?.[1] === 'unlimited' ? Infinity : Number(line?.[1] ?? NaN);
+/** The sections measured on the one scancode server of each database (the others start servers of their own). */
+const ON_SCANCODE: Section[] = ['closed', 'transfers', 'counts', 'open', 'fanout', 'memory', 'curves', 'snapshot', 'webhooks'];
+
+interface Probe {
+  stop(): Promise<HealthzLatency>;
+}
+
+/**
+ * bench/healthz-probe.ts's poller, when that file is there (loaded at run time, so that the bench builds
+ * without it); null otherwise.
+ */
+function probeHealthz(base: string): Probe | null {
+  const file = join(__dirname, 'healthz-probe.js');
+  if (!existsSync(file)) return null;
+  const module = require(file) as { probeHealthz?: (base: string, intervalMs?: number) => Probe };
+  return module.probeHealthz?.(base, 10) ?? null;
+}
+
+/** Whether something answers at the Redis URL's host and port. */
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port || 6379), hostname, () => (socket.end(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.setTimeout(2000, () => (socket.destroy(), resolve(false)));
+  });
 }
 
 /**
@@ -59,10 +90,16 @@ async function benchScancode(main: string, db: Database, o: Options, clients: Cl
     if (o.sections.includes('closed') || o.sections.includes('open')) {
       const many = await layout(t.base, 'many', 50);
       if (o.sections.includes('closed')) {
-        run.closedOne = await closedLoop(t, clients, await layout(t.base, 'one', 1), o, 'c1');
-        say(`  1a: ${Math.round(run.closedOne.rate)} scans/s; ${run.closedOne.watchers}`);
+        const one = await layout(t.base, 'one', 1);
+        let probe = probeHealthz(t.base);
+        run.closedOne = await closedLoop(t, clients, one, o, 'c1');
+        const healthOne = await probe?.stop();
+        say(`  1a: ${Math.round(run.closedOne.rate)} scans/s; ${run.closedOne.watchers}${healthOne ? `; /healthz max ${healthOne.max.toFixed(1)} ms` : ''}`);
+        probe = probeHealthz(t.base);
         run.closedMany = await closedLoop(t, clients, many, o, 'c50');
-        say(`  1b: ${Math.round(run.closedMany.rate)} scans/s; ${run.closedMany.watchers}`);
+        const healthMany = await probe?.stop();
+        say(`  1b: ${Math.round(run.closedMany.rate)} scans/s; ${run.closedMany.watchers}${healthMany ? `; /healthz max ${healthMany.max.toFixed(1)} ms` : ''}`);
+        if (healthOne || healthMany) run.healthz = { one: healthOne, many: healthMany };
       }
       if (o.sections.includes('open')) run.open = await openLoop(t, clients, many, o);
     }
@@ -78,6 +115,12 @@ async function benchScancode(main: string, db: Database, o: Options, clients: Cl
       run.fanout = await fanOut(t, clients, o);
       say(`  fan-out: delivery p50 ${run.fanout.delivery.p50.toFixed(1)} ms, p99 ${run.fanout.delivery.p99.toFixed(1)} ms; ${run.fanout.check}`);
     }
+    if (o.sections.includes('webhooks')) run.webhooks = await webhookRuns(t, clients, o);
+    if (o.sections.includes('snapshot')) {
+      const into = database ? { kind: 'mariadb' as const, url: database.url } : { kind: 'sqlite' as const, path: join(tmp, 'scancode.db') };
+      run.snapshot = await snapshotTimes(t, into, o);
+    }
+    if (o.sections.includes('curves') && o.curveDatabases.includes(db)) run.curve = await costCurve(t, clients, o, 'curve');
     if (o.sections.includes('memory')) {
       // A fresh process (but in a quick run), so that the heap grown by the runs above does not hide the sockets' share.
       if (!o.quick) {
@@ -124,6 +167,7 @@ async function baselines(o: Options, clients: Clients, tmp: string, results: Res
   if (o.databases.includes('sqlite')) {
     say('baselines: raw libsql');
     results.libsql = await libsqlBaseline(tmp, o.warmupMs, o.baselineMs);
+    results.libsqlFifty = await libsqlBaseline(tmp, o.warmupMs, o.baselineMs, 50);
   }
 }
 
@@ -133,6 +177,8 @@ async function main(): Promise<void> {
   const limit = fileLimit();
   // The server holds every socket; each client process holds its share.
   if (o.sections.includes('memory') && limit < o.sockets + 500) say(`warning: the open-file limit is ${limit}, under the ${o.sockets} sockets of the memory section`);
+  const curveSockets = 2 * Math.max(...o.curveDirectories);
+  if (o.sections.includes('curves') && limit < curveSockets + 500) say(`warning: the open-file limit is ${limit}, under the ${curveSockets} sockets of the cost curve's largest point`);
   const results: Results = {
     server: serverRevision(o.build),
     load: [['start', loadavg()[0]]],
@@ -147,9 +193,20 @@ async function main(): Promise<void> {
   const clients = Clients.start(o.clients);
   try {
     for (const db of o.databases) {
-      if (!o.sections.some((s) => s !== 'baselines')) continue;
+      if (!o.sections.some((s) => ON_SCANCODE.includes(s))) continue;
       results.load.push([`${db} part`, loadavg()[0]]);
       results.runs[db] = await benchScancode(main, db, o, clients, tmp, results);
+    }
+    if (o.sections.includes('socketio')) {
+      results.load.push(['Socket.IO', loadavg()[0]]);
+      results.socketio = {};
+      for (const db of o.databases) results.socketio[db] = await benchSocketIo(db, o, clients, tmp);
+    }
+    if (o.sections.includes('bus')) {
+      results.load.push(['bus', loadavg()[0]]);
+      if (!o.databases.includes('mariadb')) results.busSkipped = 'the instances share a MariaDB database; --databases has no mariadb';
+      else if (!(await reachable(o.redisUrl))) results.busSkipped = `no Redis at ${o.redisUrl}`;
+      else results.bus = await busPoints(main, clients, o, tmp);
     }
     if (o.sections.includes('baselines')) {
       results.load.push(['baselines', loadavg()[0]]);
@@ -161,6 +218,12 @@ async function main(): Promise<void> {
   results.load.push(['end', loadavg()[0]]);
   say('done\n');
   console.log(report(results, o));
+  const more = scaleReport(results, o);
+  if (more) console.log(`\n${more}`);
+  // The charts of a full run of every section are the README's; a partial run writes them when asked.
+  if (o.charts || (!o.quick && SECTIONS.every((s) => o.sections.includes(s)))) {
+    for (const file of writeCharts(results, join(ROOT, 'docs', 'bench'))) say(`wrote ${file}`);
+  }
   // The server logs stay for reading when they hold anything.
   if (Object.values(results.runs).every((run) => !run.log || run.log.errors + run.log.warnings === 0)) rmSync(tmp, { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@
  * count lines), open loop, fan-out and idle-socket memory, plus the raw ws echo server's round trip and memory for comparison.
  */
 import type { Clients } from './clients';
-import { say, type SocketSpec } from './messages';
+import { say, type SocketSpec, type Transport } from './messages';
 import type { Options } from './options';
 import { login, type Login, type NodeProcess } from './server';
 import { latency, throughput, watcherVerdict, type Latency, type Throughput } from './stats';
@@ -11,10 +11,12 @@ import { latency, throughput, watcherVerdict, type Latency, type Throughput } fr
 export interface Target {
   process: NodeProcess;
   base: string;
+  /** Where the client sockets connect, speaking `transport`. */
   ws: string;
+  transport: Transport;
 }
 
-export const target = (process: NodeProcess): Target => ({ process, base: `http://127.0.0.1:${process.port}`, ws: `ws://127.0.0.1:${process.port}/ws` });
+export const target = (process: NodeProcess): Target => ({ process, base: `http://127.0.0.1:${process.port}`, ws: `ws://127.0.0.1:${process.port}/ws`, transport: 'scancode' });
 
 /** 50 scanning devices (a session each) and 3 watcher sessions per directory. */
 export interface Layout {
@@ -23,12 +25,13 @@ export interface Layout {
 }
 
 export const DEVICES = 50;
-const WATCHERS_PER_DIRECTORY = 3;
+export const WATCHERS_PER_DIRECTORY = 3;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function logins(base: string, codes: string[]): Promise<Login[]> {
+/** Dev logins, `parallel` at a time (each creates the user and its default directory on first use). */
+export async function logins(base: string, codes: string[], parallel = 25): Promise<Login[]> {
   const done: Login[] = [];
-  for (let i = 0; i < codes.length; i += 25) done.push(...(await Promise.all(codes.slice(i, i + 25).map((code) => login(base, code)))));
+  for (let i = 0; i < codes.length; i += parallel) done.push(...(await Promise.all(codes.slice(i, i + parallel).map((code) => login(base, code)))));
   return done;
 }
 
@@ -48,7 +51,7 @@ export async function layout(base: string, prefix: string, users: 1 | 50): Promi
   };
 }
 
-async function post<T>(base: string, path: string, token: string, body: unknown, status: number): Promise<T> {
+export async function post<T>(base: string, path: string, token: string, body: unknown, status: number): Promise<T> {
   const response = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (response.status !== status) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
@@ -100,7 +103,7 @@ export interface Closed extends Throughput {
 
 /** Closed loop: each device sends its next scan (or transfer, or count line) when its previous ack arrives; watchers checked afterwards. */
 export async function closedLoop(server: Target, clients: Clients, sockets: Layout, o: Options, tag: string): Promise<Closed> {
-  await clients.open(server.ws, [...sockets.devices, ...sockets.watchers]);
+  await clients.open(server.ws, [...sockets.devices, ...sockets.watchers], server.transport);
   const cpuBefore = server.process.cpuMs();
   const replies = await clients.scans(() => ({ cmd: 'closed', tag, warmupMs: o.warmupMs, durationMs: o.closedMs, maxScans: 200_000 }));
   const cpu = server.process.cpuMs() - cpuBefore;
@@ -118,10 +121,10 @@ export interface OpenStep extends Throughput {
 }
 
 /** Open loop: each rate offered on a timer over the 50 devices (a user and directory each), acked or not. */
-export async function openLoop(server: Target, clients: Clients, sockets: Layout, o: Options): Promise<OpenStep[]> {
+export async function openLoop(server: Target, clients: Clients, sockets: Layout, o: Options, rates = o.rates): Promise<OpenStep[]> {
   const steps: OpenStep[] = [];
-  for (const offered of o.rates) {
-    await clients.open(server.ws, sockets.devices);
+  for (const offered of rates) {
+    await clients.open(server.ws, sockets.devices, server.transport);
     // The devices are dealt round-robin, so each process offers its share of the rate.
     const share = (index: number) => sockets.devices.filter((_, d) => d % clients.count === index).length / sockets.devices.length;
     const replies = await clients.scans((index) => ({
@@ -227,13 +230,13 @@ export async function memory(server: Target, clients: Clients, o: Options, echo:
   await clients.open(
     url,
     Array.from({ length: 100 }, (_, i) => spec(i)),
-    echo,
+    echo ? 'echo' : 'scancode',
   );
   const rssBefore = await settledRss(server.process, o);
   const opened = await clients.open(
     url,
     Array.from({ length: o.sockets }, (_, i) => spec(i)),
-    echo,
+    echo ? 'echo' : 'scancode',
   );
   const rssAfter = await settledRss(server.process, o);
   await clients.close();
@@ -243,7 +246,7 @@ export async function memory(server: Target, clients: Clients, o: Options, echo:
 /** Round trips of a scan-sized frame to the echo server, 50 clients in a closed loop. */
 export async function echoRoundTrips(echoServer: NodeProcess, clients: Clients, o: Options): Promise<Throughput> {
   const devices: SocketSpec[] = Array.from({ length: DEVICES }, () => ({ role: 'device', directoryId: 1, subscribe: false }));
-  await clients.open(`ws://127.0.0.1:${echoServer.port}/`, devices, true);
+  await clients.open(`ws://127.0.0.1:${echoServer.port}/`, devices, 'echo');
   const replies = await clients.scans(() => ({ cmd: 'closed', tag: 'echo', warmupMs: o.warmupMs, durationMs: o.closedMs, maxScans: 10_000_000 }));
   await clients.close();
   return throughput(replies);

@@ -14,6 +14,12 @@ export const ROOT = join(__dirname, '..', '..');
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** This process's open-file limit (the servers and clients it starts inherit it). */
+export function fileLimit(): number {
+  const line = /Max open files\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return line?.[1] === 'unlimited' ? Infinity : Number(line?.[1] ?? NaN);
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -87,15 +93,29 @@ export class NodeProcess {
 }
 
 /**
- * The scancode server compiled to `main` (dist/…/src/main.js): dev login (no WeChat credentials), one
- * instance (no Redis), warnings and errors logged.
+ * The limits that are off for the bench: every client comes from one address and a device offers up to
+ * thousands of scans a second on one session, which production limits would refuse; webhooks may
+ * target the bench's local receiver.
  */
-export function startScancode(main: string, databaseUrl: string, logPath: string): Promise<NodeProcess> {
+const BENCH_ENV = {
+  LOGIN_RATE_LIMIT: '0',
+  HTTP_RATE_LIMIT: '0',
+  WS_FRAME_RATE: '0',
+  MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: '0',
+  MAX_SOCKETS_PER_USER: '0',
+  WEBHOOK_ALLOW_PRIVATE: '1',
+};
+
+/**
+ * The scancode server compiled to `main` (dist/…/src/main.js): dev login (no WeChat credentials), one
+ * instance (no Redis) unless `extra` names REDIS_URL, warnings and errors logged.
+ */
+export function startScancode(main: string, databaseUrl: string, logPath: string, extra: Record<string, string> = {}): Promise<NodeProcess> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !/^(WECHAT_|REDIS_|DATABASE_URL|HOST|PORT|LOG_LEVEL|NODE_ENV|HEARTBEAT_MS|LEGACY_PREFIX|SESSION_TTL|CHANGES_REPLAY)/.test(name)) env[name] = value;
   }
-  Object.assign(env, { HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' });
+  Object.assign(env, BENCH_ENV, { HOST: '127.0.0.1', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', NODE_ENV: 'development' }, extra);
   const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
   return NodeProcess.start(main, env, logPath, ready);
 }
@@ -104,6 +124,12 @@ export function startScancode(main: string, databaseUrl: string, logPath: string
 export function startEcho(logPath: string): Promise<NodeProcess> {
   const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/`)).status === 426;
   return NodeProcess.start(join(__dirname, 'echo-server.js'), { ...(process.env as Record<string, string>) }, logPath, ready);
+}
+
+/** The Socket.IO baseline of bench/socketio-server.ts on `databaseUrl` (a fresh database), with directories 1..`directories`. */
+export function startSocketIo(databaseUrl: string, directories: number, logPath: string): Promise<NodeProcess> {
+  const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+  return NodeProcess.start(join(__dirname, 'socketio-server.js'), { ...(process.env as Record<string, string>), DATABASE_URL: databaseUrl, DIRECTORIES: String(directories) }, logPath, ready);
 }
 
 /** Warnings and errors the server logged (pino JSON lines), without the dev-login notice. */

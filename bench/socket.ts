@@ -28,31 +28,71 @@ const noSides = { out: null, in: null };
 const OPEN_TIMEOUT_MS = 30_000;
 
 /**
- * One client socket on `/ws` (or on the raw ws echo server): requests matched to their acks by id, and,
- * for a watcher, the check of the protocol's promise that it sees every revision after its starting
- * point exactly once, in order.
+ * What the bench checks of any watcher, whatever the server it watches: the protocol's promise that it
+ * sees every revision after its starting point exactly once, in order (gaps and duplicates counted).
  */
-export class BenchSocket {
+export abstract class Watched {
   /** The last revision seen (the snapshot's or else the subscribe ack's, then each change's); null before either. */
   last: number | null = null;
-  /** The revision the subscribe ack announced (a snapshot may be older; the changes after it follow). */
-  private acked: number | null = null;
   frames = 0;
   /** `count` pushes received (a phone's line to a count session of the watched directory). */
   countPushes = 0;
   readonly violations: string[] = [];
   violationCount = 0;
+  /** Changes whose revision skipped some (each skip once), and changes at or below the last one seen. */
+  gaps = 0;
+  duplicates = 0;
   /** [event id, arrival time] of each change frame. */
   readonly arrivals: [string, number][] = [];
+
+  constructor(readonly spec: SocketSpec) {}
+
+  abstract get isOpen(): boolean;
+  abstract request(frame: { id: string | number } & Record<string, unknown>): Promise<Answer>;
+  /** Closes politely, waiting at most `waitMs` for the close to complete. */
+  abstract close(waitMs: number): Promise<void>;
+
+  protected onChange(revision: number, eventId: string, at: number): void {
+    this.frames++;
+    this.arrivals.push([eventId, at]);
+    const directory = this.spec.directoryId;
+    if (this.last === null) this.violate(`directory ${directory}: change ${revision} before the subscribe ack`);
+    else if (revision === this.last + 1) this.last = revision;
+    else if (revision <= this.last) {
+      this.duplicates++;
+      this.violate(`directory ${directory}: revision ${revision} received after ${this.last} (duplicate or out of order)`);
+    } else {
+      this.gaps++;
+      this.violate(`directory ${directory}: gap, revision ${this.last} then ${revision}`);
+      this.last = revision;
+    }
+  }
+
+  violate(sentence: string): void {
+    this.violationCount++;
+    if (this.violations.length < 3) this.violations.push(sentence);
+  }
+}
+
+/**
+ * One client socket on `/ws` (or on the raw ws echo server): requests matched to their acks by id, and
+ * a watcher's check (Watched).
+ */
+export class BenchSocket extends Watched {
+  /** The revision the subscribe ack announced (a snapshot may be older; the changes after it follow). */
+  private acked: number | null = null;
+  /** The subscribe's time to its last snapshot page (ms), for the snapshot section. */
+  snapshotMs: number | null = null;
   private readonly pending = new Map<string | number, (answer: Answer) => void>();
   private hello: (() => void) | null = null;
   private snapshot: (() => void) | null = null;
 
   private constructor(
     readonly ws: WebSocket,
-    readonly spec: SocketSpec,
+    spec: SocketSpec,
     private readonly echo: boolean,
   ) {
+    super(spec);
     // Failures show up as a close or as refused requests; an 'error' without a listener would throw.
     ws.on('error', () => undefined);
     ws.on('message', (data) => this.receive(JSON.parse(String(data)) as Frame, now()));
@@ -82,12 +122,14 @@ export class BenchSocket {
       await Promise.race([ready, failed]);
       if (spec.subscribe) {
         const snapshot = echo ? Promise.resolve() : new Promise<void>((resolve) => (socket.snapshot = resolve));
+        const subscribedAt = now();
         const ack = await Promise.race([socket.request({ type: 'subscribe', id: 'sub', directoryId: spec.directoryId }), failed]);
         if (!ack.ok) throw new Error(`subscribe refused: ${ack.errorCode}`);
         // The snapshot's pages may have been read before this line runs: its revision wins.
         if (!echo) socket.acked = ack.revision;
         if (!echo) socket.last ??= ack.revision;
         await Promise.race([snapshot, failed]);
+        socket.snapshotMs = now() - subscribedAt;
       }
       return socket;
     } finally {
@@ -139,21 +181,9 @@ export class BenchSocket {
     }
   }
 
-  private onChange(revision: number, eventId: string, at: number): void {
-    this.frames++;
-    this.arrivals.push([eventId, at]);
-    const directory = this.spec.directoryId;
-    if (this.last === null) this.violate(`directory ${directory}: change ${revision} before the subscribe ack`);
-    else if (revision === this.last + 1) this.last = revision;
-    else if (revision <= this.last) this.violate(`directory ${directory}: revision ${revision} received after ${this.last} (duplicate or out of order)`);
-    else {
-      this.violate(`directory ${directory}: gap, revision ${this.last} then ${revision}`);
-      this.last = revision;
-    }
-  }
-
-  violate(sentence: string): void {
-    this.violationCount++;
-    if (this.violations.length < 3) this.violations.push(sentence);
+  async close(waitMs: number): Promise<void> {
+    if (!this.isOpen) return;
+    await Promise.race([new Promise((resolve) => (this.ws.once('close', resolve), this.ws.close(1000))), new Promise((resolve) => setTimeout(resolve, waitMs))]);
+    this.ws.terminate();
   }
 }
