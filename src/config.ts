@@ -4,6 +4,7 @@
  */
 
 import { isIP } from 'node:net';
+import { parseRedisUrl } from './modules/realtime/redis-url';
 
 export type DatabaseConfig = { kind: 'mysql'; url: string; timeouts?: DatabaseTimeouts } | { kind: 'sqlite'; path: string };
 
@@ -46,8 +47,9 @@ export interface Config {
   host: string;
   database: DatabaseConfig;
   wechat: WechatConfig;
+  /** One Redis server, or several nodes of a Redis Cluster (`redis://h:7000,h:7001,...`): see realtime/redis-url.ts. */
   redisUrl: string | null;
-  /** The pub/sub channel the instances of one deployment share (REDIS_CHANNEL). */
+  /** The prefix of the bus's channels, and the global channel itself (REDIS_CHANNEL): `<prefix>:d:<directoryId>`, `<prefix>:u:<userId>`. */
   redisChannel: string;
   /**
    * BUS_SECRET: the keys of the HMAC every Redis bus message carries. The first signs, every one
@@ -352,7 +354,13 @@ export function loadConfig(env: Env = process.env): Config {
   const logFormat = text(env, 'LOG_FORMAT') ?? null;
   if (logFormat !== null && logFormat !== 'pretty' && logFormat !== 'json') throw new ConfigError('LOG_FORMAT', `must be pretty or json, got "${logFormat}"`);
   const redisUrl = text(env, 'REDIS_URL') ?? null;
-  if (redisUrl !== null && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  if (redisUrl !== null) {
+    try {
+      parseRedisUrl(redisUrl);
+    } catch (error) {
+      throw new ConfigError('REDIS_URL', (error as Error).message);
+    }
+  }
 
   return {
     env: nodeEnv,

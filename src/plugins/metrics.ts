@@ -145,6 +145,24 @@ export async function publishMetrics(app: FastifyInstance, gateway: RealtimeGate
     },
   });
 
+  // By the scope of the channel it came on (directory, user, global): with per-directory subscription
+  // an instance receives the messages of the directories and users its sockets watch, and the few
+  // global ones, whatever the size of the deployment. Counted as they arrive, before the MAC check.
+  const receivedSeen = { directory: 0, user: 0, global: 0 };
+  new Counter({
+    name: 'scancode_bus_messages_received_total',
+    help: 'Messages this instance received from Redis, by the scope of their channel: directory, user or global (its own echoes and dropped ones included)',
+    labelNames: ['scope'],
+    registers,
+    collect() {
+      for (const scope of ['directory', 'user', 'global'] as const) {
+        const received = bus instanceof RedisBus ? bus.received[scope] : 0;
+        this.inc({ scope }, Math.max(0, received - receivedSeen[scope]));
+        receivedSeen[scope] = Math.max(received, receivedSeen[scope]);
+      }
+    },
+  });
+
   // By reason: `unauthenticated` (its MAC does not match BUS_SECRET: a forgery, or an instance with
   // another secret) and `malformed` (signed, but no bus message: two versions mid-upgrade).
   const droppedSeen = { unauthenticated: 0, malformed: 0 };

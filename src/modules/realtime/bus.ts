@@ -63,10 +63,29 @@ export const BusMessageSchema = Type.Union([
 
 export type BusListener = (message: BusMessage) => void;
 
+/**
+ * What an instance's sockets may be interested in: a directory (its changes and counts, for its
+ * watchers) or a user (directory, membership and alert pushes, for every socket of theirs).
+ */
+export type BusScope = 'directory' | 'user';
+
 export interface Bus {
-  /** Delivers to every listener (of every instance); resolves once handed over, never throws. */
+  /**
+   * Delivers to every listener of this instance, and of every instance that watches the message's
+   * directory or user (`watch`); resolves once handed over, never throws.
+   */
   publish(message: BusMessage): Promise<void>;
   subscribe(listener: BusListener): () => void;
+  /**
+   * This instance now wants the messages of a directory or a user (the hub calls it for the first
+   * socket that watches it, `unwatch` after the last). Resolves once the messages published from then
+   * on reach this instance (Redis confirmed the subscription), or once the subscription failed (the
+   * periodic check and the resync after a reconnect cover that); never rejects.
+   */
+  watch(scope: BusScope, id: number): Promise<void>;
+  unwatch(scope: BusScope, id: number): void;
+  /** Resolves as `watch` did: at once when not watched, or when the subscription is already active. */
+  listening(scope: BusScope, id: number): Promise<void>;
   /** Whether messages reach the other instances right now (always, for the in-process bus). */
   healthy(): Promise<boolean>;
   close(): Promise<void>;
@@ -110,6 +129,13 @@ export class InProcessBus implements Bus {
   async healthy(): Promise<boolean> {
     return true;
   }
+
+  /** Every message of one process reaches every listener of it: interest changes nothing here. */
+  async watch(_scope: BusScope, _id: number): Promise<void> {}
+
+  unwatch(_scope: BusScope, _id: number): void {}
+
+  async listening(_scope: BusScope, _id: number): Promise<void> {}
 
   subscribe(listener: BusListener): () => void {
     this.listeners.add(listener);

@@ -69,12 +69,20 @@ export class DatabaseCheck {
    */
   async readBaseline(userId: number): Promise<Baseline | null> {
     if (this.hub.told.baselined(userId)) return null;
-    const mark = this.hub.told.mark;
+    // The user's channel is listened to before the read, so that a push published after it reaches
+    // this instance. Held until just after this resolves: the socket joins the hub (which then holds
+    // the user for as long as they have a socket here) in the same turn as its caller resumes, and a
+    // socket that never joins (closed meanwhile, turned away) lets it go.
+    const held = this.hub.holdUser(userId);
     try {
+      await held.listening;
+      const mark = this.hub.told.mark;
       return { userId, mark, memberships: await liveMemberships(this.services.em(), [userId]) };
     } catch (error) {
       this.services.log.warn({ err: error, userId }, 'could not read the directories of a socket; the next check will');
       return null;
+    } finally {
+      setImmediate(held.release);
     }
   }
 

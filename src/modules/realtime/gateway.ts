@@ -42,7 +42,8 @@ export const DEFAULT_REALTIME_OPTIONS: RealtimeOptions = { authTimeoutMs: 10_000
  */
 export class RealtimeGateway {
   private readonly options: RealtimeOptions;
-  private readonly hub = new Hub();
+  /** This server's sockets; it tells the bus which directories and users they watch. */
+  private readonly hub: Hub;
   private readonly limits: SocketLimits;
   /** The snapshots being sent to this server's sockets, shared by those subscribing to one directory at once. */
   private readonly snapshots = new SharedSnapshots();
@@ -65,6 +66,7 @@ export class RealtimeGateway {
     private readonly refused: (limit: SocketLimit) => void = () => undefined,
   ) {
     this.options = { ...DEFAULT_REALTIME_OPTIONS, ...options };
+    this.hub = new Hub(services.bus);
     this.limits = new SocketLimits(services.config.limits, refused);
     this.check = new DatabaseCheck(services, this.hub, (connection, message) => this.refuse(connection, message));
   }

@@ -2,6 +2,7 @@ import type { Role } from '../../contract';
 import type { DirectoryView } from '../inventory/views';
 import type { BusMessage } from './bus';
 import type { Connection } from './connection';
+import { Interest, NOTHING_TO_WATCH, type Watchable } from './interest';
 import { CloseCode, encode } from './protocol';
 import type { Subscription } from './subscription';
 import { ToldDirectories, type DirectoryEvent } from './told-directories';
@@ -21,6 +22,12 @@ export class Hub {
   private readonly authenticating = new Set<Connection>();
   /** The directories each connected user's sockets were told of: the periodic check sends what the bus lost. */
   readonly told = new ToldDirectories();
+  /** What the bus is to deliver here: the directories watched and the users with a socket here. */
+  private readonly interest: Interest;
+
+  constructor(bus: Watchable = NOTHING_TO_WATCH) {
+    this.interest = new Interest(bus);
+  }
 
   add(connection: Connection): void {
     this.sockets.add(connection);
@@ -40,7 +47,10 @@ export class Hub {
     const userId = connection.principal?.userId;
     if (userId === undefined || !this.sockets.has(connection)) return;
     let sockets = this.byUser.get(userId);
-    if (!sockets) this.byUser.set(userId, (sockets = new Set()));
+    if (!sockets) {
+      this.byUser.set(userId, (sockets = new Set()));
+      void this.interest.hold('user', userId);
+    }
     sockets.add(connection);
     this.told.join(userId);
   }
@@ -55,20 +65,46 @@ export class Hub {
     if (sockets?.size === 0) {
       this.byUser.delete(userId);
       this.told.leave(userId);
+      this.interest.release('user', userId);
     }
   }
 
   /** Connection's `watching` callback: keeps the index by directory. */
   readonly watching = (subscription: Subscription, on: boolean): void => {
-    let watchers = this.byDirectory.get(subscription.directoryId);
+    const directoryId = subscription.directoryId;
+    let watchers = this.byDirectory.get(directoryId);
     if (on) {
-      if (!watchers) this.byDirectory.set(subscription.directoryId, (watchers = new Set()));
+      if (!watchers) {
+        this.byDirectory.set(directoryId, (watchers = new Set()));
+        // The start awaits the bus's subscription (Bus.listening) before it reads its starting point.
+        void this.interest.hold('directory', directoryId);
+      }
       watchers.add(subscription);
       return;
     }
     watchers?.delete(subscription);
-    if (watchers?.size === 0) this.byDirectory.delete(subscription.directoryId);
+    if (watchers?.size === 0) {
+      this.byDirectory.delete(directoryId);
+      this.interest.release('directory', directoryId);
+    }
   };
+
+  /**
+   * Listens to a user's channel while their socket authenticates: resolves once the bus listens, so
+   * that the directories read for the socket's baseline after it miss no push published meanwhile.
+   * `release` lets go (the hub holds the user itself once the socket joins it).
+   */
+  holdUser(userId: number): { listening: Promise<void>; release(): void } {
+    const listening = this.interest.hold('user', userId);
+    let released = false;
+    return {
+      listening,
+      release: () => {
+        if (!released) this.interest.release('user', userId);
+        released = true;
+      },
+    };
+  }
 
   /** Every directory some socket of this process watches. */
   watchedDirectories(): number[] {

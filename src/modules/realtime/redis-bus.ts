@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
-import { StartupError, errorCode } from '../../startup-error';
 import { Type } from '@sinclair/typebox';
+import { StartupError, errorCode } from '../../startup-error';
 import { createAjv, validator } from '../../validation';
-import { BusMessageSchema, InProcessBus, type BusMessage } from './bus';
+import { BusMessageSchema, InProcessBus, type BusMessage, type BusScope } from './bus';
 import { BusSigner } from './bus-auth';
+import { BusChannels, type ChannelScope } from './bus-channels';
+import { COMMAND_TIMEOUT_MS, type BusTransport, type TransportEvents } from './bus-transport';
+import { ClusterTransport } from './cluster-bus';
+import { parseRedisUrl, type RedisLocation } from './redis-url';
+import { SingleRedisTransport } from './single-redis';
 
 interface Envelope {
   from: string;
@@ -18,92 +22,83 @@ const checkEnvelope = validator<Envelope>(
 );
 
 export interface RedisBusOptions {
+  /** REDIS_URL: one server, or the seed nodes of a Redis Cluster (redis-url.ts). */
   url: string;
-  /** The pub/sub channel every instance of one deployment shares. */
+  /** The prefix of the deployment's channels, and its global channel (REDIS_CHANNEL). */
   channel?: string;
   /** BUS_SECRET's keys: the first signs every message, any of them verifies one. */
   secrets: readonly string[];
   onError?: (error: unknown) => void;
 }
 
-/** Why a message on the channel was dropped unread: its MAC failed, or it was signed but is no bus message. */
+/** Why a message on a channel was dropped unread: its MAC failed, or it was signed but is no bus message. */
 export type DropReason = 'unauthenticated' | 'malformed';
 
 /** At most one log line per reason in this long: a flood of forgeries is counted, not written line by line. */
 const DROP_LOG_INTERVAL_MS = 10_000;
+/** Channels per SUBSCRIBE when the subscriptions are made again. */
+const RESUBSCRIBE_BATCH = 1000;
 
-/** How long a command to Redis may take before it counts as failed. */
-const PUBLISH_TIMEOUT_MS = 1000;
 /**
- * Fan-out across server instances through Redis pub/sub, in the way of Socket.IO's Redis adapter: a
- * message is delivered to this process's listeners at once and published for the others, and each
- * instance drops its own echo by its server id. If Redis is unreachable the local delivery still
- * happens; other instances catch up, since the gateway fills any revision gap from the log.
+ * Fan-out across server instances through Redis, in the way of Socket.IO's Redis adapter: a message
+ * is delivered to this process's listeners at once and published for the others, and each instance
+ * drops its own echo by its server id. Each message goes on the channel of its directory or of its
+ * users (bus-channels.ts), and an instance subscribes only to the directories and users its sockets
+ * watch (`watch`, called by the hub), so that what an instance receives grows with what its sockets
+ * watch, not with the whole deployment. If Redis is unreachable the local delivery still happens;
+ * other instances catch up from the log (the gateway fills any revision gap, and the periodic check).
  */
 export class RedisBus extends InProcessBus {
   readonly serverId = randomUUID();
-  private readonly channel: string;
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly channels: BusChannels;
+  private readonly transport: BusTransport;
   /** Where Redis errors go (the app points it at its logger); they never reach a publisher. */
   onError: (error: unknown) => void;
   /** Publishes that did not reach Redis (other instances' watchers catch up from the log): read by the metrics. */
   publishFailures = 0;
-  /** Messages on the channel dropped unread, by reason: read by the metrics. */
+  /** Messages that arrived from Redis, by the scope of their channel, whatever became of them: read by the metrics. */
+  readonly received: Record<ChannelScope, number> = { directory: 0, user: 0, global: 0 };
+  /** Messages on a channel dropped unread, by reason: read by the metrics. */
   readonly dropped: Record<DropReason, number> = { unauthenticated: 0, malformed: 0 };
   private readonly signer: BusSigner;
   /** When each reason was last logged, and how many were dropped for it since. */
   private readonly dropLog = new Map<DropReason, { at: number; since: number }>();
+  /** The channels this instance's sockets watch, each with its subscription (settled once confirmed or failed). */
+  private readonly watched = new Map<string, Promise<void>>();
+  /** Watched channels whose subscription Redis did not confirm: asked again whenever a connection recovers. */
+  private readonly unconfirmed = new Set<string>();
 
-  private constructor(options: RedisBusOptions) {
+  private constructor(options: RedisBusOptions, location: RedisLocation) {
     super();
-    this.channel = options.channel ?? 'scancode:bus';
-    this.signer = new BusSigner(options.secrets, this.channel);
+    this.channels = new BusChannels(options.channel ?? 'scancode:bus');
+    this.signer = new BusSigner(options.secrets, this.channels.global);
     this.onError = options.onError ?? (() => undefined);
-    // No offline queue: while Redis is away a publish fails at once (and is logged) rather than piling up
-    // behind the reconnect; subscribers catch up from the log at their next change.
-    // A short disconnectTimeout: on close nothing is owed to Redis, so a socket that will not close is cut.
-    // A command timeout: a stalled Redis (SIGSTOP, a full network buffer) fails a publish in a second
-    // rather than holding it forever; no caller waits for it either way (see publish).
-    this.publisher = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, disconnectTimeout: 200, commandTimeout: PUBLISH_TIMEOUT_MS });
-    this.subscriber = this.publisher.duplicate();
-    for (const client of [this.publisher, this.subscriber]) {
-      client.on('error', (error) => this.onError(error));
-      // Back after a drop: what was published meanwhile (by us or to us) may be lost, so every
-      // instance's subscribers are told to read the log now.
-      let wasReady = false;
-      client.on('ready', () => {
-        if (wasReady) void this.resync(client === this.subscriber);
-        wasReady = true;
-      });
-    }
-    this.subscriber.on('message', (channel: string, text: string) => this.receive(channel, text));
+    const events: TransportEvents = {
+      message: (channel, text) => this.receive(channel, text),
+      error: (error) => this.onError(error),
+      recovered: (resubscribe) => void this.recovered(resubscribe),
+    };
+    this.transport = location.kind === 'cluster' ? new ClusterTransport(location, events) : new SingleRedisTransport(location.url, events);
   }
 
-  /** Connects both clients and subscribes; fails (so the server does not start) if Redis is unreachable. */
+  /** Connects and subscribes to the global channel; fails (so the server does not start) if Redis is unreachable. */
   static async connect(options: RedisBusOptions): Promise<RedisBus> {
-    const bus = new RedisBus(options);
+    const bus = new RedisBus(options, parseRedisUrl(options.url));
     // ioredis rejects a failed connect with a bare "Connection is closed."; the socket's own error
     // (ECONNREFUSED, ENOTFOUND...) arrives just before it, as an 'error' event.
     let cause: unknown;
-    const remember = (error: unknown) => (cause = error);
-    bus.publisher.on('error', remember);
-    bus.subscriber.on('error', remember);
+    const onError = bus.onError;
+    bus.onError = (error) => (cause = error);
     try {
-      await bus.publisher.connect();
-      await bus.subscriber.connect();
-      await bus.subscriber.subscribe(bus.channel);
+      await bus.transport.connect(bus.channels.global);
     } catch (error) {
-      bus.publisher.disconnect();
-      bus.subscriber.disconnect();
-      const { host, port } = bus.publisher.options;
       const code = errorCode(cause ?? error);
+      const where = bus.transport.location;
       // A network error code (ECONNREFUSED, ENOTFOUND...) never got an answer; anything else is Redis's own (NOAUTH...).
-      const what = /^E[A-Z_]+$/.test(code) ? `cannot reach redis at ${host}:${port}` : `redis at ${host}:${port} refused the connection`;
+      const what = /^E[A-Z_]+$/.test(code) ? `cannot reach redis at ${where}` : `redis at ${where} refused the connection`;
       throw new StartupError('REDIS_URL', `${what} (${code})`);
     } finally {
-      bus.publisher.off('error', remember);
-      bus.subscriber.off('error', remember);
+      if (bus.onError !== onError) bus.onError = onError;
     }
     return bus;
   }
@@ -116,29 +111,67 @@ export class RedisBus extends InProcessBus {
    */
   override async publish(message: BusMessage): Promise<void> {
     this.deliver(message);
-    const envelope: Envelope = { from: this.serverId, message };
-    this.publisher.publish(this.channel, this.signer.sign(JSON.stringify(envelope))).catch((error: unknown) => {
-      this.publishFailures += 1;
-      this.onError(error);
+    for (const { channel, message: carried } of this.channels.addressed(message)) {
+      const envelope: Envelope = { from: this.serverId, message: carried };
+      this.transport.publish(channel, this.signer.sign(JSON.stringify(envelope), channel)).catch((error: unknown) => {
+        this.publishFailures += 1;
+        this.onError(error);
+      });
+    }
+  }
+
+  override watch(scope: BusScope, id: number): Promise<void> {
+    const channel = this.channels.of(scope, id);
+    let subscribed = this.watched.get(channel);
+    if (!subscribed) this.watched.set(channel, (subscribed = this.subscribeTo([channel])));
+    return subscribed;
+  }
+
+  override unwatch(scope: BusScope, id: number): void {
+    const channel = this.channels.of(scope, id);
+    if (!this.watched.delete(channel)) return;
+    this.unconfirmed.delete(channel);
+    // Sent on the connection the subscribe went on, after it: a watch again at once subscribes again after this.
+    this.transport.unsubscribe([channel]).catch((error: unknown) => this.onError(error));
+  }
+
+  override listening(scope: BusScope, id: number): Promise<void> {
+    return this.watched.get(this.channels.of(scope, id)) ?? Promise.resolve();
+  }
+
+  /** Settles once Redis confirmed, failed or took longer than a command may; what it did not confirm is asked again at the next recovery. */
+  private subscribeTo(channels: string[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const confirmed = this.transport.subscribe(channels).then(
+      () => channels.forEach((channel) => this.unconfirmed.delete(channel)),
+      (error: unknown) => {
+        for (const channel of channels) if (this.watched.has(channel)) this.unconfirmed.add(channel);
+        this.onError(error);
+      },
+    );
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const channel of channels) if (this.watched.has(channel)) this.unconfirmed.add(channel);
+        resolve();
+      }, COMMAND_TIMEOUT_MS);
     });
+    return Promise.race([confirmed, late]).finally(() => clearTimeout(timer));
   }
 
-  /** Redis answers a PING within the command timeout, on both connections' server. */
   override async healthy(): Promise<boolean> {
-    try {
-      return this.subscriber.status === 'ready' && (await this.publisher.ping()) === 'PONG';
-    } catch {
-      return false;
-    }
+    return this.transport.healthy();
   }
 
-  private async resync(resubscribe: boolean): Promise<void> {
-    try {
-      // Listening again before anyone reads the log, so that nothing falls between the read and the feed.
-      if (resubscribe) await this.subscriber.subscribe(this.channel);
-    } catch (error) {
-      this.onError(error);
-    }
+  /**
+   * Back after a drop: what was published meanwhile (by us or to us) may be lost, so every instance's
+   * subscribers are told to read the log, once this instance listens again (so that nothing falls
+   * between the read and the feed).
+   */
+  private async recovered(resubscribe: boolean): Promise<void> {
+    const again = resubscribe ? [...this.watched.keys()] : [...this.unconfirmed];
+    const batches: Promise<void>[] = [];
+    for (let i = 0; i < again.length; i += RESUBSCRIBE_BATCH) batches.push(this.subscribeTo(again.slice(i, i + RESUBSCRIBE_BATCH)));
+    await Promise.all(batches);
     await this.publish({ type: 'resync' });
   }
 
@@ -154,8 +187,10 @@ export class RedisBus extends InProcessBus {
    * rolling upgrade), so that nothing malformed is ever delivered and nothing on the channel is a crash.
    */
   private receive(channel: string, text: string): void {
-    if (channel !== this.channel) return;
-    const body = this.signer.open(text);
+    const scope = this.channels.scopeOf(channel);
+    if (scope === null) return;
+    this.received[scope] += 1;
+    const body = this.signer.open(text, channel);
     if (body === null) return this.drop('unauthenticated', 'dropped a bus message whose MAC does not match BUS_SECRET (forged, or signed with another secret)');
     let parsed: unknown;
     try {
@@ -184,13 +219,6 @@ export class RedisBus extends InProcessBus {
 
   override async close(): Promise<void> {
     await super.close();
-    // Resolves once both connections are really closed, so that nothing of the bus outlives close(). A
-    // client waiting to reconnect (Redis away) has no connection left: disconnect() only cancels its
-    // retry, and no 'end' ever follows, so waiting for one would hang the server's shutdown.
-    const ended = (client: Redis) => (client.status === 'end' || client.status === 'reconnecting' ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', () => resolve())));
-    const closed = Promise.all([ended(this.subscriber), ended(this.publisher)]);
-    this.subscriber.disconnect();
-    this.publisher.disconnect();
-    await closed;
+    await this.transport.close();
   }
 }

@@ -53,7 +53,9 @@ async function subscribe(services: Services, snapshots: SharedSnapshots, connect
   try {
     await subscription.start(
       async () => {
-        const { role } = await authorize(services.em(), userId, directoryId, 'viewer', 'subscribe');
+        // The bus listens to the directory's channel before its revision is read: a change committed
+        // after the read is then heard (on a Redis bus, the SUBSCRIBE is confirmed first).
+        const [{ role }] = await Promise.all([authorize(services.em(), userId, directoryId, 'viewer', 'subscribe'), services.bus.listening('directory', directoryId)]);
         subscription.setRole(role);
         return startingPoint(services, snapshots, directoryId, since);
       },

@@ -77,6 +77,8 @@ describe('two Redis bus instances (two servers)', () => {
     const channel = testChannel();
     const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] }), RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] })]);
     try {
+      // Each instance has a watcher of directory 7 (the changes' directory).
+      await Promise.all([a.watch('directory', 7), b.watch('directory', 7)]);
       const onA = collect(a, 4);
       const onB = collect(b, 4);
       await a.publish(change(1));
@@ -104,6 +106,7 @@ describe('two Redis bus instances (two servers)', () => {
     const [a, b] = await Promise.all([RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] }), RedisBus.connect({ url: TEST_REDIS_URL, channel, secrets: [SECRET] })]);
     const intruder = new Redis(TEST_REDIS_URL);
     try {
+      await b.watch('directory', 7);
       const heard = collect(b, 1);
       for (const text of [
         'null',
