@@ -4,7 +4,8 @@
  * `npm start` (and `npm run import:django`): runs a compiled entry point, compiling first only when
  * dist/ is missing or older than its sources. A fresh clone builds once; a start with nothing changed
  * never runs tsc, and a production install (`npm ci --omit=dev`, no TypeScript, often no src/) starts
- * what dist/ holds.
+ * what dist/ holds. Starting the server also builds the web dashboard (dist/web, scripts/build-web.js)
+ * when it is missing or stale, and skips that with a line saying so when Vite is not installed.
  *
  *   node scripts/start.js [entry, default dist/src/main.js] [arguments for the entry...]
  *
@@ -80,6 +81,8 @@ function main() {
       }
     }
   }
+  // The dashboard too, when it is the server that starts (not another entry such as the importer).
+  if (entryArg === 'dist/src/main.js') require('./build-web').ensureDashboard();
   // The entry reads its arguments from process.argv as if it had been started by node directly.
   process.argv = [process.argv[0], entry, ...args];
   stopWhenOrphaned();

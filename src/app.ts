@@ -7,6 +7,7 @@ import { formOrJson } from './http/body';
 import { toErrorBody } from './http/errors';
 import { healthRoutes } from './http/health';
 import { rootRoute } from './http/root';
+import { dashboardRoutes } from './modules/dashboard/routes';
 import { authRoutes } from './modules/auth/routes';
 import { webLoginRoutes } from './modules/weblogin/routes';
 import { legacyLoginRoute } from './modules/auth/legacy';
@@ -118,6 +119,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await limitRequests(app, config, refusals, services.refusedTokens);
   await app.register(healthRoutes(services));
   await app.register(rootRoute);
+  // The web dashboard at /app/, when it has been built (npm run web:build; npm start builds it).
+  await app.register(dashboardRoutes({ devLogin: config.wechat.devLogin }));
   await app.register(authRoutes(services));
   await app.register(webLoginRoutes(services));
   // Every operation of the operation table that lives on HTTP (src/contract/operations.ts).

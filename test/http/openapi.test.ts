@@ -53,7 +53,7 @@ const LEGACY_PREFIX = loadConfig({}).legacyPrefix;
 const LEGACY_URLS = new Set<string>(Object.values(legacy).flatMap((route) => [route.url, `${LEGACY_PREFIX}${route.url}`]));
 function expectedInDocument(route: string): boolean {
   const [method, path] = route.split(' ');
-  if (method === 'HEAD' || path === '/ws' || path === '/openapi.json' || path === '/asyncapi.json' || path === '/metrics' || path.startsWith('/docs')) return false;
+  if (method === 'HEAD' || path === '/ws' || path === '/openapi.json' || path === '/asyncapi.json' || path === '/metrics' || path.startsWith('/docs') || path.startsWith('/app')) return false;
   // A legacy URL answers every other method with the seed's refusal; only its POST is an operation.
   return !LEGACY_URLS.has(path) || method === 'POST';
 }
