@@ -6,7 +6,7 @@ import type { ErrorBody } from '../../errors';
 import type { Principal } from '../auth/service';
 import type { Change } from '../inventory/views';
 import type { AckResult } from '../../contract';
-import { CloseCode, encode, type RequestId, type ServerFrame } from './protocol';
+import { CloseCode, encode, frameType, SharedFrame, type RequestId, type ServerFrame } from './protocol';
 import { Subscription, type Outlet } from './subscription';
 
 /** Frames waiting to be handled before the socket stops reading (ws pauses the TCP socket). */
@@ -46,6 +46,8 @@ export interface Arrival {
 export interface ConnectionOptions {
   /** Where the socket came from, as TRUST_PROXY lets fastify read it (logged at authentication). */
   ip: string;
+  /** The upgrade request's id, bound to each log line of the socket (the request itself is not kept). */
+  reqId?: string;
   observer?: RealtimeObserver;
   /** Over this many bytes queued for the client, the socket is closed with 4408. */
   maxQueuedBytes: number;
@@ -61,27 +63,61 @@ export interface ConnectionOptions {
   watching(subscription: Subscription, on: boolean): void;
 }
 
+/** Where a socket's chains rest when nothing is queued: one settled promise for every socket. */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * Sockets corked in this turn, uncorked together in one callback at its end (rather than a callback
+ * each: a fan-out corks a thousand sockets at once).
+ */
+const corked: Connection[] = [];
+function uncorkAll(): void {
+  for (const connection of corked) connection.uncork();
+  corked.length = 0;
+}
+
+/**
+ * Each ws socket's Connection, for the listeners every socket shares (ws calls a listener with the
+ * socket as `this`): one entry here rather than a closure per event per socket.
+ */
+const connectionOf = new WeakMap<WebSocket, Connection>();
+
+function onSocketHeard(this: WebSocket): void {
+  const connection = connectionOf.get(this);
+  if (connection) connection.lastHeardAt = Date.now();
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  connectionOf.get(this)?.onClose(code, reason);
+}
+
+function onSocketError(this: WebSocket, error: Error): void {
+  connectionOf.get(this)?.log.info({ err: error }, 'websocket error');
+}
+
 /**
  * One WebSocket: who it is, what it watches, and the rules of sending to it. Incoming frames are
  * handled one at a time, in order; outgoing frames are refused once the client stops reading.
+ *
+ * Ten thousand idle sockets are ten thousand of these, so a socket keeps only what it needs once open:
+ * not the upgrade request nor a logger of its own (log lines get its bindings when they are written),
+ * no timer (the gateway's one heartbeat walks every socket), and its queues, sets and promises only
+ * while it uses them. It is the Outlet of its subscriptions itself, rather than a set of closures.
  */
-export class Connection {
+export class Connection implements Outlet {
   principal: Principal | null = null;
   readonly subscriptions = new Map<number, Subscription>();
-  /** Sessions revoked while this socket was authenticating (its session may be one of them). */
-  readonly revokedWhileAuthenticating = new Set<number>();
   /** When the client was last heard from (a frame or a pong), in Date.now() time. */
   lastHeardAt = Date.now();
-  /** Resolves once the socket is closed; the gateway waits for it at shutdown. */
-  readonly closed: Promise<void>;
-  private inbox: Promise<void> = Promise.resolve();
+  private revoked: Set<number> | null = null;
+  private closing: Promise<void> | null = null;
+  private inbox: Promise<void> = SETTLED;
   /** Resolves once every request received so far has been answered (in order). */
-  private answered: Promise<void> = Promise.resolve();
+  private answered: Promise<void> = SETTLED;
   private inFlight = 0;
   private corked = false;
   private pending = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly outlet: Outlet;
+  private timers: Set<NodeJS.Timeout> | null = null;
   private disposed = false;
   /** Frames handled and sent, and when the socket opened: the close log line reports them. */
   private framesIn = 0;
@@ -92,28 +128,74 @@ export class Connection {
 
   constructor(
     readonly socket: WebSocket,
-    readonly log: FastifyBaseLogger,
+    private readonly baseLog: FastifyBaseLogger,
     private readonly options: ConnectionOptions,
   ) {
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    socket.once('close', (code: number, reason: Buffer) => {
-      this.dispose();
-      this.options.observer?.closed(code);
-      const { userId = null, deviceId = null } = this.principal ?? {};
-      const durationMs = Math.round(performance.now() - this.openedAt);
-      this.log.info({ userId, deviceId, code, reason: reason.toString(), framesIn: this.framesIn, framesOut: this.framesOut, durationMs }, 'websocket closed');
-    });
-    this.outlet = {
-      send: (frame) => this.send(frame),
-      writable: () => this.writable(),
-      readLog: options.readLog,
-      readRevision: options.readRevision,
-      unfounded: options.unfounded,
-      broken: (error) => {
-        this.log.error({ err: error }, 'a subscription could not be kept without a gap; closing the socket');
-        this.close(CloseCode.internalError, 'reconnect and resume with since');
-      },
-    };
+    connectionOf.set(socket, this);
+    socket.on('close', onSocketClose);
+    socket.on('pong', onSocketHeard);
+    socket.on('ping', onSocketHeard);
+  }
+
+  /**
+   * Takes over the socket's errors (logged) from whoever listened before: @fastify/websocket's
+   * listener holds the fastify request and reply, and through them the upgrade request.
+   */
+  logErrors(): void {
+    this.socket.removeAllListeners('error');
+    this.socket.on('error', onSocketError);
+  }
+
+  /**
+   * The socket's logger: the server's, with the upgrade request's id bound, made when a line is
+   * written rather than kept for the life of the socket (a pino child is a few hundred bytes).
+   */
+  get log(): FastifyBaseLogger {
+    return this.options.reqId === undefined ? this.baseLog : this.baseLog.child({ reqId: this.options.reqId });
+  }
+
+  /** Sessions revoked while this socket was authenticating (its session may be one of them); made on first use. */
+  get revokedWhileAuthenticating(): Set<number> {
+    return (this.revoked ??= new Set());
+  }
+
+  /** Whether the socket's session was revoked while it authenticated (without making the set). */
+  wasRevoked(sessionId: number): boolean {
+    return this.revoked?.has(sessionId) === true;
+  }
+
+  /** Resolves once the socket is closed; the gateway waits for it at shutdown. */
+  get closed(): Promise<void> {
+    // ws sets CLOSED just before it emits 'close': a socket already CLOSED has emitted it, or is emitting it now.
+    this.closing ??= this.socket.readyState === WebSocket.CLOSED ? SETTLED : new Promise((resolve) => this.socket.once('close', () => resolve()));
+    return this.closing;
+  }
+
+  /** The socket closed (its 'close' event). */
+  onClose(code: number, reason: Buffer): void {
+    this.dispose();
+    this.options.observer?.closed(code);
+    const { userId = null, deviceId = null } = this.principal ?? {};
+    const durationMs = Math.round(performance.now() - this.openedAt);
+    this.log.info({ userId, deviceId, code, reason: reason.toString(), framesIn: this.framesIn, framesOut: this.framesOut, durationMs }, 'websocket closed');
+  }
+
+  // The Outlet of this socket's subscriptions (send and writable are the socket's own, below).
+  readLog(directoryId: number, after: number, upTo: number): Promise<Change[]> {
+    return this.options.readLog(directoryId, after, upTo);
+  }
+
+  readRevision(directoryId: number): Promise<number | null> {
+    return this.options.readRevision(directoryId);
+  }
+
+  unfounded(directoryId: number, revision: number): void {
+    this.options.unfounded(directoryId, revision);
+  }
+
+  broken(error: unknown): void {
+    this.log.error({ err: error }, 'a subscription could not be kept without a gap; closing the socket');
+    this.close(CloseCode.internalError, 'reconnect and resume with since');
   }
 
   get ip(): string {
@@ -140,6 +222,8 @@ export class Connection {
       .catch((error: unknown) => this.log.error({ err: error }, 'websocket frame handler failed'))
       .finally(() => {
         if (--this.pending <= MAX_PENDING_FRAMES / 2 && this.socket.isPaused) this.socket.resume();
+        // Nothing queued behind this frame: an idle socket keeps no chain of its own.
+        if (this.pending === 0) this.inbox = SETTLED;
       });
   }
 
@@ -156,7 +240,9 @@ export class Connection {
         if (!outcome.ok) reply.fail(outcome.error);
         else if (outcome.result !== undefined) reply.ok(outcome.result);
       })
-      .finally(() => (this.inFlight -= 1));
+      .finally(() => {
+        if (--this.inFlight === 0) this.answered = SETTLED;
+      });
     if (this.inFlight >= MAX_IN_FLIGHT) await this.answered;
   }
 
@@ -182,19 +268,25 @@ export class Connection {
    * not reading: it is closed with 4408 (it resumes with `since`), so one stalled phone cannot grow our
    * memory. Frames are small (a snapshot comes in pages), so the queue stays within one frame of it.
    */
-  send(frame: string | Buffer): boolean {
+  send(frame: string | Buffer | SharedFrame): boolean {
     if (!this.isOpen) return false;
     if (this.socket.bufferedAmount > this.options.maxQueuedBytes) {
       this.closeTooSlow('closing a websocket that does not read');
       return false;
     }
     this.corkUntilNextTick();
-    if (typeof frame === 'string') this.socket.send(frame);
+    if (frame instanceof SharedFrame) {
+      // Framed once for every socket it goes to; written as ws would write it (ws counts the TCP
+      // socket's queue in bufferedAmount, so backpressure sees it). Only without permessage-deflate,
+      // which the server does not negotiate (app.ts), and only while OPEN (checked above), when ws
+      // has nothing of its own queued in front of it.
+      const tcp = this.tcp();
+      if (tcp) tcp.write(frame.framed);
+      else this.socket.send(frame.payload, { binary: false });
+    } else if (typeof frame === 'string') this.socket.send(frame);
     else this.socket.send(frame, { binary: false });
     this.framesOut += 1;
-    // Every frame is encoded with its type first (protocol.ts's encode of an object literal).
-    const head = typeof frame === 'string' ? frame.slice(0, 32) : frame.toString('latin1', 0, 32);
-    this.options.observer?.frameOut(/^\{"type":"([a-z-]+)"/.exec(head)?.[1] ?? 'other');
+    this.options.observer?.frameOut(frameType(frame));
     return true;
   }
 
@@ -252,10 +344,13 @@ export class Connection {
     if (!tcp) return;
     this.corked = true;
     tcp.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      tcp.uncork();
-    });
+    if (corked.push(this) === 1) process.nextTick(uncorkAll);
+  }
+
+  /** Ends this turn's cork (uncorkAll calls it, at the end of the turn). */
+  uncork(): void {
+    this.corked = false;
+    this.tcp()?.uncork();
   }
 
   sendFrame(frame: ServerFrame): boolean {
@@ -282,7 +377,7 @@ export class Connection {
   subscribe(directoryId: number): Subscription {
     const previous = this.subscriptions.get(directoryId);
     if (previous) this.unsubscribe(directoryId, previous);
-    const subscription = new Subscription(directoryId, this.outlet);
+    const subscription = new Subscription(directoryId, this);
     this.subscriptions.set(directoryId, subscription);
     this.options.watching(subscription, true);
     return subscription;
@@ -304,15 +399,16 @@ export class Connection {
   /** Calls `fire` after `ms`, even beyond setTimeout's 24.8-day limit; cleared when the socket closes. */
   after(ms: number, fire: () => void): void {
     if (this.disposed) return;
+    const timers = (this.timers ??= new Set());
     const timer = setTimeout(
       () => {
-        this.timers.delete(timer);
+        timers.delete(timer);
         if (ms > MAX_TIMER_MS) this.after(ms - MAX_TIMER_MS, fire);
         else fire();
       },
       Math.max(0, Math.min(ms, MAX_TIMER_MS)),
     );
-    this.timers.add(timer);
+    timers.add(timer);
   }
 
   close(code: number, reason: string): void {
@@ -329,8 +425,8 @@ export class Connection {
   private dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const timer of this.timers ?? []) clearTimeout(timer);
+    this.timers = null;
     for (const [directoryId, subscription] of this.subscriptions) this.unsubscribe(directoryId, subscription);
     this.options.gone(this);
   }

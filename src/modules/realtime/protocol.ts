@@ -45,3 +45,42 @@ export function parseClientFrame(text: string): ParsedFrame {
 export function encode(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
+
+/** A frame's type, for metrics: every frame is encoded with its type first (encode of an object literal). */
+export function frameType(frame: string | Buffer | SharedFrame): string {
+  if (frame instanceof SharedFrame) return frame.type;
+  const head = typeof frame === 'string' ? frame.slice(0, 32) : frame.toString('latin1', 0, 32);
+  return /^\{"type":"([a-z-]+)"/.exec(head)?.[1] ?? 'other';
+}
+
+/**
+ * A server frame for many sockets (a change to a directory's watchers): serialized once, and framed
+ * once as the WebSocket text frame a server sends (final, unmasked, not compressed), so that each
+ * socket is one write of the same bytes rather than its own UTF-8 encoding and header.
+ */
+export class SharedFrame {
+  readonly type: string;
+  /** The frame's JSON, UTF-8. */
+  readonly payload: Buffer;
+  /** The WebSocket frame: header, then payload (RFC 6455 section 5.2). */
+  readonly framed: Buffer;
+
+  constructor(frame: ServerFrame) {
+    this.type = frame.type;
+    const text = encode(frame);
+    const length = Buffer.byteLength(text);
+    const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+    this.framed = Buffer.allocUnsafe(header + length);
+    this.framed[0] = 0x81; // FIN, text
+    if (header === 2) this.framed[1] = length;
+    else if (header === 4) {
+      this.framed[1] = 126;
+      this.framed.writeUInt16BE(length, 2);
+    } else {
+      this.framed[1] = 127;
+      this.framed.writeBigUInt64BE(BigInt(length), 2);
+    }
+    this.framed.write(text, header, 'utf8');
+    this.payload = this.framed.subarray(header);
+  }
+}

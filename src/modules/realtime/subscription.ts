@@ -1,10 +1,12 @@
 import type { Role } from '../../contract';
 import type { Change } from '../inventory/views';
-import { encode } from './protocol';
+import { encode, type SharedFrame } from './protocol';
 import type { SnapshotLease } from './snapshot';
 
 /** Revisions read from the log per statement while replaying: what a socket's replay holds in memory at once. */
 const REPLAY_BATCH = 50;
+/** Where a subscription's chain rests when nothing is queued: one settled promise for every subscription. */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** What a subscription needs from its socket and from the database. */
 export interface Outlet {
@@ -12,7 +14,7 @@ export interface Outlet {
    * Sends one serialized frame (text, or a shared snapshot page's UTF-8 bytes); false when the socket is
    * gone (or was just closed for not reading).
    */
-  send(frame: string | Buffer): boolean;
+  send(frame: string | Buffer | SharedFrame): boolean;
   /**
    * Resolves true once little enough is queued for the client to send it more; false once the socket is
    * gone, or was closed (4408) because the client read nothing for too long.
@@ -52,7 +54,9 @@ export type StartingPoint = { revision: number; since: number } | { revision: nu
 export class Subscription {
   /** The last revision this socket has of the directory; null until the start has run. */
   private last: number | null = null;
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void> = SETTLED;
+  /** Work queued on the chain and not yet finished: none, and a live change may go out at once. */
+  private queued = 0;
   private open = true;
 
   /**
@@ -79,15 +83,18 @@ export class Subscription {
    * snapshot; rejects (and closes the subscription) when the starting point cannot be read.
    */
   start(read: () => Promise<StartingPoint>, ack: (revision: number) => void): Promise<void> {
+    this.queued += 1;
     const acked = this.chain.then(async () => {
       const point = await read();
       ack(point.revision);
       return point;
     });
-    this.chain = acked.then(
-      (point) => this.sendStart(point).catch((error: unknown) => this.break(error)),
-      () => this.close(),
-    );
+    this.chain = acked
+      .then(
+        (point) => this.sendStart(point).catch((error: unknown) => this.break(error)),
+        () => this.close(),
+      )
+      .finally(() => this.settle());
     return acked.then(() => undefined);
   }
 
@@ -96,14 +103,24 @@ export class Subscription {
    * push that arrives while an acked subscription still sends its snapshot is sent after the snapshot,
    * not dropped (and not wedged between its pages).
    */
-  push(text: string): void {
+  push(text: string | SharedFrame): void {
+    if (this.queued === 0) {
+      if (this.open && this.last !== null) this.outlet.send(text);
+      return;
+    }
     this.queue(async () => {
       if (this.open && this.last !== null) this.outlet.send(text);
     });
   }
 
   /** A change from the bus, serialized once for every subscriber (`text` is its change frame). */
-  offer(revision: number, text: string): void {
+  offer(revision: number, text: string | SharedFrame): void {
+    // The common case of a fan-out: nothing queued and the next revision; sent now, without a
+    // promise per watcher. Anything else (a start still running, a gap to fill) waits its turn.
+    if (this.queued === 0) {
+      if (!this.open || this.last === null || revision <= this.last) return;
+      if (revision === this.last + 1) return this.sendFrame(revision, text);
+    }
     this.queue(() => this.deliver(revision, text));
   }
 
@@ -126,13 +143,16 @@ export class Subscription {
    * delete, comes before the word that the subscription is over), then calls `then`.
    */
   end(then: () => void): void {
-    this.chain = this.chain.then(
-      () => {
-        this.close();
-        then();
-      },
-      () => undefined,
-    );
+    this.queued += 1;
+    this.chain = this.chain
+      .then(
+        () => {
+          this.close();
+          then();
+        },
+        () => undefined,
+      )
+      .finally(() => this.settle());
   }
 
   /** The last revision this socket has (null until the start has run). */
@@ -142,7 +162,16 @@ export class Subscription {
 
   /** Runs `work` after everything queued before it; a failure breaks the no-gap promise and the socket. */
   private queue(work: () => Promise<void>): void {
-    this.chain = this.chain.then(work).catch((error: unknown) => this.break(error));
+    this.queued += 1;
+    this.chain = this.chain
+      .then(work)
+      .catch((error: unknown) => this.break(error))
+      .finally(() => this.settle());
+  }
+
+  /** One piece of queued work is done; with none left, the chain rests on the shared settled promise. */
+  private settle(): void {
+    if (--this.queued === 0) this.chain = SETTLED;
   }
 
   private break(error: unknown): void {
@@ -174,7 +203,7 @@ export class Subscription {
     await this.replay(from, point.revision);
   }
 
-  private async deliver(revision: number, text: string): Promise<void> {
+  private async deliver(revision: number, text: string | SharedFrame): Promise<void> {
     if (!this.open || this.last === null || revision <= this.last) return;
     if (revision > this.last + 1) {
       await this.replay(this.last, revision - 1);
@@ -214,7 +243,7 @@ export class Subscription {
     return false;
   }
 
-  private sendFrame(revision: number, text: string): void {
+  private sendFrame(revision: number, text: string | SharedFrame): void {
     if (!this.open || (this.last !== null && revision <= this.last)) return;
     if (this.outlet.send(text)) this.last = revision;
     else this.close();
