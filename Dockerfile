@@ -14,7 +14,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json mikro-orm.config.ts ./
 COPY src ./src
-RUN npm run build
+# The web dashboard (dist/web, served at /app/): its app, the SDK it takes from source, the build script.
+COPY web ./web
+COPY client/src ./client/src
+COPY scripts/build-web.js ./scripts/
+RUN npm run build && npm run web:build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
