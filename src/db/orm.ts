@@ -10,6 +10,7 @@ import mysql from 'mysql2/promise';
 import type { DatabaseConfig, DatabaseTimeouts } from '../config';
 import { StartupError, errorCode } from '../startup-error';
 import { entities } from './entities';
+import { SqliteThread } from './sqlite-thread';
 import { mysqlMigrations, mysqlMigrationsPath } from './migrations/mysql';
 import { sqliteMigrations, sqliteMigrationsPath } from './migrations/sqlite';
 
@@ -301,6 +302,30 @@ async function openSqlite(path: string, options: OpenOptions): Promise<Orm> {
   }
 }
 
+const writerThreads = new WeakMap<Orm, SqliteThread>();
+
+/**
+ * The embedded database's writer thread (sqlite-thread.ts), where the mutation path's transactions run
+ * (raw.ts), once the migrations are done; closed with the ORM, before its connection. None for a
+ * database in memory, which a second connection cannot open.
+ */
+function startWriterThread(orm: Orm, path: string): void {
+  if (path === ':memory:') return;
+  const thread = new SqliteThread({ path: resolve(path), synchronous: 'normal' });
+  writerThreads.set(orm, thread);
+  const close = orm.close.bind(orm);
+  orm.close = async (force?: boolean) => {
+    writerThreads.delete(orm);
+    await thread.close();
+    return close(force);
+  };
+}
+
+/** The writer thread of an ORM that openDatabase opened on an embedded database file, or null. */
+export function writerThread(orm: Orm): SqliteThread | null {
+  return writerThreads.get(orm) ?? null;
+}
+
 /**
  * Connects, tunes SQLite, and applies pending migrations. On MySQL the database's timeouts, if it has
  * any, hold from then on: every statement after the migrations has DB_QUERY_TIMEOUT_MS to be answered.
@@ -309,6 +334,7 @@ export async function openDatabase(database: DatabaseConfig, options: OpenOption
   if (database.kind === 'sqlite') {
     const orm = await openSqlite(database.path, options);
     await migrate(orm, options);
+    startWriterThread(orm, database.path);
     return orm;
   }
   await checkMysql(database.url, options.createDatabase ?? true);

@@ -1,7 +1,8 @@
 import type { SqlEntityManager } from '@mikro-orm/knex';
 import { inCauseChain } from '../errors';
 import { isSqlite } from '../modules/inventory/transaction';
-import { AcquireTimeoutError, QueryTimeoutError, type Orm } from './orm';
+import { AcquireTimeoutError, QueryTimeoutError, writerThread, type Orm } from './orm';
+import { sqliteValue } from './sqlite-thread';
 
 /**
  * Transactions on the driver's own connection, taken from MikroORM's pool: statements are bound as
@@ -56,13 +57,18 @@ const prepared = new WeakSet<object>();
 export function rawDatabase(orm: Orm): RawDatabase {
   const client = orm.em.getConnection().getKnex().client as unknown as KnexClient;
   const dialect = isSqlite(orm.em) ? 'sqlite' : 'mysql';
+  const thread = dialect === 'sqlite' ? writerThread(orm) : null;
   return {
     dialect,
     async transaction(work) {
       for (let attempt = 1; ; attempt++) {
+        // On the embedded database with a writer thread, the main thread's only connection is held
+        // (idle) while the thread's transaction runs: MikroORM's statements wait for it, as they waited
+        // for the transaction on that connection before, so the two connections never write at once.
         const connection = await client.acquireConnection();
         try {
-          return dialect === 'mysql' ? await mysqlTransaction(connection as MysqlConnection, work) : await sqliteTransaction(connection as SqliteConnection, work);
+          if (dialect === 'mysql') return await mysqlTransaction(connection as MysqlConnection, work);
+          return thread ? await thread.transaction(work) : await sqliteTransaction(connection as SqliteConnection, work);
         } catch (error) {
           if (!RETRIABLE_ERRNOS.has((error as { errno?: number }).errno ?? 0) || attempt >= MAX_ATTEMPTS) throw error;
         } finally {
@@ -145,13 +151,6 @@ async function sqliteTransaction<T>(connection: SqliteConnection, work: (stateme
     }
     throw error;
   }
-}
-
-/** SQLite stores times as milliseconds since the epoch (as MikroORM does) and booleans as 0/1. */
-function sqliteValue(value: unknown): unknown {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  return value;
 }
 
 /**
