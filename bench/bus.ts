@@ -6,16 +6,17 @@
  * an instance that receives only what its sockets watch gets about 1/n of what is published.
  */
 import { join } from 'node:path';
+import mysql from 'mysql2/promise';
 import type { Clients } from './clients';
 import { say, type SocketSpec } from './messages';
 import type { Options } from './options';
 import { logins, target, type Target } from './sections';
 import { freshMysqlDatabase, startScancode, type NodeProcess } from './server';
-import { throughput, watcherVerdict } from './stats';
+import { watcherVerdict } from './stats';
 
 export interface BusPoint {
   instances: number;
-  /** Changes acked, each published once on the bus. */
+  /** Changes made (the directories' revisions at the end, scans whose ack came late included), each published once on the bus. */
   published: number;
   /** Per instance: messages received over the run (null: the counter is not in /metrics), and the changes of the directories its sockets watch. */
   received: (number | null)[];
@@ -38,6 +39,17 @@ export function metricTotal(text: string, name: string): number | null {
 async function received(t: Target): Promise<number | null> {
   const response = await fetch(`${t.base}/metrics`);
   return response.ok ? metricTotal(await response.text(), METRIC) : null;
+}
+
+/** Each directory's revision: its changes so far, each of which was published once. */
+async function revisionsOf(url: string): Promise<Map<number, number>> {
+  const c = await mysql.createConnection(url);
+  try {
+    const [rows] = await c.query<mysql.RowDataPacket[]>('select id, revision from directories');
+    return new Map(rows.map((row) => [Number(row.id), Number(row.revision)]));
+  } finally {
+    await c.end();
+  }
 }
 
 export async function busPoints(main: string, clients: Clients, o: Options, tmp: string): Promise<BusPoint[]> {
@@ -75,14 +87,15 @@ export async function busPoints(main: string, clients: Clients, o: Options, tmp:
       }));
       const verdict = watcherVerdict(await clients.settle(replies));
       await clients.close();
+      await Promise.all(servers.map((server) => server.quiet(o.quietMs)));
       const after = await Promise.all(targets.map(received));
-      const ackedBy: Record<number, number> = {};
-      for (const reply of replies) for (const [d, count] of Object.entries(reply.ackedBy)) ackedBy[Number(d)] = (ackedBy[Number(d)] ?? 0) + count;
+      const revisions = await revisionsOf(database.url);
+      const changes = (i: number) => users.filter((_, d) => d % n === i).reduce((total, u) => total + (revisions.get(u.directoryId) ?? 0), 0);
       const point: BusPoint = {
         instances: n,
-        published: throughput(replies).acked,
+        published: users.reduce((total, u) => total + (revisions.get(u.directoryId) ?? 0), 0),
         received: after.map((a, i) => (a === null || before[i] === null ? null : a - (before[i] ?? 0))),
-        watched: targets.map((_, i) => users.filter((_, d) => d % n === i).reduce((total, u) => total + (ackedBy[u.directoryId] ?? 0), 0)),
+        watched: targets.map((_, i) => changes(i)),
         watchers: verdict,
       };
       points.push(point);

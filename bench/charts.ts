@@ -44,23 +44,25 @@ export function writeCharts(results: Results, directory: string): string[] {
   if (snapshots.length) {
     write('snapshot.svg', lineChart({ title: 'Snapshot time (subscribe → last page), median of 3', xLabel: 'goods in the directory', yLabel: 'ms', xLog: true, yLog: true, series: snapshots }));
   }
-  const bus = results.bus ?? [];
+  const bus = (results.bus ?? []).filter((p) => p.published > 0);
   if (bus.length) {
-    const perInstance = (pick: (values: number[]) => number) =>
+    // Shares rather than counts: each point's run published a different number of changes.
+    const share = (pick: (values: number[]) => number) =>
       bus.flatMap((p): [number, number][] => {
         const known = p.received.filter((r): r is number => r !== null);
-        return known.length ? [[p.instances, pick(known)]] : [];
+        return known.length ? [[p.instances, pick(known) / p.published]] : [];
       });
     write(
       'bus.svg',
       lineChart({
-        title: 'Bus messages received per instance (single Redis)',
-        xLabel: 'instances',
-        yLabel: 'messages over the run',
+        title: 'Bus messages received per instance ÷ all published (one Redis)',
+        xLabel: 'instances (directories spread evenly)',
+        yLabel: 'share of the published messages',
+        xTicks: bus.map((p) => p.instances),
         series: [
-          { name: 'published in total', points: bus.map((p) => [p.instances, p.published]) },
-          { name: 'received, busiest instance', points: perInstance((v) => Math.max(...v)) },
-          { name: 'its directories’ changes', points: bus.map((p) => [p.instances, Math.max(...p.watched)]) },
+          { name: 'busiest instance', points: share((v) => Math.max(...v)) },
+          { name: 'mean per instance', points: share((v) => v.reduce((a, b) => a + b, 0) / v.length) },
+          { name: 'its own directories (the least)', points: bus.map((p) => [p.instances, Math.max(...p.watched) / p.published]) },
         ],
       }),
     );

@@ -26,8 +26,10 @@ function beside(results: Results): string | null {
     if (!run && !io) continue;
     const raw1 = db === 'mariadb' ? results.mysql?.oneDirectory : results.libsql;
     const raw50 = db === 'mariadb' ? results.mysql?.fiftyDirectories : results.libsqlFifty;
-    rows.push([`${NAMES[db]}, 1 directory`, cell(run?.closedOne), cell(raw1), cell(io?.closedOne), ratio(run?.closedOne, raw1), ratio(run?.closedOne, io?.closedOne)]);
-    rows.push([`${NAMES[db]}, 50 directories`, cell(run?.closedMany), cell(raw50), cell(io?.closedMany), ratio(run?.closedMany, raw50), ratio(run?.closedMany, io?.closedMany)]);
+    if (run?.closedOne || raw1 || io?.closedOne)
+      rows.push([`${NAMES[db]}, 1 directory`, cell(run?.closedOne), cell(raw1), cell(io?.closedOne), ratio(run?.closedOne, raw1), ratio(run?.closedOne, io?.closedOne)]);
+    if (run?.closedMany || raw50 || io?.closedMany)
+      rows.push([`${NAMES[db]}, 50 directories`, cell(run?.closedMany), cell(raw50), cell(io?.closedMany), ratio(run?.closedMany, raw50), ratio(run?.closedMany, io?.closedMany)]);
     for (const rate of [SOCKETIO_OPEN_RATE, 5000]) {
       const own = stepAt(run?.open, rate);
       const theirs = rate === SOCKETIO_OPEN_RATE ? io?.open : undefined;
@@ -111,7 +113,7 @@ function bus(results: Results, o: Options): string | null {
   );
 }
 
-function webhooks(results: Results): string | null {
+function webhooks(results: Results, o: Options): string | null {
   const rows: string[][] = [];
   for (const db of ['mariadb', 'sqlite'] as const) {
     const w = results.runs[db]?.webhooks;
@@ -120,7 +122,15 @@ function webhooks(results: Results): string | null {
     rows.push([`${NAMES[db]}, 50 directories`, cell(w.none), with_(w.ok), with_(w.outage)]);
   }
   if (rows.length === 0) return null;
-  return table(['closed loop of 1b (acked scans/s; ack p99)', 'no webhook', 'a webhook per directory, receiver answers 200', 'receiver answers 500 all along (outage)'], rows);
+  return table(
+    [
+      `closed loop of 1b, ${o.webhookMs / 1000} s after ${o.warmupMs / 1000} s warm-up (acked scans/s; ack p99)`,
+      'no webhook',
+      'a webhook per directory, receiver answers 200',
+      'receiver answers 500 all along (outage)',
+    ],
+    rows,
+  );
 }
 
 function health(results: Results): string | null {
@@ -136,5 +146,5 @@ function health(results: Results): string | null {
 }
 
 export function scaleReport(results: Results, o: Options): string {
-  return [beside(results), curves(results, o), snapshots(results), bus(results, o), webhooks(results), health(results)].filter((t): t is string => t !== null).join('\n\n');
+  return [beside(results), curves(results, o), snapshots(results), bus(results, o), webhooks(results, o), health(results)].filter((t): t is string => t !== null).join('\n\n');
 }

@@ -41,6 +41,21 @@ function probeHealthz(base: string): Probe | null {
   return module.probeHealthz?.(base, 10) ?? null;
 }
 
+/**
+ * Runs one of the later sections; its failure is said and the run goes on (the table shows what was
+ * measured), so that a long run is not lost to one section.
+ */
+async function attempt<T>(section: string, clients: Clients, measure: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await measure();
+  } catch (error) {
+    say(`  ${section} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    // The sockets the section left open would join the next section's.
+    await clients.close().catch(() => undefined);
+    return undefined;
+  }
+}
+
 /** Whether something answers at the Redis URL's host and port. */
 function reachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -115,12 +130,12 @@ async function benchScancode(main: string, db: Database, o: Options, clients: Cl
       run.fanout = await fanOut(t, clients, o);
       say(`  fan-out: delivery p50 ${run.fanout.delivery.p50.toFixed(1)} ms, p99 ${run.fanout.delivery.p99.toFixed(1)} ms; ${run.fanout.check}`);
     }
-    if (o.sections.includes('webhooks')) run.webhooks = await webhookRuns(t, clients, o);
+    if (o.sections.includes('webhooks')) run.webhooks = await attempt('webhooks', clients, () => webhookRuns(t, clients, o));
     if (o.sections.includes('snapshot')) {
       const into = database ? { kind: 'mariadb' as const, url: database.url } : { kind: 'sqlite' as const, path: join(tmp, 'scancode.db') };
-      run.snapshot = await snapshotTimes(t, into, o);
+      run.snapshot = await attempt('snapshot', clients, () => snapshotTimes(t, into, o));
     }
-    if (o.sections.includes('curves') && o.curveDatabases.includes(db)) run.curve = await costCurve(t, clients, o, 'curve');
+    if (o.sections.includes('curves') && o.curveDatabases.includes(db)) run.curve = await attempt('curves', clients, () => costCurve(t, clients, o, 'curve'));
     if (o.sections.includes('memory')) {
       // A fresh process (but in a quick run), so that the heap grown by the runs above does not hide the sockets' share.
       if (!o.quick) {
@@ -200,13 +215,13 @@ async function main(): Promise<void> {
     if (o.sections.includes('socketio')) {
       results.load.push(['Socket.IO', loadavg()[0]]);
       results.socketio = {};
-      for (const db of o.databases) results.socketio[db] = await benchSocketIo(db, o, clients, tmp);
+      for (const db of o.databases) results.socketio[db] = await attempt('Socket.IO', clients, () => benchSocketIo(db, o, clients, tmp));
     }
     if (o.sections.includes('bus')) {
       results.load.push(['bus', loadavg()[0]]);
       if (!o.databases.includes('mariadb')) results.busSkipped = 'the instances share a MariaDB database; --databases has no mariadb';
       else if (!(await reachable(o.redisUrl))) results.busSkipped = `no Redis at ${o.redisUrl}`;
-      else results.bus = await busPoints(main, clients, o, tmp);
+      else results.bus = await attempt('bus', clients, () => busPoints(main, clients, o, tmp));
     }
     if (o.sections.includes('baselines')) {
       results.load.push(['baselines', loadavg()[0]]);

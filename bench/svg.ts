@@ -17,6 +17,8 @@ export interface Chart {
   series: Series[];
   xLog?: boolean;
   yLog?: boolean;
+  /** The x axis's ticks, when they should be exactly these (instances 1, 2, 4). */
+  xTicks?: number[];
   /** Start a linear y axis at 0 (the default), rather than just under the lowest value. */
   yFromZero?: boolean;
   width?: number;
@@ -24,7 +26,7 @@ export interface Chart {
 }
 
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
-const MARGIN = { left: 72, right: 24, top: 44, bottom: 56 };
+const MARGIN = { left: 72, right: 24, top: 44, bottom: 76 };
 
 export const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -62,8 +64,12 @@ interface Axis {
   usable(value: number): boolean;
 }
 
-function axis(values: number[], log: boolean, fromZero: boolean): Axis {
+function axis(values: number[], log: boolean, fromZero: boolean, fixed?: number[]): Axis {
   const usable = (v: number) => Number.isFinite(v) && (!log || v > 0);
+  if (fixed?.length && !log) {
+    const [low, high] = [Math.min(...fixed), Math.max(...fixed)];
+    return { ticks: fixed, usable, place: (v) => (v - low) / (high - low || 1) };
+  }
   const kept = values.filter(usable);
   const min = kept.length ? Math.min(...kept) : log ? 1 : 0;
   const max = kept.length ? Math.max(...kept) : min + 1;
@@ -88,6 +94,7 @@ export function lineChart(chart: Chart): string {
     points.map(([px]) => px),
     chart.xLog ?? false,
     false,
+    chart.xTicks,
   );
   const y = axis(
     points.map(([, py]) => py),
@@ -110,9 +117,13 @@ export function lineChart(chart: Chart): string {
     out.push(`<text x="${plot.x - 6}" y="${sy(t) + 4}" text-anchor="end">${escapeXml(tickLabel(t))}</text>`);
   }
   out.push(`<rect x="${plot.x}" y="${plot.y}" width="${plot.w}" height="${plot.h}" fill="none" stroke="#333"/>`);
-  out.push(`<text x="${plot.x + plot.w / 2}" y="${height - 14}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`);
+  out.push(`<text x="${plot.x + plot.w / 2}" y="${plot.y + plot.h + 36}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`);
   const yMiddle = plot.y + plot.h / 2;
   out.push(`<text x="16" y="${yMiddle}" text-anchor="middle" transform="rotate(-90 16 ${yMiddle})">${escapeXml(chart.yLabel)}</text>`);
+  // The legend in a row under the axis label, where no line can pass beneath it.
+  const legendWidth = (name: string) => 40 + 7 * name.length;
+  let lx = plot.x + (plot.w - chart.series.reduce((total, series) => total + legendWidth(series.name), 0)) / 2;
+  const ly = height - 12;
   for (const [index, series] of chart.series.entries()) {
     const colour = COLOURS[index % COLOURS.length];
     // A left-out point breaks the line: the series is drawn as runs of consecutive usable points.
@@ -123,10 +134,9 @@ export function lineChart(chart: Chart): string {
     }
     for (const run of runs.filter((r) => r.length > 1)) out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${run.map((p) => p.join(',')).join(' ')}"/>`);
     for (const [cx, cy] of runs.flat()) out.push(`<circle cx="${cx}" cy="${cy}" r="3.5" fill="${colour}"/>`);
-    const ly = plot.y + 14 + index * 18;
-    const lx = plot.x + plot.w - 190;
-    out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 20}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"/>`);
-    out.push(`<text x="${lx + 26}" y="${ly}">${escapeXml(series.name)}</text>`);
+    out.push(`<line x1="${round(lx)}" y1="${ly - 4}" x2="${round(lx + 20)}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"/>`);
+    out.push(`<text x="${round(lx + 26)}" y="${ly}">${escapeXml(series.name)}</text>`);
+    lx += legendWidth(series.name);
   }
   out.push('</svg>');
   return out.join('\n') + '\n';

@@ -57,7 +57,8 @@ async function remove(base: string, token: string, directoryId: number, webhookI
   if (!response.ok) throw new Error(`DELETE webhook: ${response.status} ${await response.text()}`);
 }
 
-export async function webhookRuns(t: Target, clients: Clients, o: Options): Promise<WebhookRuns> {
+export async function webhookRuns(t: Target, clients: Clients, options: Options): Promise<WebhookRuns> {
+  const o = { ...options, closedMs: options.webhookMs };
   const sockets = await layout(t.base, 'hook', 50);
   const runs: WebhookRuns = {};
   runs.none = { ...(await closedLoop(t, clients, sockets, o, 'hook0')), received: 0 };
