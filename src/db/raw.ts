@@ -8,7 +8,9 @@ import { sqliteValue } from './sqlite-thread';
  * Transactions on the driver's own connection, taken from MikroORM's pool: statements are bound as
  * parameters (mysql2 prepared statements, libsql prepared statements), with no unit of work, query
  * builder or value formatting in between. The hot path (every mutation) runs here; MikroORM keeps the
- * schema, migrations and the reads.
+ * schema, migrations and the reads. On the embedded database the statements run on its writer thread's
+ * connection (sqlite-thread.ts), so that they never hold the event loop; on the pool's connection only
+ * for a database in memory.
  */
 export interface Statements {
   all<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
