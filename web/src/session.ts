@@ -87,6 +87,14 @@ export function sdk(): ScancodeClient {
   return client.value;
 }
 
+/** The server's clock minus this browser's, as the last answer's Date header told (to the second). */
+let clockSkew = 0;
+
+/** A time the server gave (an expiry) on this browser's clock: its own clock may be off by minutes. */
+export function localTime(serverIso: string): number {
+  return new Date(serverIso).getTime() - clockSkew;
+}
+
 /**
  * One call of the HTTP API with the session's token. JSON in and out by default; `body` as a string
  * is sent as it is with `contentType` (CSV). Rejects with a ScancodeError carrying the server's error.
@@ -102,6 +110,8 @@ export async function api<T>(method: string, path: string, body?: unknown, conte
   } catch (error) {
     throw new ScancodeError('network', error instanceof Error ? error.message : String(error));
   }
+  const date = Date.parse(answer.headers.get('date') ?? '');
+  if (!Number.isNaN(date)) clockSkew = date - Date.now();
   const text = await answer.text();
   let parsed: unknown = null;
   try {
