@@ -115,6 +115,8 @@ const zh = {
   expiresAt: '过期时间',
   confirmHandOver: '把仓库交给 {name}？你将成为管理员。',
   confirmRemove: '从仓库移除 {name}？',
+  confirmLeave: '退出这个仓库？之后需要新的邀请才能再加入。',
+  leave: '退出仓库',
   // counts
   startCount: '开始盘点',
   countName: '盘点名称（可选）',
@@ -272,6 +274,8 @@ const en: Partial<Record<TextKey, string>> = {
   expiresAt: 'Expires',
   confirmHandOver: 'Hand this warehouse over to {name}? You become a manager.',
   confirmRemove: 'Remove {name} from this warehouse?',
+  confirmLeave: 'Leave this warehouse? You will need a new invite to join again.',
+  leave: 'Leave',
   startCount: 'Start a count',
   countName: 'Name (optional)',
   counted: 'Counted',
