@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Clients } from './clients';
-import { say, type SocketSpec } from './messages';
+import { say, type ScanReply, type SocketSpec } from './messages';
 import type { Options } from './options';
 import { logins, target, type Target } from './sections';
 import { freshMysqlDatabase, startScancode, type NodeProcess } from './server';
@@ -52,11 +52,12 @@ async function revisionsOf(url: string): Promise<Map<number, number>> {
   }
 }
 
-export async function busPoints(main: string, clients: Clients, o: Options, tmp: string): Promise<BusPoint[]> {
+/** The points for each number of `instances` on the Redis (or Redis Cluster) at `redisUrl`. */
+export async function busPoints(main: string, clients: Clients, o: Options, tmp: string, redisUrl = o.redisUrl, instances = o.busInstances): Promise<BusPoint[]> {
   const points: BusPoint[] = [];
-  for (const n of o.busInstances) {
+  for (const n of instances) {
     const database = await freshMysqlDatabase(o.mysqlUrl, `scancode_bench_bus_${process.pid}`);
-    const redis = { REDIS_URL: o.redisUrl, REDIS_CHANNEL: `scancode-bench-${process.pid}-${n}` };
+    const redis = { REDIS_URL: redisUrl, REDIS_CHANNEL: `scancode-bench-${process.pid}-${n}` };
     const servers: NodeProcess[] = [];
     try {
       // The first instance migrates the fresh database; the others start on it.
@@ -77,6 +78,7 @@ export async function busPoints(main: string, clients: Clients, o: Options, tmp:
         ]);
       }
       const before = await Promise.all(targets.map(received));
+      const initial = await revisionsOf(database.url);
       const replies = await clients.scans(() => ({
         cmd: 'open-loop',
         tag: `bus${n}`,
@@ -85,21 +87,28 @@ export async function busPoints(main: string, clients: Clients, o: Options, tmp:
         maxScans: Math.ceil((o.busRate * o.busMs) / 1000 / clients.count),
         drainMs: o.drainMs,
       }));
-      const verdict = watcherVerdict(await clients.settle(replies));
-      await clients.close();
+      // Every scan sent is applied and published before the watchers close (an instance stops receiving a directory's messages
+      // once no socket of its own watches it); the watchers are then held to every change made, acked in time or not.
       await Promise.all(servers.map((server) => server.quiet(o.quietMs)));
-      const after = await Promise.all(targets.map(received));
       const revisions = await revisionsOf(database.url);
-      const changes = (i: number) => users.filter((_, d) => d % n === i).reduce((total, u) => total + (revisions.get(u.directoryId) ?? 0), 0);
+      const final = Object.fromEntries(users.map((u) => [u.directoryId, revisions.get(u.directoryId) ?? 0]));
+      const made = Object.fromEntries(users.map((u) => [u.directoryId, (revisions.get(u.directoryId) ?? 0) - (initial.get(u.directoryId) ?? 0)]));
+      const everything: ScanReply = { ...replies[0], maxRevision: final, ackedBy: made, pushedBy: {} };
+      const verdict = watcherVerdict(await clients.settle([everything]));
+      const after = await Promise.all(targets.map(received));
+      await clients.close();
+      const changes = (i: number) => users.filter((_, d) => d % n === i).reduce((total, u) => total + made[u.directoryId], 0);
       const point: BusPoint = {
         instances: n,
-        published: users.reduce((total, u) => total + (revisions.get(u.directoryId) ?? 0), 0),
+        published: users.reduce((total, u) => total + made[u.directoryId], 0),
         received: after.map((a, i) => (a === null || before[i] === null ? null : a - (before[i] ?? 0))),
         watched: targets.map((_, i) => changes(i)),
         watchers: verdict,
       };
       points.push(point);
-      say(`  bus, ${n} instance(s): ${point.published} published; received per instance ${point.received.map((r) => r ?? 'n/a').join(', ')}; watched ${point.watched.join(', ')}; ${verdict}`);
+      say(
+        `  bus${redisUrl.includes(',') ? ' (Redis Cluster)' : ''}, ${n} instance(s): ${point.published} published; received per instance ${point.received.map((r) => r ?? 'n/a').join(', ')}; watched ${point.watched.join(', ')}; ${verdict}`,
+      );
     } finally {
       await Promise.all(servers.map((server) => server.stop()));
       await database.drop();

@@ -94,21 +94,22 @@ function snapshots(results: Results): string | null {
 
 function bus(results: Results, o: Options): string | null {
   if (results.busSkipped) return `Bus: not run (${results.busSkipped}).`;
-  if (!results.bus?.length) return null;
+  const points = [...(results.bus ?? []).map((p) => ({ ...p, on: 'one Redis' })), ...(results.busCluster ?? []).map((p) => ({ ...p, on: 'Redis Cluster, 3 masters' }))];
+  if (points.length === 0) return null;
   const list = (values: (number | null)[]) => values.map((v) => (v === null ? 'n/a' : integer(v))).join(', ');
   return table(
     [
-      `instances on one Redis (${o.busDirectories} directories spread evenly, ${integer(o.busRate)} scans/s for ${o.busMs / 1000} s)`,
+      `instances (${o.busDirectories} directories spread evenly, ${integer(o.busRate)} scans/s for ${o.busMs / 1000} s)`,
       'changes published',
       'bus messages received, per instance',
       'changes of the directories its sockets watch, per instance',
       'received ÷ published (mean per instance)',
       'watchers',
     ],
-    results.bus.map((p) => {
+    points.map((p) => {
       const known = p.received.filter((r): r is number => r !== null);
       const share = known.length && p.published > 0 ? `${(known.reduce((a, b) => a + b, 0) / known.length / p.published).toFixed(2)}` : 'n/a';
-      return [String(p.instances), integer(p.published), list(p.received), list(p.watched), share, p.watchers.startsWith('OK') ? 'OK' : p.watchers];
+      return [`${p.instances} on ${p.on}`, integer(p.published), list(p.received), list(p.watched), share, p.watchers.startsWith('OK') ? 'OK' : p.watchers];
     }),
   );
 }

@@ -52,6 +52,8 @@ export interface Results {
   libsqlFifty?: Rate;
   socketio?: Partial<Record<Database, SocketIoRun>>;
   bus?: BusPoint[];
+  /** The bus's largest point on a private Redis Cluster. */
+  busCluster?: BusPoint[];
   /** Why the bus section did not run. */
   busSkipped?: string;
   echo?: Throughput;

@@ -9,7 +9,8 @@ import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { libsqlBaseline, mysqlBaselines } from './baselines';
-import { busPoints } from './bus';
+import { clusterToolsInstalled, startPrivateCluster } from '../test/helpers/redis-cluster';
+import { busPoints, type BusPoint } from './bus';
 import { writeCharts } from './charts';
 import { Clients } from './clients';
 import { costCurve } from './curves';
@@ -53,6 +54,23 @@ async function attempt<T>(section: string, clients: Clients, measure: () => Prom
     // The sockets the section left open would join the next section's.
     await clients.close().catch(() => undefined);
     return undefined;
+  }
+}
+
+/**
+ * The bus section's largest point again on a private 3-master Redis Cluster, when redis-server and
+ * redis-cli are installed (test/helpers/redis-cluster.ts starts it, as the Cluster tests do).
+ */
+async function busOnCluster(main: string, clients: Clients, o: Options, tmp: string): Promise<BusPoint[] | undefined> {
+  if (!clusterToolsInstalled()) {
+    say('  bus on a Redis Cluster: skipped (redis-server or redis-cli missing)');
+    return undefined;
+  }
+  const cluster = await startPrivateCluster(3);
+  try {
+    return await busPoints(main, clients, o, tmp, cluster.url, [Math.max(...o.busInstances)]);
+  } finally {
+    await cluster.stop();
   }
 }
 
@@ -221,7 +239,10 @@ async function main(): Promise<void> {
       results.load.push(['bus', loadavg()[0]]);
       if (!o.databases.includes('mariadb')) results.busSkipped = 'the instances share a MariaDB database; --databases has no mariadb';
       else if (!(await reachable(o.redisUrl))) results.busSkipped = `no Redis at ${o.redisUrl}`;
-      else results.bus = await attempt('bus', clients, () => busPoints(main, clients, o, tmp));
+      else {
+        results.bus = await attempt('bus', clients, () => busPoints(main, clients, o, tmp));
+        results.busCluster = await attempt('bus on a Redis Cluster', clients, () => busOnCluster(main, clients, o, tmp));
+      }
     }
     if (o.sections.includes('baselines')) {
       results.load.push(['baselines', loadavg()[0]]);
