@@ -52,14 +52,23 @@ export async function startPrivateCluster(masters = 3): Promise<PrivateCluster> 
   };
   try {
     for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      ports.push(port);
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)];
-      args.push('--cluster-node-timeout', '1000', '--cluster-require-full-coverage', 'no', '--save', '', '--appendonly', 'no', '--dir', dir);
-      servers.set(port, spawn('redis-server', args, { stdio: 'ignore' }));
-    }
-    for (const port of ports) {
-      for (let attempt = 0; attempt < 50 && (await clusterInfo(port)) === ''; attempt++) await sleep(100);
+      // A port handed out free may be taken before redis-server binds it (other suites start servers
+      // too): a server that exits is started again on another port.
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)];
+        args.push('--cluster-node-timeout', '1000', '--cluster-require-full-coverage', 'no', '--save', '', '--appendonly', 'no', '--dir', dir);
+        const child = spawn('redis-server', args, { stdio: 'ignore' });
+        servers.set(port, child);
+        for (let wait = 0; wait < 100 && child.exitCode === null && (await clusterInfo(port)) === ''; wait++) await sleep(100);
+        if (child.exitCode === null && (await clusterInfo(port)) !== '') {
+          ports.push(port);
+          break;
+        }
+        servers.delete(port);
+        child.kill('SIGKILL');
+        if (attempt === 5) throw new Error(`redis-server did not start for the private Redis Cluster (last port ${port})`);
+      }
     }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
     // Every node must agree before a client asks for the slots: `cluster_state:ok` on each of them.

@@ -4,6 +4,10 @@ import type { RedisLocation } from './redis-url';
 
 /** How long the start waits for a subscriber on every shard before it goes on (the missing ones are made as the Cluster allows). */
 const SHARDS_READY_MS = 5000;
+/** How long the start may take to reach the Cluster and subscribe to the global channel. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** At most one recovery (a resync of every instance) in this long. */
+const RECOVERY_INTERVAL_MS = 1000;
 
 /**
  * A Redis Cluster: each directory's and user's channel is a sharded channel (SPUBLISH/SSUBSCRIBE), so
@@ -23,10 +27,12 @@ export class ClusterTransport implements BusTransport {
   private started = false;
   /** The global channel: plain pub/sub (SPUBLISH reaches only SSUBSCRIBE, and PUBLISH only SUBSCRIBE). */
   private global = '';
+  /** The recoveries held back while one was reported less than RECOVERY_INTERVAL_MS ago. */
+  private recovery: { again: boolean; timer: NodeJS.Timeout } | null = null;
 
   constructor(
     private readonly where: Extract<RedisLocation, { kind: 'cluster' }>,
-    events: TransportEvents,
+    private readonly events: TransportEvents,
   ) {
     const { nodes, username, password, tls } = where;
     this.cluster = new Cluster(nodes, {
@@ -41,15 +47,32 @@ export class ClusterTransport implements BusTransport {
     this.cluster.on('smessage', (channel: string, text: string) => events.message(channel, text));
     this.cluster.on('message', (channel: string, text: string) => events.message(channel, text));
     // Every shard's subscriber made anew (a failover, a slot moved, a node back): what those shards
-    // carried meanwhile may be lost. The first one is the start's.
+    // carried meanwhile may be lost. The first one is the start's. While a master is down ioredis makes
+    // its subscriber anew many times a second (each attempt says `subscribersReady`): one recovery per
+    // RECOVERY_INTERVAL_MS at most, the last of a burst included.
     this.cluster.on('subscribersReady', () => {
-      if (this.started) events.recovered(false);
+      if (this.started) this.recover();
     });
     let wasReady = false;
     this.cluster.on('ready', () => {
-      if (wasReady) events.recovered(false);
+      if (wasReady) this.recover();
       wasReady = true;
     });
+  }
+
+  /** Reports a recovery now, or once RECOVERY_INTERVAL_MS after the last one (once, however many came meanwhile). */
+  private recover(): void {
+    if (this.recovery) return void (this.recovery.again = true);
+    this.events.recovered(false);
+    const recovery = {
+      again: false,
+      timer: setTimeout(() => {
+        this.recovery = null;
+        if (recovery.again && this.cluster.status !== 'end') this.recover();
+      }, RECOVERY_INTERVAL_MS),
+    };
+    recovery.timer.unref();
+    this.recovery = recovery;
   }
 
   get location(): string {
@@ -63,10 +86,12 @@ export class ClusterTransport implements BusTransport {
       this.cluster.once('subscribersReady', () => (clearTimeout(timer), resolve()));
     });
     try {
-      await this.cluster.connect();
+      // ioredis's connect can wait forever (a ready check that fails just after a master died): the
+      // start fails instead, saying so, and whatever runs the server starts it again.
+      await withinTime(this.cluster.connect(), CONNECT_TIMEOUT_MS);
       // A sharded subscription asked before its shard's subscriber exists is refused: the start waits for them.
       await shardsReady;
-      await this.cluster.subscribe(global);
+      await withinTime(this.cluster.subscribe(global), CONNECT_TIMEOUT_MS);
       this.started = true;
     } catch (error) {
       this.cluster.disconnect();
@@ -96,6 +121,7 @@ export class ClusterTransport implements BusTransport {
   }
 
   async close(): Promise<void> {
+    if (this.recovery) clearTimeout(this.recovery.timer);
     if (this.cluster.status === 'end') return;
     const ended = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 1000);
@@ -104,4 +130,13 @@ export class ClusterTransport implements BusTransport {
     this.cluster.disconnect();
     await ended;
   }
+}
+
+/** `promise`, or a rejection with code ETIMEDOUT after `ms`. */
+function withinTime<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

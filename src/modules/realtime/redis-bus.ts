@@ -63,6 +63,8 @@ export class RedisBus extends InProcessBus {
   private readonly signer: BusSigner;
   /** When each reason was last logged, and how many were dropped for it since. */
   private readonly dropLog = new Map<DropReason, { at: number; since: number }>();
+  /** When each distinct Redis error was last logged, and how many times it came since. */
+  private readonly errorLog = new Map<string, { at: number; since: number }>();
   /** The channels this instance's sockets watch, each with its subscription (settled once confirmed or failed). */
   private readonly watched = new Map<string, Promise<void>>();
   /** Watched channels whose subscription Redis did not confirm: asked again whenever a connection recovers. */
@@ -75,7 +77,7 @@ export class RedisBus extends InProcessBus {
     this.onError = options.onError ?? (() => undefined);
     const events: TransportEvents = {
       message: (channel, text) => this.receive(channel, text),
-      error: (error) => this.onError(error),
+      error: (error) => this.reportError(error),
       recovered: (resubscribe) => void this.recovered(resubscribe),
     };
     this.transport = location.kind === 'cluster' ? new ClusterTransport(location, events) : new SingleRedisTransport(location.url, events);
@@ -115,7 +117,7 @@ export class RedisBus extends InProcessBus {
       const envelope: Envelope = { from: this.serverId, message: carried };
       this.transport.publish(channel, this.signer.sign(JSON.stringify(envelope), channel)).catch((error: unknown) => {
         this.publishFailures += 1;
-        this.onError(error);
+        this.reportError(error);
       });
     }
   }
@@ -132,7 +134,7 @@ export class RedisBus extends InProcessBus {
     if (!this.watched.delete(channel)) return;
     this.unconfirmed.delete(channel);
     // Sent on the connection the subscribe went on, after it: a watch again at once subscribes again after this.
-    this.transport.unsubscribe([channel]).catch((error: unknown) => this.onError(error));
+    this.transport.unsubscribe([channel]).catch((error: unknown) => this.reportError(error));
   }
 
   override listening(scope: BusScope, id: number): Promise<void> {
@@ -146,7 +148,7 @@ export class RedisBus extends InProcessBus {
       () => channels.forEach((channel) => this.unconfirmed.delete(channel)),
       (error: unknown) => {
         for (const channel of channels) if (this.watched.has(channel)) this.unconfirmed.add(channel);
-        this.onError(error);
+        this.reportError(error);
       },
     );
     const late = new Promise<void>((resolve) => {
@@ -202,6 +204,23 @@ export class RedisBus extends InProcessBus {
     if (!checked.ok) return this.drop('malformed', `dropped a signed bus message that is not one: ${checked.message}`);
     if (checked.value.from === this.serverId) return; // already delivered locally
     this.deliver(checked.value.message);
+  }
+
+  /**
+   * Redis's errors, each distinct message logged at most once per DROP_LOG_INTERVAL_MS: while a Cluster
+   * master is down, ioredis reports its refused reconnects many times a second.
+   */
+  private reportError(error: unknown): void {
+    const key = error instanceof Error ? error.message.slice(0, 200) : String(error);
+    const now = Date.now();
+    const last = this.errorLog.get(key);
+    if (last && now - last.at < DROP_LOG_INTERVAL_MS) {
+      last.since += 1;
+      return;
+    }
+    if (this.errorLog.size >= 100) this.errorLog.clear();
+    this.errorLog.set(key, { at: now, since: 0 });
+    this.onError(last && last.since > 0 ? new Error(`${key} (and ${last.since} more since the last such line)`, { cause: error }) : error);
   }
 
   /** Counts every drop; logs the first of a burst, then one line per interval with how many followed. */
