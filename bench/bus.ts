@@ -53,6 +53,18 @@ async function revisionsOf(url: string): Promise<Map<number, number>> {
 }
 
 /** The points for each number of `instances` on the Redis (or Redis Cluster) at `redisUrl`. */
+/** The revisions once two readings half a second apart agree: scans still queued in the database when the servers looked idle are in. */
+async function settledRevisions(url: string, maxMs: number): Promise<Map<number, number>> {
+  let last = await revisionsOf(url);
+  for (let waited = 0; waited < maxMs; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const next = await revisionsOf(url);
+    if ([...next].every(([id, revision]) => last.get(id) === revision)) return next;
+    last = next;
+  }
+  return last;
+}
+
 export async function busPoints(main: string, clients: Clients, o: Options, tmp: string, redisUrl = o.redisUrl, instances = o.busInstances): Promise<BusPoint[]> {
   const points: BusPoint[] = [];
   for (const n of instances) {
@@ -90,7 +102,7 @@ export async function busPoints(main: string, clients: Clients, o: Options, tmp:
       // Every scan sent is applied and published before the watchers close (an instance stops receiving a directory's messages
       // once no socket of its own watches it); the watchers are then held to every change made, acked in time or not.
       await Promise.all(servers.map((server) => server.quiet(o.quietMs)));
-      const revisions = await revisionsOf(database.url);
+      const revisions = await settledRevisions(database.url, o.quietMs);
       const final = Object.fromEntries(users.map((u) => [u.directoryId, revisions.get(u.directoryId) ?? 0]));
       const made = Object.fromEntries(users.map((u) => [u.directoryId, (revisions.get(u.directoryId) ?? 0) - (initial.get(u.directoryId) ?? 0)]));
       const everything: ScanReply = { ...replies[0], maxRevision: final, ackedBy: made, pushedBy: {} };

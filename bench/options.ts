@@ -52,11 +52,11 @@ export interface Options {
 }
 
 export const USAGE = `npm run bench -- [--quick] [--sections=${SECTIONS.join(',')}] [--databases=${DATABASES.join(',')}]
-  [--mysql-url=mysql://root@127.0.0.1:3306] [--clients=2] [--seconds=10] [--warmup-seconds=2] [--rates=500,1000,2000,5000]
+  [--mysql-url=mysql://root@127.0.0.1:3306] [--clients=2] [--seconds=5] [--warmup-seconds=2] [--rates=500,1000,2000,5000]
   [--step-seconds=5] [--drain-seconds=10] [--watchers=1000] [--fanout-scans=50] [--sockets=10000] [--baseline-seconds=5] [--no-build]
-  [--curve-directories=1,10,100,1000,10000] [--curve-rate=2000] [--curve-seconds=6] [--curve-databases=mariadb]
+  [--curve-directories=1,10,100,1000,10000] [--curve-rate=2000] [--curve-seconds=5] [--curve-databases=mariadb]
   [--snapshot-goods=1,10000,100000] [--bus-instances=1,2,4] [--bus-directories=40] [--bus-rate=1000] [--bus-seconds=4]
-  [--redis-url=redis://127.0.0.1:6379] [--webhook-seconds=5] [--charts]
+  [--redis-url=redis://127.0.0.1:6379] [--webhook-seconds=4] [--charts]
 Every flag has a BENCH_* variable (--step-seconds: BENCH_STEP_SECONDS); BENCH_MYSQL_URL is the MariaDB server.`;
 
 function positives(name: string, text: string): number[] {
@@ -100,7 +100,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     mysqlUrl: get('mysql-url') ?? 'mysql://root@127.0.0.1:3306',
     clients: Math.round(number('clients', 2, 2)),
     warmupMs: number('warmup-seconds', 2, 0.3) * 1000,
-    closedMs: number('seconds', 10, 1) * 1000,
+    closedMs: number('seconds', 5, 1) * 1000,
     rates: positives('rates', get('rates') ?? '500,1000,2000,5000'),
     stepMs: number('step-seconds', 5, 0.5) * 1000,
     drainMs: number('drain-seconds', 10, 1) * 1000,
@@ -111,7 +111,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     quietMs: quick ? 3000 : 20_000,
     curveDirectories: positives('curve-directories', get('curve-directories') ?? (quick ? '1,10,100' : '1,10,100,1000,10000')).map(Math.round),
     curveRate: number('curve-rate', 2000, 2000),
-    curveMs: number('curve-seconds', 6, 1.5) * 1000,
+    curveMs: number('curve-seconds', 5, 1.5) * 1000,
     curveDatabases: list('curve-databases', DATABASES, 'mariadb'),
     snapshotGoods: positives('snapshot-goods', get('snapshot-goods') ?? (quick ? '1,1000,10000' : '1,10000,100000')).map(Math.round),
     busInstances: positives('bus-instances', get('bus-instances') ?? (quick ? '1,2' : '1,2,4')).map(Math.round),
@@ -119,7 +119,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     busRate: number('bus-rate', 1000, 500),
     busMs: number('bus-seconds', 4, 1) * 1000,
     redisUrl: get('redis-url') ?? 'redis://127.0.0.1:6379',
-    webhookMs: number('webhook-seconds', 5, 1) * 1000,
+    webhookMs: number('webhook-seconds', 4, 1) * 1000,
     charts: get('charts') === 'true' || get('charts') === '1',
   };
 }
