@@ -104,7 +104,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Before any route, so that an upgrade to a route other than /ws is refused; the gateway closes its
   // sockets with 1001 at shutdown instead of the plugin's bare close.
   const gateway = new RealtimeGateway(services, deps.realtime, (limit) => refusals.count(limit));
-  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES }, preClose: gateway.preClose, errorHandler: gateway.onSocketError });
+  // No permessage-deflate (ws's default for a server, said here): a zlib context per socket costs tens of
+  // kilobytes, and a change frame is a few hundred bytes.
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false }, preClose: gateway.preClose, errorHandler: gateway.onSocketError });
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = toErrorBody(error, request.log);

@@ -59,16 +59,20 @@ type ReadLog = (directoryId: number, after: number, upTo: number) => Promise<Cha
 /** A socket of `userId`, authenticated and known to the hub; `readLog` is the directory's log as the database would read it. */
 function connect(hub: Hub, userId: number, readLog: ReadLog = async () => []): { connection: Connection; socket: FakeSocket } {
   const socket = new FakeSocket();
-  const connection = new Connection(socket as unknown as WebSocket, silent, {
-    ip: '127.0.0.1',
-    maxQueuedBytes: 1 << 20,
-    readTimeoutMs: 1_000,
-    readLog,
-    readRevision: async () => null,
-    unfounded: () => undefined,
-    gone: (gone) => hub.remove(gone),
-    watching: hub.watching,
-  });
+  const connection = new Connection(
+    socket as unknown as WebSocket,
+    silent,
+    {
+      maxQueuedBytes: 1 << 20,
+      readTimeoutMs: 1_000,
+      readLog,
+      readRevision: async () => null,
+      unfounded: () => undefined,
+      gone: (gone) => hub.remove(gone),
+      watching: hub.watching,
+    },
+    '127.0.0.1',
+  );
   hub.add(connection);
   hub.startAuthenticating(connection);
   connection.principal = { userId, sessionId: ++sessions, deviceId: `phone-${sessions}`, expiresAt: new Date(Date.now() + 3_600_000) };

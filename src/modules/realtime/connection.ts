@@ -43,11 +43,8 @@ export interface Arrival {
   at: number;
 }
 
+/** What every socket of a gateway shares: one object for all of them, made once. */
 export interface ConnectionOptions {
-  /** Where the socket came from, as TRUST_PROXY lets fastify read it (logged at authentication). */
-  ip: string;
-  /** The upgrade request's id, bound to each log line of the socket (the request itself is not kept). */
-  reqId?: string;
   observer?: RealtimeObserver;
   /** Over this many bytes queued for the client, the socket is closed with 4408. */
   maxQueuedBytes: number;
@@ -130,6 +127,10 @@ export class Connection implements Outlet {
     readonly socket: WebSocket,
     private readonly baseLog: FastifyBaseLogger,
     private readonly options: ConnectionOptions,
+    /** Where the socket came from, as TRUST_PROXY lets fastify read it (logged at authentication). */
+    readonly ip: string,
+    /** The upgrade request's id, bound to each log line of the socket (the request itself is not kept). */
+    private readonly reqId?: string,
   ) {
     connectionOf.set(socket, this);
     socket.on('close', onSocketClose);
@@ -142,8 +143,11 @@ export class Connection implements Outlet {
    * listener holds the fastify request and reply, and through them the upgrade request.
    */
   logErrors(): void {
-    this.socket.removeAllListeners('error');
+    const previous = this.socket.listeners('error') as ((error: Error) => void)[];
+    // Added before the others are removed: the listener slot is replaced, not deleted (a delete would
+    // turn the socket's listener table into a dictionary of its own).
     this.socket.on('error', onSocketError);
+    for (const listener of previous) this.socket.off('error', listener);
   }
 
   /**
@@ -151,7 +155,7 @@ export class Connection implements Outlet {
    * written rather than kept for the life of the socket (a pino child is a few hundred bytes).
    */
   get log(): FastifyBaseLogger {
-    return this.options.reqId === undefined ? this.baseLog : this.baseLog.child({ reqId: this.options.reqId });
+    return this.reqId === undefined ? this.baseLog : this.baseLog.child({ reqId: this.reqId });
   }
 
   /** Sessions revoked while this socket was authenticating (its session may be one of them); made on first use. */
@@ -196,10 +200,6 @@ export class Connection implements Outlet {
   broken(error: unknown): void {
     this.log.error({ err: error }, 'a subscription could not be kept without a gap; closing the socket');
     this.close(CloseCode.internalError, 'reconnect and resume with since');
-  }
-
-  get ip(): string {
-    return this.options.ip;
   }
 
   /** A frame from the client is being handled (counted once, by its type). */
@@ -263,8 +263,8 @@ export class Connection implements Outlet {
   }
 
   /**
-   * Sends one serialized frame: text, or the UTF-8 bytes of one shared by many sockets (a snapshot
-   * page), sent as a text frame without a copy. A client with more than maxQueuedBytes still unsent is
+   * Sends one serialized frame: text, the UTF-8 bytes of one shared by many sockets (a snapshot page),
+   * sent as a text frame without a copy, or a SharedFrame (a change for every watcher), framed once. A client with more than maxQueuedBytes still unsent is
    * not reading: it is closed with 4408 (it resumes with `since`), so one stalled phone cannot grow our
    * memory. Frames are small (a snapshot comes in pages), so the queue stays within one frame of it.
    */
@@ -274,17 +274,21 @@ export class Connection implements Outlet {
       this.closeTooSlow('closing a websocket that does not read');
       return false;
     }
-    this.corkUntilNextTick();
-    if (frame instanceof SharedFrame) {
-      // Framed once for every socket it goes to; written as ws would write it (ws counts the TCP
-      // socket's queue in bufferedAmount, so backpressure sees it). Only without permessage-deflate,
-      // which the server does not negotiate (app.ts), and only while OPEN (checked above), when ws
-      // has nothing of its own queued in front of it.
-      const tcp = this.tcp();
-      if (tcp) tcp.write(frame.framed);
-      else this.socket.send(frame.payload, { binary: false });
-    } else if (typeof frame === 'string') this.socket.send(frame);
-    else this.socket.send(frame, { binary: false });
+    const tcp = this.tcp();
+    if (frame instanceof SharedFrame && tcp && this.socket.extensions === '') {
+      // Framed once for every socket it goes to, and written as ws would write it: ws counts the TCP
+      // socket's queue in bufferedAmount, so backpressure sees it; with no extension negotiated
+      // (app.ts: no permessage-deflate) ws queues nothing of its own in front of it while OPEN. Not
+      // corked: one write per socket, the first watchers served while the loop reaches the last.
+      tcp.write(frame.framed);
+    } else if (frame instanceof SharedFrame) {
+      this.corkUntilNextTick();
+      this.socket.send(frame.payload, { binary: false });
+    } else {
+      this.corkUntilNextTick();
+      if (typeof frame === 'string') this.socket.send(frame);
+      else this.socket.send(frame, { binary: false });
+    }
     this.framesOut += 1;
     this.options.observer?.frameOut(frameType(frame));
     return true;

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -10,7 +11,7 @@ import type { Services } from '../../services';
 import { authenticate } from '../auth/service';
 import { directoryRevisions } from '../inventory/directories';
 import { logChanges } from '../inventory/history';
-import { Connection, type Arrival, type RealtimeObserver } from './connection';
+import { Connection, type Arrival, type ConnectionOptions, type RealtimeObserver } from './connection';
 import { DatabaseCheck } from './database-check';
 import { Hub } from './hub';
 import { SocketLimits, type SocketLimit } from './limits';
@@ -129,9 +130,11 @@ export class RealtimeGateway {
     request.log.info({ err: error }, 'websocket error');
   };
 
+  /** What every socket's Connection shares: its callbacks made once, not once per socket (made at the first socket, once the metrics observer is set). */
+  private connectionOptions: ConnectionOptions | null = null;
+
   private accept(socket: WebSocket, request: FastifyRequest): void {
-    const connection = new Connection(socket, request.log, {
-      ip: request.ip,
+    this.connectionOptions ??= {
       observer: this.observer,
       maxQueuedBytes: this.options.maxQueuedBytes,
       readTimeoutMs: this.options.readTimeoutMs,
@@ -143,7 +146,10 @@ export class RealtimeGateway {
         this.limits.left(gone);
       },
       watching: this.hub.watching,
-    });
+    };
+    const connection = new Connection(socket, this.services.log, this.connectionOptions, request.ip, request.id);
+    keepNothingOfTheUpgrade(socket, connection);
+    // The frame handler is the socket's one listener of its own (pongs, close and errors share theirs).
     // Attached before any await (fastify-websocket's README): a frame that arrives while the token is
     // being checked is queued behind the check, not lost.
     socket.on('message', (data) => {
@@ -151,8 +157,6 @@ export class RealtimeGateway {
       const arrivedAt = performance.now();
       connection.enqueue(() => this.receive(connection, text, arrivedAt));
     });
-    socket.on('pong', () => (connection.lastHeardAt = Date.now()));
-    socket.on('ping', () => (connection.lastHeardAt = Date.now()));
     if (this.shuttingDown) return connection.close(CloseCode.goingAway, 'server shutting down');
     const crowded = this.limits.arrive(connection);
     if (crowded) return this.turnAway(connection, crowded, 'too many sockets waiting for authentication; retry later');
@@ -221,7 +225,7 @@ export class RealtimeGateway {
       // Read before the socket hears anything, so that no frame comes before hello.
       const baseline = await this.check.readBaseline(principal.userId);
       if (!connection.isOpen) return;
-      if (connection.revokedWhileAuthenticating.has(principal.sessionId)) return this.refuse(connection, 'session revoked');
+      if (connection.wasRevoked(principal.sessionId)) return this.refuse(connection, 'session revoked');
       const overCap = this.limits.admit(connection, principal);
       if (overCap) {
         // Not "log in again" (4401): the token is fine, this server holds enough of the user's sockets.
@@ -233,7 +237,7 @@ export class RealtimeGateway {
       this.hub.authenticated(connection);
       this.check.baselined(baseline);
       connection.log.info({ userId: principal.userId, deviceId: principal.deviceId, ip: connection.ip }, 'websocket authenticated');
-      connection.after(principal.expiresAt.getTime() - this.services.now().getTime(), () => this.refuse(connection, 'session expired'));
+      this.watchExpiry(connection, this.services.now().getTime());
       connection.sendFrame({ type: 'hello', userId: principal.userId, heartbeatMs: this.services.config.heartbeatMs, serverTime: this.services.now().toISOString() });
     } catch (error) {
       if (error instanceof AppError && error.code === 'unauthorized') {
@@ -262,10 +266,27 @@ export class RealtimeGateway {
   private beat(): void {
     this.limits.sweep();
     const now = Date.now();
+    const clock = this.services.now().getTime();
     for (const connection of this.hub.sockets) {
       if (now - connection.lastHeardAt > 2 * this.services.config.heartbeatMs) connection.terminate();
-      else if (connection.isOpen) connection.socket.ping();
+      else if (connection.isOpen) {
+        connection.socket.ping();
+        this.watchExpiry(connection, clock);
+      }
     }
+  }
+
+  /**
+   * Closes the socket with 4401 when its session expires. A session lives for days, so a socket gets a
+   * timer of its own only once its expiry is nearer than the next heartbeat, which walks every socket
+   * anyway: ten thousand sockets hold no ten thousand timers.
+   */
+  private watchExpiry(connection: Connection, now: number): void {
+    const left = (connection.principal?.expiresAt.getTime() ?? Infinity) - now;
+    if (left <= this.services.config.heartbeatMs)
+      connection.after(left, () => {
+        if (connection.isOpen) this.refuse(connection, 'session expired');
+      });
   }
 
   /** The directory's revision now, read once for however many subscriptions ask at the same time. */
@@ -294,4 +315,17 @@ export class RealtimeGateway {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;
   }
+}
+
+/**
+ * Lets go of what only the opening needed. @fastify/websocket's 'error' listener holds the fastify
+ * request and reply (and through them the upgrade's IncomingMessage, its headers and a pino child),
+ * and the TCP socket holds the ServerResponse the plugin assigned it for the upgrade: together about
+ * half of an idle socket's heap. The socket's errors are logged by the connection instead.
+ */
+function keepNothingOfTheUpgrade(socket: WebSocket, connection: Connection): void {
+  connection.logErrors();
+  const tcp = (socket as unknown as { _socket?: { _httpMessage?: ServerResponse | null } })._socket;
+  const response = tcp?._httpMessage;
+  if (tcp && response) response.detachSocket(tcp as never);
 }

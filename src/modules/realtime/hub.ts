@@ -3,7 +3,7 @@ import type { DirectoryView } from '../inventory/views';
 import type { BusMessage } from './bus';
 import type { Connection } from './connection';
 import { Interest, NOTHING_TO_WATCH, type Watchable } from './interest';
-import { CloseCode, encode } from './protocol';
+import { CloseCode, encode, SharedFrame } from './protocol';
 import type { Subscription } from './subscription';
 import { ToldDirectories, type DirectoryEvent } from './told-directories';
 
@@ -189,7 +189,7 @@ export class Hub {
         // asks the access seam, and nothing is sent before the start); one that lost access is gone.
         const watchers = this.byDirectory.get(message.directoryId);
         if (!watchers) return;
-        const text = encode({ type: 'change', directoryId: message.directoryId, revision: message.revision, change: message.change });
+        const text = new SharedFrame({ type: 'change', directoryId: message.directoryId, revision: message.revision, change: message.change });
         for (const subscription of watchers) subscription.offer(message.revision, text);
         return;
       }
@@ -208,7 +208,7 @@ export class Hub {
         const watchers = this.byDirectory.get(message.directoryId);
         if (!watchers) return;
         const { type: _type, ...count } = message;
-        const text = encode({ type: 'count', ...count });
+        const text = new SharedFrame({ type: 'count', ...count });
         for (const subscription of watchers) subscription.push(text);
         return;
       }
