@@ -1,6 +1,7 @@
 /** The bench's one table: every figure of the run, its baselines and the ratios, with the machine's facts. */
 import type { MysqlBaselines, Rate } from './baselines';
 import type { BusPoint } from './bus';
+import type { HealthzLatency } from './healthz-probe';
 import type { CurvePoint } from './curves';
 import type { Database, Options } from './options';
 import type { Closed, FanOut, Memory, OpenStep } from './sections';
@@ -8,12 +9,6 @@ import type { SnapshotPoint } from './snapshot';
 import type { SocketIoRun } from './socketio';
 import { errorText, type Latency, type Throughput } from './stats';
 import type { WebhookRuns } from './webhooks';
-
-/** What bench/healthz-probe.ts reports of /healthz during a load. */
-export interface HealthzLatency extends Latency {
-  longestGapMs: number;
-  failed: number;
-}
 
 export interface ScancodeRun {
   closedOne?: Closed;
@@ -29,7 +24,7 @@ export interface ScancodeRun {
   curve?: CurvePoint[];
   snapshot?: SnapshotPoint[];
   webhooks?: WebhookRuns;
-  /** /healthz while 1a and 1b ran (when bench/healthz-probe.ts is there). */
+  /** /healthz while 1a and 1b ran (bench/healthz-probe.ts). */
   healthz?: { one?: HealthzLatency; many?: HealthzLatency };
   log?: { errors: number; warnings: number; first: string[] };
 }

@@ -4,7 +4,7 @@
  * forked client processes, runs the raw baselines, and prints one markdown table. See options.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +14,10 @@ import { busPoints, type BusPoint } from './bus';
 import { writeCharts } from './charts';
 import { Clients } from './clients';
 import { costCurve } from './curves';
+import { probeHealthz } from './healthz-probe';
 import { say } from './messages';
 import { parseOptions, SECTIONS, type Database, type Options, type Section } from './options';
-import { report, type HealthzLatency, type Results, type ScancodeRun } from './report';
+import { report, type Results, type ScancodeRun } from './report';
 import { scaleReport } from './report-scale';
 import { closedLoop, countLayout, echoRoundTrips, fanOut, layout, memory, openLoop, target, transferLayout, type Target } from './sections';
 import { fileLimit, freshMysqlDatabase, ROOT, serverLog, startEcho, startScancode, type NodeProcess } from './server';
@@ -26,21 +27,6 @@ import { webhookRuns } from './webhooks';
 
 /** The sections measured on the one scancode server of each database (the others start servers of their own). */
 const ON_SCANCODE: Section[] = ['closed', 'transfers', 'counts', 'open', 'fanout', 'memory', 'curves', 'snapshot', 'webhooks'];
-
-interface Probe {
-  stop(): Promise<HealthzLatency>;
-}
-
-/**
- * bench/healthz-probe.ts's poller, when that file is there (loaded at run time, so that the bench builds
- * without it); null otherwise.
- */
-function probeHealthz(base: string): Probe | null {
-  const file = join(__dirname, 'healthz-probe.js');
-  if (!existsSync(file)) return null;
-  const module = require(file) as { probeHealthz?: (base: string, intervalMs?: number) => Probe };
-  return module.probeHealthz?.(base, 10) ?? null;
-}
 
 /**
  * Runs one of the later sections; its failure is said and the run goes on (the table shows what was
@@ -124,15 +110,15 @@ async function benchScancode(main: string, db: Database, o: Options, clients: Cl
       const many = await layout(t.base, 'many', 50);
       if (o.sections.includes('closed')) {
         const one = await layout(t.base, 'one', 1);
-        let probe = probeHealthz(t.base);
+        let probe = probeHealthz(t.base, 10);
         run.closedOne = await closedLoop(t, clients, one, o, 'c1');
-        const healthOne = await probe?.stop();
-        say(`  1a: ${Math.round(run.closedOne.rate)} scans/s; ${run.closedOne.watchers}${healthOne ? `; /healthz max ${healthOne.max.toFixed(1)} ms` : ''}`);
-        probe = probeHealthz(t.base);
+        const healthOne = await probe.stop();
+        say(`  1a: ${Math.round(run.closedOne.rate)} scans/s; ${run.closedOne.watchers}; /healthz max ${healthOne.max.toFixed(1)} ms`);
+        probe = probeHealthz(t.base, 10);
         run.closedMany = await closedLoop(t, clients, many, o, 'c50');
-        const healthMany = await probe?.stop();
-        say(`  1b: ${Math.round(run.closedMany.rate)} scans/s; ${run.closedMany.watchers}${healthMany ? `; /healthz max ${healthMany.max.toFixed(1)} ms` : ''}`);
-        if (healthOne || healthMany) run.healthz = { one: healthOne, many: healthMany };
+        const healthMany = await probe.stop();
+        say(`  1b: ${Math.round(run.closedMany.rate)} scans/s; ${run.closedMany.watchers}; /healthz max ${healthMany.max.toFixed(1)} ms`);
+        run.healthz = { one: healthOne, many: healthMany };
       }
       if (o.sections.includes('open')) run.open = await openLoop(t, clients, many, o);
     }

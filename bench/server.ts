@@ -159,7 +159,12 @@ export interface Login {
 
 /** Dev login: `<name>#<anything>` logs user <name> in with a fresh session; the answer lists its directories. */
 export async function login(baseUrl: string, code: string): Promise<Login> {
-  const response = await fetch(`${baseUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  let response = await fetch(`${baseUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  // A login that found WeChat (or the dev stand-in) too slow, as thousands at once on a busy machine may, is tried again.
+  for (let attempt = 1; response.status === 502 && attempt < 3; attempt++) {
+    await sleep(1000);
+    response = await fetch(`${baseUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  }
   if (!response.ok) throw new Error(`login ${code}: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { token: string; directories: { id: number }[] };
   return { token: body.token, directoryId: body.directories[0].id };
