@@ -182,11 +182,16 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
   it('fills a count session live as two phones count, and finishes it', async () => {
     const page = await loggedIn(owner);
     await page.goto(`${server.url}/app/#/d/${directoryId}/counts`);
+    // 04:08 in Shanghai (the browser's zone) is 20:08 of the day before in UTC, the server's date.
+    const utcEvening = new Date(Date.UTC(2026, 11, 6, 20, 8));
+    await page.clock.setFixedTime(utcEvening);
     await page.getByTestId('count-start').click();
     const view = page.getByTestId('count-view');
     await page.locator('[data-testid="count-view"][data-status="open"]').waitFor({ timeout: SHOWN_MS });
     const countId = Number(await view.getAttribute('data-count-id'));
     expect(countId).toBeGreaterThan(0);
+    // Named with the keeper's date, not the server's.
+    await expect(view.locator('h2').textContent()).resolves.toBe('盘点 2026-12-07');
 
     // Two phones of the keeper's team count: their lines fill the page as they come.
     const second = await phone('olivia', '王老板');
@@ -229,6 +234,11 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
     await row.waitFor({ timeout: SHOWN_MS });
     expect(await row.getAttribute('data-role')).toBe('editor');
     await expect(row.textContent()).resolves.toContain('小李');
+    await expect(row.textContent()).resolves.toContain('编辑');
+    // The invite (one use) is used up: its QR code leaves the page, which says so, rather than showing 0/1.
+    await page.getByTestId('invite-spent').waitFor({ timeout: SHOWN_MS });
+    expect(await page.getByTestId('invite-qr').count()).toBe(0);
+    expect(await page.getByTestId('invite-row').count()).toBe(0);
     // The colleague scans out: a change of theirs for the history and the charts.
     expect(await colleague.client.scan({ directoryId, op: 'out', code: '6920202888883', qty: 3 })).toMatchObject({ ok: true });
     await screenshot(page, 'members');
@@ -244,6 +254,8 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
       const ink = await inkOf(drawn.locator('canvas').first());
       expect({ chart, blank: ink < 500 }).toEqual({ chart, blank: false });
     }
+    // Every scan of this suite is of today: the scans chart still spans a week, not one page-wide bar.
+    expect(Number(await page.getByTestId('chart-scans').getAttribute('data-days'))).toBe(7);
     await screenshot(page, 'charts');
     expect(faultsOfThisTest()).toEqual([]);
   });
@@ -260,13 +272,22 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
     const errors = page.getByTestId('csv-error');
     expect(await Promise.all([0, 1].map((index) => errors.nth(index).getAttribute('data-line')))).toEqual(['4', '5']);
     expect(await errors.count()).toBe(2);
+    // The server's reasons (English, for developers) read in the page's language.
+    await expect(errors.nth(0).textContent()).resolves.toBe('第 4 行: 条码为空');
+    await expect(errors.nth(1).textContent()).resolves.toBe('第 5 行: 数量必须是 0 或以上的整数（读到 "-3"）');
     await screenshot(page, 'csv');
+    // A file the server cannot read at all says why beside the input, in Chinese too.
+    await page.getByTestId('csv-file').setInputFiles({ name: 'x.csv', mimeType: 'text/csv', buffer: Buffer.from('条码,数量\r\n1,2\r\n', 'utf8') });
+    await expect(page.getByTestId('csv-refused').textContent({ timeout: SHOWN_MS })).resolves.toBe('文件未导入: 第一行必须是表头 code,name,remarks,count（读到 "条码,数量"）');
 
     // The goods page shows the imported counts.
     await openDirectoryPage(page, 'nav-goods', new RegExp(`#/d/${directoryId}$`));
     await page.locator('[data-testid="goods-row"][data-code="6977777777770"] [data-testid="goods-count"]:text-is("6")').waitFor({ timeout: SHOWN_MS });
     await page.locator('[data-testid="goods-row"][data-code="6901234567892"] [data-testid="goods-count"]:text-is("40")').waitFor({ timeout: SHOWN_MS });
-    expect(faultsOfThisTest()).toEqual([]);
+    // The one fault: the browser's own line about the refused file's 400, which the page showed as above.
+    const refusedImport = (fault: string) => /status of 400 .*\/import\)$/.test(fault);
+    expect(faultsOfThisTest().filter(refusedImport)).toHaveLength(1);
+    expect(faultsOfThisTest().filter((fault) => !refusedImport(fault))).toEqual([]);
   });
 
   it('undoes a change from the history page; a low-stock alert is listed; the page switches to English', async () => {
@@ -290,7 +311,12 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
     expect((logs.body as { logs: unknown[] }).logs[0]).toMatchObject({ type: 'undo', undoes: revision, deviceId: 'web', userId: owner.userId });
 
     await openDirectoryPage(page, 'nav-alerts', /#\/alerts$/);
-    await page.locator('[data-testid="alert-row"][data-code="6977777777770"]').waitFor({ timeout: SHOWN_MS });
+    const alert = page.locator('[data-testid="alert-row"][data-code="6977777777770"]');
+    await alert.waitFor({ timeout: SHOWN_MS });
+    // Read from GET /api/alerts (no time of its own): the goods' last change, the undo just made, local time.
+    const lastChange = (await request(server.url, 'GET', `/api/directories/${directoryId}/logs?limit=1`, { token: owner.token })).body as { logs: Array<{ at: string }> };
+    const shanghai = new Date(lastChange.logs[0].at).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+    await expect(alert.getByTestId('alert-time').textContent()).resolves.toBe(shanghai);
     await screenshot(page, 'alerts');
     await page.goto(`${server.url}/app/#/`);
     await page.getByTestId('directory-row').first().waitFor({ timeout: SHOWN_MS });
@@ -304,6 +330,8 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
     await page.getByTestId('directory-row').first().waitFor({ timeout: SHOWN_MS });
     await expect(page.getByTestId('nav-alerts').textContent()).resolves.toBe('Low stock');
     await expect(page.locator('thead').textContent()).resolves.toContain('Owner');
+    // The role as a word, not the API's lowercase value.
+    await expect(page.getByTestId('directory-row').first().locator('td').nth(1).textContent()).resolves.toBe('Owner');
     expect(await page.evaluate('document.documentElement.lang')).toBe('en');
     await screenshot(page, 'directories-en');
     expect(faultsOfThisTest()).toEqual([]);
