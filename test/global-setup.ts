@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
+import { ensureDashboard } from '../scripts/build-web';
 import { startPrivateRedisForRun } from './redis-for-tests';
 
 const root = join(__dirname, '..');
@@ -49,6 +50,9 @@ declare global {
 
 export default async function globalSetup(): Promise<void> {
   buildDist();
+  // The dashboard as `npm start` builds it (scripts/build-web.js, only when missing or stale): the
+  // browser tests open it, and a started dist/ must find it current rather than build it first.
+  ensureDashboard();
   // A private redis-server when the machine has none running (test/redis-for-tests.js); its URL
   // reaches the suites as TEST_REDIS_URL, since the workers start after this.
   globalThis.stopTestRedis = await startPrivateRedisForRun();
