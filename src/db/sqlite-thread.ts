@@ -14,8 +14,13 @@ export class SqliteThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   private nextId = 0;
-  /** Set when the thread died: every later call fails with it. */
+  /** Set when the thread died or was closed: every later call fails with it. */
   private failure: Error | null = null;
+  /** The transactions under way (one at a time: raw.ts holds the pool's connection for each). */
+  private readonly underWay = new Set<Promise<unknown>>();
+  /** Set by close: no transaction starts any more, the one under way finishes. */
+  private closing: Error | null = null;
+  private closed: Promise<void> | null = null;
 
   constructor(setup: Omit<WorkerSetup, 'libsql'>) {
     const workerData: WorkerSetup = { ...setup, libsql: require.resolve('libsql') };
@@ -29,7 +34,20 @@ export class SqliteThread {
   }
 
   /** Runs `work` in one transaction on the thread's connection: committed when it resolves, rolled back when it throws. */
-  async transaction<T>(work: (statements: Statements) => Promise<T>): Promise<T> {
+  transaction<T>(work: (statements: Statements) => Promise<T>): Promise<T> {
+    const refused = this.failure ?? this.closing;
+    if (refused !== null) return Promise.reject(refused);
+    const running = this.run(work);
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.underWay.add(settled);
+    void settled.then(() => this.underWay.delete(settled));
+    return running;
+  }
+
+  private async run<T>(work: (statements: Statements) => Promise<T>): Promise<T> {
     let begun = false;
     // BEGIN IMMEDIATE (SQLite's one writer lock, taken at once) goes with the first statement.
     const send = (op: 'all' | 'run', sql: string, params: readonly unknown[]) => {
@@ -52,12 +70,22 @@ export class SqliteThread {
     }
   }
 
-  /** Closes the thread's connection, then the thread. */
-  async close(): Promise<void> {
+  /**
+   * Closes the thread's connection, then the thread, once the transaction under way has ended: its
+   * callers get their commit (and their acks) rather than a rollback at shutdown.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closing = new Error('the embedded database was closed');
+    await Promise.all(this.underWay);
     if (this.failure === null) {
-      const closing = this.call('close', '', [], false);
-      this.failure = new Error('the embedded database was closed');
-      await closing.catch(() => undefined);
+      const closed = this.call('close', '', [], false);
+      this.failure = this.closing;
+      await closed.catch(() => undefined);
     }
     await this.worker.terminate();
   }

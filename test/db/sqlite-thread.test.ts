@@ -12,12 +12,14 @@ describe.each(testDatabases().filter((db) => db.name === 'sqlite'))('the embedde
   let orm: Orm;
   let raw: RawDatabase;
   let drop: () => Promise<void>;
+  let config: Parameters<typeof openDatabase>[0];
   const at = new Date('2026-12-07T12:00:00Z');
 
   beforeEach(async () => {
     const database = await db.create();
     drop = database.drop;
-    orm = await openDatabase(database.config);
+    config = database.config;
+    orm = await openDatabase(config);
     raw = rawDatabase(orm);
   });
   afterEach(async () => {
@@ -86,6 +88,17 @@ describe.each(testDatabases().filter((db) => db.name === 'sqlite'))('the embedde
     await Promise.all(Array.from({ length: 25 }, bump));
     const [row] = await orm.em.fork().getConnection().execute<{ n: number }[]>("select length(nickname) as n from users where openid = 'counter'");
     expect(row.n).toBe(25);
+  });
+
+  it('lets the transaction under way commit when the database closes', async () => {
+    const underWay = raw.transaction(async (sql) => {
+      for (let i = 0; i < 10; i++) await sql.all('select count(*) as n from users');
+      await sql.run('insert into users (openid, created_at, updated_at) values (?, ?, ?)', ['last-in', at, at]);
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([underWay, orm.close()]);
+    orm = await openDatabase(config);
+    expect((await readUsers()).map((user) => user.openid)).toEqual(['last-in']);
   });
 
   it('ends with the database: a transaction after close fails instead of waiting', async () => {
