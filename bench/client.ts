@@ -12,6 +12,8 @@ const CLOSE_WAIT_MS = 5_000;
 
 let sockets: Watched[] = [];
 let transport: Transport = 'scancode';
+/** The last open loop's report, which its scans' late acks go on filling after it was sent, and the moment all are in. */
+let lastOpenLoop: { reply: ScanReply; done: Promise<unknown> } | null = null;
 const devices = () => sockets.filter((socket) => socket.spec.role === 'device');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -123,8 +125,15 @@ async function openLoop(tag: string, rate: number, durationMs: number, maxScans:
     }
     await sleep(2);
   }
-  await Promise.race([Promise.all(inFlight), sleep(drainMs)]);
+  lastOpenLoop = { reply, done: Promise.all(inFlight) };
+  await Promise.race([lastOpenLoop.done, sleep(drainMs)]);
   return reply;
+}
+
+async function late(timeoutMs: number): Promise<ScanReply> {
+  if (!lastOpenLoop) return scanReply(now());
+  await Promise.race([lastOpenLoop.done, sleep(timeoutMs)]);
+  return lastOpenLoop.reply;
 }
 
 /** The fan-out scanner: one scan every intervalMs from each device here, acked or not. */
@@ -199,6 +208,8 @@ function handle(command: Command): Promise<unknown> {
       return tick(command.tag, command.intervalMs, command.count);
     case 'settle':
       return settle(command.finalRevisions, command.scans, command.pushes, command.timeoutMs, command.arrivals);
+    case 'late':
+      return late(command.timeoutMs);
     case 'close':
       return closeAll();
   }

@@ -5,7 +5,7 @@
  * directory's changes once each, in order.
  */
 import type { Clients } from './clients';
-import { say, type SocketSpec } from './messages';
+import { say, type ScanReply, type SocketSpec } from './messages';
 import type { Options } from './options';
 import { logins, type Target } from './sections';
 import { throughput, watcherVerdict, type Throughput } from './stats';
@@ -65,7 +65,9 @@ export async function costCurve(t: Target, clients: Clients, o: Options, prefix:
       return { cmd: 'open-loop', tag: `curve${directories}`, rate, durationMs: o.curveMs, maxScans: Math.ceil((rate * o.curveMs) / 1000), drainMs: o.drainMs };
     });
     const result = throughput(replies);
-    const settled = await clients.settle(replies, false, 30_000);
+    // The watchers are held to every scan acked, the acks that came after the drain time included.
+    const late = await clients.each<ScanReply>((index) => (devicesOf(index) > 0 ? { cmd: 'late', timeoutMs: 60_000 } : null));
+    const settled = await clients.settle(late, false, 30_000);
     await clients.close();
     await t.process.quiet(o.quietMs);
     const refused = Object.values(result.errors).reduce((a, b) => a + b, 0);

@@ -45,6 +45,8 @@ export type Command =
    * in `pushes` one `count` push per acked count line.
    */
   | { cmd: 'settle'; finalRevisions: Record<number, number>; scans: Record<number, number>; pushes: Record<number, number>; timeoutMs: number; arrivals: boolean }
+  /** The last open loop's report again, once every scan it sent has its ack (or `timeoutMs` has passed): late acks included. */
+  | { cmd: 'late'; timeoutMs: number }
   | { cmd: 'close' };
 
 export interface OpenReply {
