@@ -104,6 +104,7 @@ const zh = {
   // members
   since: '加入时间',
   you: '（我）',
+  unnamedUser: '用户 #{id}',
   invite: '邀请成员',
   inviteRole: '角色',
   maxUses: '可用次数',
@@ -136,6 +137,7 @@ const zh = {
   status_loading: '加载中',
   confirmFinish: '完成盘点？已盘商品的数量将改为盘点数。',
   noLines: '还没有盘点记录：用手机扫码盘点',
+  countTotal: '合计',
   // alerts
   directory: '仓库',
   live: '实时',
@@ -237,7 +239,7 @@ const en: Partial<Record<TextKey, string>> = {
   code: 'Code',
   remarks: 'Remarks',
   count: 'Count',
-  minCount: 'Min',
+  minCount: 'Alert below',
   search: 'Search code or name',
   lowStock: 'low stock',
   edit: 'Edit',
@@ -280,6 +282,7 @@ const en: Partial<Record<TextKey, string>> = {
   noData: 'No data',
   since: 'Since',
   you: ' (you)',
+  unnamedUser: 'user #{id}',
   invite: 'Invite',
   inviteRole: 'Role',
   maxUses: 'Uses',
@@ -311,6 +314,7 @@ const en: Partial<Record<TextKey, string>> = {
   status_loading: 'loading',
   confirmFinish: 'Finish the count? Counted goods take their counted totals.',
   noLines: 'Nothing counted yet: count with a phone',
+  countTotal: 'Total',
   directory: 'Warehouse',
   live: 'live',
   noAlerts: 'No low-stock goods',
@@ -387,6 +391,11 @@ export function t(key: TextKey, params: Record<string, string | number | undefin
 export function tr(prefix: string, value: string): string {
   const key = `${prefix}_${value}`;
   return key in zh ? t(key as TextKey) : value;
+}
+
+/** Someone without a nickname (they never set one): a word and their id rather than a bare `#3`. */
+export function personName(nickname: string, id: number): string {
+  return nickname || t('unnamedUser', { id });
 }
 
 /** A time as the reader's locale writes it. */
