@@ -256,6 +256,24 @@ describeInBrowser().each(testDatabases().slice(0, 1))('the web dashboard in chro
     }
     // Every scan of this suite is of today: the scans chart still spans a week, not one page-wide bar.
     expect(Number(await page.getByTestId('chart-scans').getAttribute('data-days'))).toBe(7);
+    // Its one bar is at most 40 CSS pixels wide (ECharts' barMaxWidth): the longest run of coloured pixels across its lower part.
+    const widest = await page
+      .locator('[data-testid="chart-scans"] canvas')
+      .first()
+      .evaluate((element) => {
+        const drawn = element as unknown as { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+        const row = drawn.getContext('2d')?.getImageData(0, Math.round(drawn.height * 0.7), drawn.width, 1).data ?? [];
+        let longest = 0;
+        let run = 0;
+        for (let i = 0; i < row.length; i += 4) {
+          const saturated = Math.max(row[i], row[i + 1], row[i + 2]) - Math.min(row[i], row[i + 1], row[i + 2]) > 80;
+          run = saturated ? run + 1 : 0;
+          longest = Math.max(longest, run);
+        }
+        return longest / ((globalThis as unknown as { devicePixelRatio: number }).devicePixelRatio || 1);
+      });
+    expect(widest).toBeGreaterThan(10);
+    expect(widest).toBeLessThanOrEqual(41);
     await screenshot(page, 'charts');
     expect(faultsOfThisTest()).toEqual([]);
   });
