@@ -69,8 +69,8 @@ const SETTLED: Promise<void> = Promise.resolve();
  */
 const corked: Connection[] = [];
 function uncorkAll(): void {
-  for (const connection of corked) connection.uncork();
-  corked.length = 0;
+  // Taken out first: a socket corked while these are written (or a throw) waits for the next callback.
+  for (const connection of corked.splice(0)) connection.uncork();
 }
 
 /**

@@ -105,7 +105,11 @@ export class Subscription {
    */
   push(text: string | SharedFrame): void {
     if (this.queued === 0) {
-      if (this.open && this.last !== null) this.outlet.send(text);
+      try {
+        if (this.open && this.last !== null) this.outlet.send(text);
+      } catch (error) {
+        this.break(error);
+      }
       return;
     }
     this.queue(async () => {
@@ -119,7 +123,14 @@ export class Subscription {
     // promise per watcher. Anything else (a start still running, a gap to fill) waits its turn.
     if (this.queued === 0) {
       if (!this.open || this.last === null || revision <= this.last) return;
-      if (revision === this.last + 1) return this.sendFrame(revision, text);
+      if (revision === this.last + 1) {
+        // In the hub's loop over the watchers: a failure here is this socket's alone, as on the chain.
+        try {
+          return this.sendFrame(revision, text);
+        } catch (error) {
+          return this.break(error);
+        }
+      }
     }
     this.queue(() => this.deliver(revision, text));
   }
