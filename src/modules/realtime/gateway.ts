@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -325,7 +326,7 @@ export class RealtimeGateway {
  */
 function keepNothingOfTheUpgrade(socket: WebSocket, connection: Connection): void {
   connection.logErrors();
-  const tcp = (socket as unknown as { _socket?: { _httpMessage?: ServerResponse | null } })._socket;
+  const tcp = (socket as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket;
   const response = tcp?._httpMessage;
-  if (tcp && response) response.detachSocket(tcp as never);
+  if (tcp && response) response.detachSocket(tcp);
 }
