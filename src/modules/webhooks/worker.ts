@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebhookConfig } from '../../config';
 import type { Em } from '../../db/orm';
-import type { RawDatabase } from '../../db/raw';
+import type { RawDatabase, Statements } from '../../db/raw';
 import { logChanges } from '../inventory/history';
 import type { Change } from '../inventory/views';
 import { asDate } from './service';
@@ -12,6 +12,15 @@ export type WebhookOptions = WebhookConfig;
 
 /** Changes read from the log at a time. */
 const BATCH = 50;
+/**
+ * While a receiver keeps answering 2xx, progress (the cursor and the delivered rows) is written in one
+ * transaction per this many deliveries or this long, whichever comes first, rather than one per change:
+ * each commit is a log flush on MariaDB and a turn of the one writer on the embedded database, taken
+ * from the scans. A crash loses at most that much progress, and those changes are sent again (at least
+ * once; receivers dedupe by X-Scancode-Delivery).
+ */
+const FLUSH_EVERY = 50;
+const FLUSH_MS = 200;
 
 interface WebhookRow {
   id: number;
@@ -20,6 +29,24 @@ interface WebhookRow {
   secret: string;
   delivered_revision: number;
   next_attempt_at: Date | string | number | null;
+}
+
+/** A change the receiver took (2xx), not yet written to the database. */
+interface Delivered {
+  revision: number;
+  attempts: number;
+  first: Date;
+  at: Date;
+  status: number;
+  /** Whether the delivery log already has a row for it (earlier failed attempts). */
+  logged: boolean;
+}
+
+/** What one webhook's loop has delivered since its last write: the cursor it may advance to and the log rows. */
+interface Progress {
+  cursor: number;
+  delivered: Delivered[];
+  since: number | null;
 }
 
 /** The gap before attempt `attempts + 1`: base, 2·base, 4·base… at most `maxDelayMs`. */
@@ -39,7 +66,7 @@ export function retryDelay(attempts: number, options: Pick<WebhookOptions, 'retr
 export class WebhookWorker {
   readonly instanceId = randomUUID();
   private readonly running = new Map<number, Promise<void>>();
-  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void; directoryId?: number }>();
   private readonly abort = new AbortController();
   /** Directories with webhooks (refreshed by each poll): a change elsewhere wakes nothing. */
   private watched = new Set<number>();
@@ -64,7 +91,10 @@ export class WebhookWorker {
 
   /** A directory got changes (the post-commit hook): deliver them now rather than at the next poll. */
   changed(directoryId: number): void {
-    if (this.watched.has(directoryId)) this.wake();
+    if (!this.watched.has(directoryId)) return;
+    // A loop waiting to batch more deliveries of this directory goes on at once.
+    for (const sleep of this.sleeping) if (sleep.directoryId === directoryId) this.endSleep(sleep);
+    this.wake();
   }
 
   /** A webhook was registered for this directory on this instance. */
@@ -95,10 +125,7 @@ export class WebhookWorker {
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.abort.abort();
-    for (const sleep of this.sleeping) {
-      clearTimeout(sleep.timer);
-      sleep.resolve();
-    }
+    for (const sleep of this.sleeping) this.endSleep(sleep);
     await this.polling;
     await Promise.allSettled([...this.running.values()]);
     await this.raw
@@ -143,64 +170,159 @@ export class WebhookWorker {
     return claimed.affectedRows === 1;
   }
 
-  /** Renews the lease and reads the webhook; null when the lease was lost or the webhook deleted. */
-  private async renew(webhookId: number): Promise<WebhookRow | null> {
-    const until = new Date(this.now().getTime() + this.options.leaseMs);
-    return this.raw.transaction(async (sql) => {
-      const renewed = await sql.run('update webhooks set lease_until = ? where id = ? and lease_owner = ?', [until, webhookId, this.instanceId]);
-      if (renewed.affectedRows !== 1) return null;
-      const [row] = await sql.all<WebhookRow>('select id, directory_id, url, secret, delivered_revision, next_attempt_at from webhooks where id = ?', [webhookId]);
-      return row ?? null;
+  /**
+   * Renews the lease when a third of it is spent (otherwise only reads), and reads the webhook and its
+   * directory's head; null when the lease was lost or the webhook deleted.
+   */
+  private async renew(webhookId: number, lease: { renewedAt: number }): Promise<(WebhookRow & { head: number }) | null> {
+    const now = this.now().getTime();
+    const stale = now - lease.renewedAt > this.options.leaseMs / 3;
+    const row = await this.raw.transaction(async (sql) => {
+      if (stale) {
+        const renewed = await sql.run('update webhooks set lease_until = ? where id = ? and lease_owner = ?', [new Date(now + this.options.leaseMs), webhookId, this.instanceId]);
+        if (renewed.affectedRows !== 1) return null;
+      }
+      const [found] = await sql.all<WebhookRow & { head: number; lease_owner: string | null }>(
+        'select w.id, w.directory_id, w.url, w.secret, w.delivered_revision, w.next_attempt_at, w.lease_owner, d.revision as head from webhooks w join directories d on d.id = w.directory_id where w.id = ?',
+        [webhookId],
+      );
+      return found && found.lease_owner === this.instanceId ? found : null;
     });
+    if (row && stale) lease.renewedAt = now;
+    return row;
   }
 
   private release(webhookId: number): Promise<unknown> {
     return this.raw.transaction((sql) => sql.run('update webhooks set lease_owner = null, lease_until = null where id = ? and lease_owner = ?', [webhookId, this.instanceId]));
   }
 
-  /** One webhook's loop: its changes one at a time, in order, until it has none due. */
+  /** One webhook's loop: its changes one at a time, in order, until it has none due; progress written in batches. */
   private async deliver(webhookId: number): Promise<void> {
-    while (!this.stopped) {
-      const webhook = await this.renew(webhookId);
-      if (!webhook) return;
-      if (webhook.next_attempt_at !== null) {
-        const wait = asDate(webhook.next_attempt_at).getTime() - this.now().getTime();
-        if (wait > this.options.leaseMs / 2) return void (await this.release(webhookId));
-        if (wait > 0) {
-          // A retry due soon is waited for here, holding the lease; a later one is left to the poll.
-          await this.sleep(wait);
+    // The claim just took the lease.
+    const lease = { renewedAt: this.now().getTime() };
+    const progress: Progress = { cursor: -1, delivered: [], since: null };
+    let lost = false;
+    try {
+      while (!this.stopped) {
+        const webhook = await this.renew(webhookId, lease);
+        if (!webhook) return void (lost = true);
+        const cursor = Math.max(webhook.delivered_revision, progress.cursor);
+        if (webhook.next_attempt_at !== null) {
+          const wait = asDate(webhook.next_attempt_at).getTime() - this.now().getTime();
+          if (wait > this.options.leaseMs / 2) return void (await this.release(webhookId));
+          if (wait > 0) {
+            // A retry due soon is waited for here, holding the lease; a later one is left to the poll.
+            await this.sleep(wait);
+            continue;
+          }
+        }
+        if (cursor >= webhook.head) {
+          if (progress.since !== null && !this.stopped) {
+            // Caught up with deliveries unwritten: wait (woken by a new change) for more to write with them.
+            const left = progress.since + FLUSH_MS - this.now().getTime();
+            if (left > 0) {
+              await this.sleep(left, webhook.directory_id);
+              continue;
+            }
+          }
+          if (!(await this.flush(webhook, progress, lease))) return void (lost = true);
+          return void (await this.release(webhookId));
+        }
+        const upTo = Math.min(webhook.head, cursor + BATCH);
+        const changes = await logChanges(this.em(), webhook.directory_id, cursor, upTo);
+        if (changes.length === 0) {
+          // Revisions with no Change in the log: nothing to send for them.
+          progress.cursor = upTo;
+          progress.since ??= this.now().getTime();
           continue;
         }
+        // Earlier attempts of these changes (a retried one), for their attempt count: one query per page.
+        const previous = await this.raw.transaction((sql) =>
+          sql.all<{ revision: number; attempts: number; first_attempt_at: Date | string | number }>(
+            'select revision, attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision > ? and revision <= ?',
+            [webhookId, cursor, upTo],
+          ),
+        );
+        const earlier = new Map(previous.map((row) => [row.revision, row]));
+        for (const change of changes) {
+          const outcome = await this.attempt(webhook, change, earlier.get(change.revision), progress, lease);
+          if (outcome === 'lost') return void (lost = true);
+          if (outcome !== 'done') break;
+          // Scans waiting on the event loop go first between two deliveries.
+          await new Promise((resolve) => setImmediate(resolve));
+          if (this.stopped) break;
+        }
       }
-      const [directory] = await this.raw.transaction((sql) => sql.all<{ revision: number }>('select revision from directories where id = ?', [webhook.directory_id]));
-      const head = directory?.revision ?? 0;
-      if (webhook.delivered_revision >= head) return void (await this.release(webhookId));
-      const upTo = Math.min(head, webhook.delivered_revision + BATCH);
-      const changes = await logChanges(this.em(), webhook.directory_id, webhook.delivered_revision, upTo);
-      if (changes.length === 0) {
-        // Revisions with no Change in the log: nothing to send for them.
-        await this.raw.transaction((sql) => sql.run('update webhooks set delivered_revision = ? where id = ? and lease_owner = ?', [upTo, webhookId, this.instanceId]));
-        continue;
-      }
-      for (const change of changes) {
-        const outcome = await this.attempt(webhook, change);
-        if (outcome !== 'done') break;
-        // The next change's attempt renews the lease first.
-        if (!(await this.renew(webhookId))) return;
+    } finally {
+      // At stop, or leaving for any reason: what was delivered is written (the lease still guards it).
+      if (!lost && (progress.delivered.length > 0 || progress.since !== null)) {
+        await this.raw.transaction((sql) => this.writeProgress(sql, webhookId, progress, null));
       }
     }
   }
 
-  /** One POST of the change, recorded in the delivery log; 'done' when the cursor moved past it. */
-  private async attempt(webhook: WebhookRow, change: Change): Promise<'done' | 'retry' | 'lost' | 'stopped'> {
-    const revision = change.revision;
-    const [previous] = await this.raw.transaction((sql) =>
-      sql.all<{ attempts: number; first_attempt_at: Date | string | number }>('select attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision = ?', [
-        webhook.id,
-        revision,
-      ]),
+  /** Writes the batch when it is full or old enough; false when the lease was lost. */
+  private async maybeFlush(webhook: WebhookRow, progress: Progress, lease: { renewedAt: number }): Promise<boolean> {
+    const full = progress.delivered.length >= FLUSH_EVERY;
+    const old = progress.since !== null && this.now().getTime() - progress.since >= FLUSH_MS;
+    return full || old ? this.flush(webhook, progress, lease) : true;
+  }
+
+  private async flush(webhook: WebhookRow, progress: Progress, lease: { renewedAt: number }): Promise<boolean> {
+    if (progress.since === null) return true;
+    const now = this.now().getTime();
+    const written = await this.raw.transaction((sql) => this.writeProgress(sql, webhook.id, progress, new Date(now + this.options.leaseMs)));
+    if (written) lease.renewedAt = now;
+    return written;
+  }
+
+  /**
+   * The cursor advance and the delivered rows in one transaction (one multi-row insert for the new rows),
+   * guarded by the lease, which it renews when `leaseUntil` is given. The batch is emptied once written.
+   */
+  private async writeProgress(sql: Statements, webhookId: number, progress: Progress, leaseUntil: Date | null): Promise<boolean> {
+    const guarded = await sql.run(
+      `update webhooks set delivered_revision = ?, next_attempt_at = null${leaseUntil ? ', lease_until = ?' : ''} where id = ? and lease_owner = ? and delivered_revision <= ?`,
+      [progress.cursor, ...(leaseUntil ? [leaseUntil] : []), webhookId, this.instanceId, progress.cursor],
     );
+    if (guarded.affectedRows !== 1) return false;
+    const fresh = progress.delivered.filter((row) => !row.logged);
+    for (const row of progress.delivered.filter((row) => row.logged)) {
+      await sql.run(
+        "update webhook_deliveries set attempts = ?, status = 'delivered', last_attempt_at = ?, last_status = ?, last_error = null, next_attempt_at = null where webhook_id = ? and revision = ?",
+        [row.attempts, row.at, row.status, webhookId, row.revision],
+      );
+    }
+    if (fresh.length > 0) {
+      await sql.run(
+        `insert into webhook_deliveries (attempts, status, last_attempt_at, last_status, last_error, next_attempt_at, webhook_id, revision, first_attempt_at) values ${fresh.map(() => "(?, 'delivered', ?, ?, null, null, ?, ?, ?)").join(', ')}`,
+        fresh.flatMap((row) => [row.attempts, row.at, row.status, webhookId, row.revision, row.first]),
+      );
+    }
+    progress.delivered = [];
+    progress.since = null;
+    return true;
+  }
+
+  /**
+   * One POST of the change. A 2xx joins the batch ('done'); a failure is written at once, after the
+   * batch before it ('retry', or 'done' when given up, which moves the cursor past it).
+   */
+  private async attempt(
+    webhook: WebhookRow,
+    change: Change,
+    previous: { attempts: number; first_attempt_at: Date | string | number } | undefined,
+    progress: Progress,
+    lease: { renewedAt: number },
+  ): Promise<'done' | 'retry' | 'lost' | 'stopped'> {
+    const revision = change.revision;
     const startedAt = this.now();
+    // A slow receiver must not outlive the lease: renewed (with the batch) once a third of it is spent.
+    if (startedAt.getTime() - lease.renewedAt > this.options.leaseMs / 3) {
+      if (progress.since !== null) {
+        if (!(await this.flush(webhook, progress, lease))) return 'lost';
+      } else if (!(await this.renew(webhook.id, lease))) return 'lost';
+    }
     const result: Attempt = await postDelivery(
       { url: webhook.url, secret: webhook.secret, directoryId: webhook.directory_id, revision, change },
       { timeoutMs: this.options.timeoutMs, allowPrivate: this.options.allowPrivate, abort: this.abort.signal },
@@ -210,15 +332,19 @@ export class WebhookWorker {
     const now = this.now();
     const attempts = (previous?.attempts ?? 0) + 1;
     const first = previous ? asDate(previous.first_attempt_at) : startedAt;
-    let status: 'delivered' | 'pending' | 'failed' = 'delivered';
-    let nextAttemptAt: Date | null = null;
-    if (!result.ok) {
-      nextAttemptAt = new Date(now.getTime() + retryDelay(attempts, this.options));
-      status = nextAttemptAt.getTime() - first.getTime() > this.options.giveUpAfterMs ? 'failed' : 'pending';
-      if (status === 'failed') nextAttemptAt = null;
+    if (result.ok) {
+      progress.delivered.push({ revision, attempts, first, at: now, status: result.status, logged: previous !== undefined });
+      progress.cursor = revision;
+      progress.since ??= now.getTime();
+      return (await this.maybeFlush(webhook, progress, lease)) ? 'done' : 'lost';
     }
-    const moved = status !== 'pending';
+    let nextAttemptAt: Date | null = new Date(now.getTime() + retryDelay(attempts, this.options));
+    const status = nextAttemptAt.getTime() - first.getTime() > this.options.giveUpAfterMs ? 'failed' : 'pending';
+    if (status === 'failed') nextAttemptAt = null;
+    const moved = status === 'failed';
     const written = await this.raw.transaction(async (sql) => {
+      // The deliveries before this one first: the failure's row and cursor come after them.
+      if (progress.since !== null && !(await this.writeProgress(sql, webhook.id, progress, null))) return false;
       const guarded = moved
         ? await sql.run('update webhooks set delivered_revision = ?, next_attempt_at = null where id = ? and lease_owner = ? and delivered_revision < ?', [
             revision,
@@ -228,7 +354,7 @@ export class WebhookWorker {
           ])
         : await sql.run('update webhooks set next_attempt_at = ? where id = ? and lease_owner = ?', [nextAttemptAt, webhook.id, this.instanceId]);
       if (guarded.affectedRows !== 1) return false;
-      const values = [attempts, status, now, result.status ?? null, result.ok ? null : result.error.slice(0, 500), nextAttemptAt];
+      const values = [attempts, status, now, result.status ?? null, result.error.slice(0, 500), nextAttemptAt];
       if (previous) {
         await sql.run('update webhook_deliveries set attempts = ?, status = ?, last_attempt_at = ?, last_status = ?, last_error = ?, next_attempt_at = ? where webhook_id = ? and revision = ?', [
           ...values,
@@ -244,11 +370,13 @@ export class WebhookWorker {
       return true;
     });
     if (!written) return 'lost';
+    if (moved) progress.cursor = Math.max(progress.cursor, revision);
     if (status === 'failed') this.log.warn({ webhookId: webhook.id, directoryId: webhook.directory_id, revision, attempts }, 'webhook delivery given up after retrying for the whole window');
     return moved ? 'done' : 'retry';
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when stopped or, given a directory, when it gets a change. */
+  private sleep(ms: number, directoryId?: number): Promise<void> {
     return new Promise((resolve) => {
       const sleep = {
         timer: setTimeout(() => {
@@ -256,8 +384,15 @@ export class WebhookWorker {
           resolve();
         }, ms),
         resolve,
+        directoryId,
       };
       this.sleeping.add(sleep);
     });
+  }
+
+  private endSleep(sleep: { timer: NodeJS.Timeout; resolve: () => void }): void {
+    clearTimeout(sleep.timer);
+    this.sleeping.delete(sleep as never);
+    sleep.resolve();
   }
 }
