@@ -49,6 +49,21 @@ interface Progress {
   since: number | null;
 }
 
+/** A change's earlier attempts, from the delivery log. */
+interface Earlier {
+  revision: number;
+  attempts: number;
+  first_attempt_at: Date | string | number;
+}
+
+/** What one step of a webhook's loop reads: the webhook, where it is, the next revisions to send and their earlier attempts. */
+interface Page {
+  webhook: WebhookRow & { head: number };
+  cursor: number;
+  upTo: number;
+  earlier: Map<number, Earlier>;
+}
+
 /** The gap before attempt `attempts + 1`: base, 2·base, 4·base… at most `maxDelayMs`. */
 export function retryDelay(attempts: number, options: Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs'>): number {
   return Math.min(options.maxDelayMs, options.retryBaseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
@@ -66,7 +81,7 @@ export function retryDelay(attempts: number, options: Pick<WebhookOptions, 'retr
 export class WebhookWorker {
   readonly instanceId = randomUUID();
   private readonly running = new Map<number, Promise<void>>();
-  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void; directoryId?: number }>();
+  private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private readonly abort = new AbortController();
   /** Directories with webhooks (refreshed by each poll): a change elsewhere wakes nothing. */
   private watched = new Set<number>();
@@ -91,10 +106,7 @@ export class WebhookWorker {
 
   /** A directory got changes (the post-commit hook): deliver them now rather than at the next poll. */
   changed(directoryId: number): void {
-    if (!this.watched.has(directoryId)) return;
-    // A loop waiting to batch more deliveries of this directory goes on at once.
-    for (const sleep of this.sleeping) if (sleep.directoryId === directoryId) this.endSleep(sleep);
-    this.wake();
+    if (this.watched.has(directoryId)) this.wake();
   }
 
   /** A webhook was registered for this directory on this instance. */
@@ -171,25 +183,33 @@ export class WebhookWorker {
   }
 
   /**
-   * Renews the lease when a third of it is spent (otherwise only reads), and reads the webhook and its
-   * directory's head; null when the lease was lost or the webhook deleted.
+   * Renews the lease when a third of it is spent (otherwise only reads), and reads the webhook, its
+   * directory's head and the delivery log's rows of the next page of changes (those tried before, for
+   * their attempt count): one transaction per page. Null when the lease was lost or the webhook deleted.
    */
-  private async renew(webhookId: number, lease: { renewedAt: number }): Promise<(WebhookRow & { head: number }) | null> {
+  private async renew(webhookId: number, lease: { renewedAt: number }, progress?: Progress): Promise<Page | null> {
     const now = this.now().getTime();
     const stale = now - lease.renewedAt > this.options.leaseMs / 3;
-    const row = await this.raw.transaction(async (sql) => {
+    const page = await this.raw.transaction(async (sql): Promise<Page | null> => {
       if (stale) {
         const renewed = await sql.run('update webhooks set lease_until = ? where id = ? and lease_owner = ?', [new Date(now + this.options.leaseMs), webhookId, this.instanceId]);
         if (renewed.affectedRows !== 1) return null;
       }
-      const [found] = await sql.all<WebhookRow & { head: number; lease_owner: string | null }>(
+      const [webhook] = await sql.all<WebhookRow & { head: number; lease_owner: string | null }>(
         'select w.id, w.directory_id, w.url, w.secret, w.delivered_revision, w.next_attempt_at, w.lease_owner, d.revision as head from webhooks w join directories d on d.id = w.directory_id where w.id = ?',
         [webhookId],
       );
-      return found && found.lease_owner === this.instanceId ? found : null;
+      if (!webhook || webhook.lease_owner !== this.instanceId) return null;
+      const cursor = Math.max(webhook.delivered_revision, progress?.cursor ?? -1);
+      const upTo = Math.min(webhook.head, cursor + BATCH);
+      const earlier =
+        progress && upTo > cursor
+          ? await sql.all<Earlier>('select revision, attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision > ? and revision <= ?', [webhookId, cursor, upTo])
+          : [];
+      return { webhook, cursor, upTo, earlier: new Map(earlier.map((row) => [row.revision, row])) };
     });
-    if (row && stale) lease.renewedAt = now;
-    return row;
+    if (page && stale) lease.renewedAt = now;
+    return page;
   }
 
   private release(webhookId: number): Promise<unknown> {
@@ -201,12 +221,14 @@ export class WebhookWorker {
     // The claim just took the lease.
     const lease = { renewedAt: this.now().getTime() };
     const progress: Progress = { cursor: -1, delivered: [], since: null };
+    /** When this loop last found changes to send. */
+    let busyAt = lease.renewedAt;
     let lost = false;
     try {
       while (!this.stopped) {
-        const webhook = await this.renew(webhookId, lease);
-        if (!webhook) return void (lost = true);
-        const cursor = Math.max(webhook.delivered_revision, progress.cursor);
+        const page = await this.renew(webhookId, lease, progress);
+        if (!page) return void (lost = true);
+        const { webhook, cursor, upTo } = page;
         if (webhook.next_attempt_at !== null) {
           const wait = asDate(webhook.next_attempt_at).getTime() - this.now().getTime();
           if (wait > this.options.leaseMs / 2) return void (await this.release(webhookId));
@@ -217,18 +239,23 @@ export class WebhookWorker {
           }
         }
         if (cursor >= webhook.head) {
-          if (progress.since !== null && !this.stopped) {
-            // Caught up with deliveries unwritten: wait (woken by a new change) for more to write with them.
-            const left = progress.since + FLUSH_MS - this.now().getTime();
-            if (left > 0) {
-              await this.sleep(left, webhook.directory_id);
-              continue;
-            }
+          const now = this.now().getTime();
+          if (progress.since !== null) {
+            // Caught up with deliveries unwritten: more changes may come to be sent and written with them.
+            const left = progress.since + FLUSH_MS - now;
+            if (left > 0 && !this.stopped) await this.sleep(left);
+            else if (!(await this.flush(webhook, progress, lease))) return void (lost = true);
+            continue;
           }
-          if (!(await this.flush(webhook, progress, lease))) return void (lost = true);
+          // Kept a moment after the last change (holding the lease), so that a steady stream of scans is
+          // read and written in batches rather than a claim, a read and a write per change.
+          if (now - busyAt < FLUSH_MS && !this.stopped) {
+            await this.sleep(busyAt + FLUSH_MS - now);
+            continue;
+          }
           return void (await this.release(webhookId));
         }
-        const upTo = Math.min(webhook.head, cursor + BATCH);
+        busyAt = this.now().getTime();
         const changes = await logChanges(this.em(), webhook.directory_id, cursor, upTo);
         if (changes.length === 0) {
           // Revisions with no Change in the log: nothing to send for them.
@@ -236,16 +263,8 @@ export class WebhookWorker {
           progress.since ??= this.now().getTime();
           continue;
         }
-        // Earlier attempts of these changes (a retried one), for their attempt count: one query per page.
-        const previous = await this.raw.transaction((sql) =>
-          sql.all<{ revision: number; attempts: number; first_attempt_at: Date | string | number }>(
-            'select revision, attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision > ? and revision <= ?',
-            [webhookId, cursor, upTo],
-          ),
-        );
-        const earlier = new Map(previous.map((row) => [row.revision, row]));
         for (const change of changes) {
-          const outcome = await this.attempt(webhook, change, earlier.get(change.revision), progress, lease);
+          const outcome = await this.attempt(webhook, change, page.earlier.get(change.revision), progress, lease);
           if (outcome === 'lost') return void (lost = true);
           if (outcome !== 'done') break;
           // Scans waiting on the event loop go first between two deliveries.
@@ -308,13 +327,7 @@ export class WebhookWorker {
    * One POST of the change. A 2xx joins the batch ('done'); a failure is written at once, after the
    * batch before it ('retry', or 'done' when given up, which moves the cursor past it).
    */
-  private async attempt(
-    webhook: WebhookRow,
-    change: Change,
-    previous: { attempts: number; first_attempt_at: Date | string | number } | undefined,
-    progress: Progress,
-    lease: { renewedAt: number },
-  ): Promise<'done' | 'retry' | 'lost' | 'stopped'> {
+  private async attempt(webhook: WebhookRow, change: Change, previous: Earlier | undefined, progress: Progress, lease: { renewedAt: number }): Promise<'done' | 'retry' | 'lost' | 'stopped'> {
     const revision = change.revision;
     const startedAt = this.now();
     // A slow receiver must not outlive the lease: renewed (with the batch) once a third of it is spent.
@@ -375,8 +388,8 @@ export class WebhookWorker {
     return moved ? 'done' : 'retry';
   }
 
-  /** Waits `ms`, or less when stopped or, given a directory, when it gets a change. */
-  private sleep(ms: number, directoryId?: number): Promise<void> {
+  /** Waits `ms`, or less when stopped. */
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const sleep = {
         timer: setTimeout(() => {
@@ -384,7 +397,6 @@ export class WebhookWorker {
           resolve();
         }, ms),
         resolve,
-        directoryId,
       };
       this.sleeping.add(sleep);
     });
@@ -392,7 +404,7 @@ export class WebhookWorker {
 
   private endSleep(sleep: { timer: NodeJS.Timeout; resolve: () => void }): void {
     clearTimeout(sleep.timer);
-    this.sleeping.delete(sleep as never);
+    this.sleeping.delete(sleep);
     sleep.resolve();
   }
 }
