@@ -83,8 +83,10 @@ export class WebhookWorker {
   private readonly running = new Map<number, Promise<void>>();
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   private readonly abort = new AbortController();
-  /** Directories with webhooks (refreshed by each poll): a change elsewhere wakes nothing. */
-  private watched = new Set<number>();
+  /** Directories with webhooks and their webhooks' ids (refreshed by each poll): a change elsewhere wakes nothing. */
+  private watched = new Map<number, number[]>();
+  /** Directories that changed while every one of their webhooks had a loop running here: polled for when a loop ends. */
+  private readonly changedWhileRunning = new Set<number>();
   private pollTimer: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private pollAgain = false;
@@ -106,12 +108,21 @@ export class WebhookWorker {
 
   /** A directory got changes (the post-commit hook): deliver them now rather than at the next poll. */
   changed(directoryId: number): void {
-    if (this.watched.has(directoryId)) this.wake();
+    const webhookIds = this.watched.get(directoryId);
+    if (!webhookIds) return;
+    // Loops running for all its webhooks read the change themselves: a poll per scan would be a
+    // transaction per scan, competing with the scans. Noted, in case a loop is just ending.
+    if (webhookIds.length > 0 && webhookIds.every((id) => this.running.has(id))) {
+      this.changedWhileRunning.add(directoryId);
+      return;
+    }
+    this.wake();
   }
 
   /** A webhook was registered for this directory on this instance. */
   watch(directoryId: number): void {
-    this.watched.add(directoryId);
+    // Its webhooks' ids are known at the next poll; until then every change of the directory wakes one.
+    this.watched.set(directoryId, []);
   }
 
   wake(): void {
@@ -147,21 +158,28 @@ export class WebhookWorker {
 
   private async poll(): Promise<void> {
     const now = this.now();
-    const { due, directories } = await this.raw.transaction(async (sql) => ({
+    const { due, webhooks } = await this.raw.transaction(async (sql) => ({
       due: await sql.all<{ id: number }>(
         `select w.id from webhooks w join directories d on d.id = w.directory_id
          where w.delivered_revision < d.revision and (w.next_attempt_at is null or w.next_attempt_at <= ?)
          and (w.lease_owner is null or w.lease_until < ? or w.lease_owner = ?)`,
         [now, now, this.instanceId],
       ),
-      directories: await sql.all<{ directory_id: number }>('select distinct directory_id from webhooks'),
+      webhooks: await sql.all<{ id: number; directory_id: number }>('select id, directory_id from webhooks'),
     }));
-    this.watched = new Set(directories.map((row) => row.directory_id));
+    const watched = new Map<number, number[]>();
+    for (const { id, directory_id } of webhooks) watched.set(directory_id, [...(watched.get(directory_id) ?? []), id]);
+    this.watched = watched;
     for (const { id } of due) {
       if (this.stopped || this.running.has(id) || !(await this.claim(id))) continue;
       const run = this.deliver(id)
         .catch((error: unknown) => this.log.error({ err: error, webhookId: id }, 'webhook delivery stopped; the next poll resumes it'))
-        .finally(() => this.running.delete(id));
+        .finally(() => {
+          this.running.delete(id);
+          const directoryId = [...this.watched].find(([, ids]) => ids.includes(id))?.[0];
+          // A change that came as this loop was leaving is delivered now, not at the next poll.
+          if (directoryId !== undefined && this.changedWhileRunning.delete(directoryId)) this.wake();
+        });
       this.running.set(id, run);
     }
   }
