@@ -17,10 +17,13 @@ import { join, resolve } from 'node:path';
 import WebSocket from 'ws';
 import { freePort, login } from './server';
 
-const args = new Map(process.argv.slice(2).map((arg) => arg.replace(/^--/, '').split('=') as [string, string]));
+const args = new Map(process.argv.slice(2).map((arg) => /^--([^=]+)=?(.*)$/.exec(arg)?.slice(1, 3) as [string, string]));
 const MAIN = resolve(args.get('main') ?? 'dist/bench-server/src/main.js');
 /** The bare ws echo server (bench/echo-server.ts, compiled), measured the same way, for comparison. */
 const ECHO = args.has('echo');
+/** Only RSS, settled as the bench reads it (no heap snapshots, which grow the process themselves); `--node-flags=a,b` are given to the server's node. */
+const RSS_ONLY = args.has('rss-only');
+const NODE_FLAGS = (args.get('node-flags') ?? '').split(',').filter(Boolean);
 const SOCKETS = Number(args.get('sockets') ?? 2000);
 const WARM = 100;
 const USERS = 10;
@@ -106,7 +109,7 @@ async function main(): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: `file:${join(dir, 'scancode.db')}`, LOG_LEVEL: 'warn', NODE_ENV: 'development' };
   for (const name of Object.keys(env)) if (/^(WECHAT_|REDIS_)/.test(name)) delete env[name];
   const script = ECHO ? resolve('dist/bench/echo-server.js') : MAIN;
-  const server = spawn(process.execPath, ['--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${dir}`, script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const server = spawn(process.execPath, [...NODE_FLAGS, '--heapsnapshot-signal=SIGWINCH', `--diagnostic-dir=${dir}`, script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   try {
     const ready = ECHO
@@ -129,6 +132,19 @@ async function main(): Promise<void> {
     const url = ECHO ? `ws://127.0.0.1:${port}/` : `ws://127.0.0.1:${port}/ws`;
     await open(url, WARM, sessions, sockets);
     await sleep(1000);
+    if (RSS_ONLY) {
+      const settled = async () => {
+        await sleep(2000);
+        let lowest = Infinity;
+        for (let reading = 0; reading < 15; reading++, await sleep(200)) lowest = Math.min(lowest, status(server.pid!).rss);
+        return lowest;
+      };
+      const before = await settled();
+      await open(url, SOCKETS, sessions, sockets);
+      console.log(`${SOCKETS} sockets (after ${WARM} warm-up), node ${NODE_FLAGS.join(' ')}: settled RSS +${Math.round(((await settled()) - before) / SOCKETS)} B/socket`);
+      for (const socket of sockets) socket.terminate();
+      return;
+    }
     const first = await snapshot(server.pid!, dir);
     const statusBefore = status(server.pid!);
     await open(url, SOCKETS, sessions, sockets);
