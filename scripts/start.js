@@ -81,8 +81,9 @@ function main() {
       }
     }
   }
-  // The dashboard too, when it is the server that starts (not another entry such as the importer).
-  if (entryArg === 'dist/src/main.js') require('./build-web').ensureDashboard();
+  // The dashboard too, when it is the server that starts (not another entry such as the importer) and
+  // the project has the dashboard's builder (a project of start.js alone has no dashboard to build).
+  if (entryArg === 'dist/src/main.js' && existsSync(join(__dirname, 'build-web.js'))) require('./build-web').ensureDashboard();
   // The entry reads its arguments from process.argv as if it had been started by node directly.
   process.argv = [process.argv[0], entry, ...args];
   stopWhenOrphaned();

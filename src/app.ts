@@ -37,6 +37,8 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream;
   /** The WebSocket gateway's limits (auth timeout, queued bytes): tests make them small. */
   realtime?: Partial<RealtimeOptions>;
+  /** The built dashboard served at /app/ (default dist/web of the project): tests point it elsewhere. */
+  dashboardFolder?: string;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -122,7 +124,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes(services));
   await app.register(rootRoute);
   // The web dashboard at /app/, when it has been built (npm run web:build; npm start builds it).
-  await app.register(dashboardRoutes({ devLogin: config.wechat.devLogin }));
+  await app.register(dashboardRoutes({ devLogin: config.wechat.devLogin, folder: deps.dashboardFolder }));
   await app.register(authRoutes(services));
   await app.register(webLoginRoutes(services));
   // Every operation of the operation table that lives on HTTP (src/contract/operations.ts).

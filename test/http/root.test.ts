@@ -1,4 +1,7 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app';
 import { startServer, type TestServer } from '../helpers/app';
 import { testDatabases } from '../helpers/db';
@@ -11,26 +14,37 @@ describe(`the way in on ${db.name}`, () => {
   beforeAll(async () => (server = await startServer(db)));
   afterAll(() => server.close());
 
+  /** A server of the same config whose dashboard folder holds no build: nothing is served at /app/. */
+  async function withoutDashboard<T>(work: (app: FastifyInstance) => Promise<T>): Promise<T> {
+    const app = await buildApp(server.config, { dashboardFolder: join(tmpdir(), 'scancode-no-dashboard') });
+    try {
+      return await work(app);
+    } finally {
+      await app.close();
+    }
+  }
+
   it('GET / leads to /docs while no dashboard is served', async () => {
-    const response = await fetch(`${server.url}/`, { redirect: 'manual' });
-    expect(response.status).toBe(302);
-    expect(response.headers.get('location')).toBe('/docs');
-    // And /docs is there.
-    expect((await fetch(`${server.url}/docs`)).status).toBe(200);
+    await withoutDashboard(async (app) => {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as { port: number };
+      const response = await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+      expect(response.status).toBe(302);
+      expect(response.headers.get('location')).toBe('/docs');
+      // And /docs is there.
+      expect((await fetch(`http://127.0.0.1:${port}/docs`)).status).toBe(200);
+    });
   });
 
   it('GET / leads to the dashboard when one is served at /app/', async () => {
-    const app = await buildApp(server.config);
-    app.get('/app/', async () => 'dashboard');
-    try {
+    await withoutDashboard(async (app) => {
+      app.get('/app/', async () => 'dashboard');
       await app.listen({ host: '127.0.0.1', port: 0 });
       const address = app.server.address() as { port: number };
       const response = await fetch(`http://127.0.0.1:${address.port}/`, { redirect: 'manual' });
       expect(response.status).toBe(302);
       expect(response.headers.get('location')).toBe('/app/');
-    } finally {
-      await app.close();
-    }
+    });
   });
 
   it("every example in the OpenAPI document is a real value its schema accepts, the scan's among them", async () => {
