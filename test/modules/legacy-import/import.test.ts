@@ -236,13 +236,12 @@ describe.each(testDatabases())('importing the Django backend into $name', (db) =
   });
 
   it('lets an imported user log in with the seed app and see its warehouses and counts', async () => {
-    // A server started afresh over the imported database, as after a migration day.
-    const fresh = await startServer(existingDatabase(db.name, database.config));
-    try {
-      await seesImportedWarehouses(fresh);
-    } finally {
-      await fresh.close();
-    }
+    // A server started afresh over the imported database, as after a migration day, in place of the
+    // first one: on the embedded database a process runs one server per file (its writes go through
+    // the server's writer thread, which another server's writes in the same process would wait on).
+    await server.close();
+    server = await startServer(existingDatabase(db.name, database.config));
+    await seesImportedWarehouses(server);
   });
 
   async function seesImportedWarehouses(freshServer: TestServer): Promise<void> {
