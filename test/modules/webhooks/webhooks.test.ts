@@ -137,7 +137,10 @@ describe.each(testDatabases())('webhooks on $name', (db) => {
       }
     });
 
-    it('has one instance at a time deliver a webhook while two run on the same database', async () => {
+    // Two instances on one database are a MariaDB deployment: the embedded database is one server per
+    // file, and two in one process on one file can stall each other (README, the embedded database).
+    const onSharedDatabase = db.name === 'mysql' ? it : it.skip;
+    onSharedDatabase('has one instance at a time deliver a webhook while two run on the same database', async () => {
       const first = await onDatabase();
       const second = await onDatabase();
       try {
