@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebhookConfig } from '../../config';
 import type { Em } from '../../db/orm';
@@ -78,11 +79,23 @@ export function retryDelay(attempts: number, options: Pick<WebhookOptions, 'retr
  * renewed before each attempt); every write of the worker is guarded by the lease, so an instance that
  * lost it (paused past its expiry) writes nothing.
  */
+
+/**
+ * An AbortController whose signal takes a listener per delivery in flight, as many as there are webhooks
+ * delivering at once (Node warns of a leak past 10 listeners; these are removed as each delivery ends).
+ */
+function abortForDeliveries(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export class WebhookWorker {
   readonly instanceId = randomUUID();
   private readonly running = new Map<number, Promise<void>>();
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
-  private readonly abort = new AbortController();
+  /** Ends every delivery in flight at stop. */
+  private readonly abort = abortForDeliveries();
   /** Directories with webhooks and their webhooks' ids (refreshed by each poll): a change elsewhere wakes nothing. */
   private watched = new Map<number, number[]>();
   /** Directories that changed while every one of their webhooks had a loop running here: polled for when a loop ends. */
