@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { DatabaseConfig } from '../../../src/config';
 import { testDatabases } from '../../helpers/db';
 import { client, request } from '../../helpers/http';
 import { allLogs, countOf, createDirectory, scan, type Api } from '../../helpers/inventory';
+import { startServerProcess, type ServerProcess } from '../../helpers/server-process';
 import { connect, type Frame, type TestSocket } from '../../helpers/ws';
 
 /**
@@ -15,8 +14,6 @@ import { connect, type Frame, type TestSocket } from '../../helpers/ws';
  * side per transfer.
  */
 
-const root = join(__dirname, '..', '..', '..');
-const entry = join(root, 'dist', 'src', 'main.js');
 const CODE = 'CRASH-1';
 const STOCK = 100_000;
 /** Transfers planned; the stream is cut by the kill after KILL_AFTER answers. */
@@ -26,31 +23,8 @@ const KILL_AFTER = 60;
 const WINDOW = 40;
 /** Pairs of directories transferred between. */
 const PAIRS = 4;
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<unknown>;
-}
-
-/** The server process on this database (dev login on, the limits off), once it listens. */
-async function startProcess(databaseUrl: string): Promise<Running> {
-  const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, WS_FRAME_RATE: '0', HTTP_RATE_LIMIT: '0' };
-  const child = spawn(process.execPath, [entry], { env, cwd: root });
-  let output = '';
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(() => reject(new Error(`the server ended before listening: ${output}`)));
-  });
-  return { child, url, exited };
-}
+/** The limits a stream of 400 transfers from one socket would meet, off. */
+const LIMITS_OFF = { WS_FRAME_RATE: '0', HTTP_RATE_LIMIT: '0' };
 
 interface Planned {
   eventId: string;
@@ -61,7 +35,7 @@ interface Planned {
 
 describe.each(testDatabases())('transfers across a kill -9 of the server on $name', (db) => {
   let database: { config: DatabaseConfig; drop(): Promise<void> };
-  let running: Running | null = null;
+  let running: ServerProcess | null = null;
   beforeAll(async () => (database = await db.create()));
   afterAll(async () => {
     if (running && running.child.exitCode === null && running.child.signalCode === null) {
@@ -74,7 +48,7 @@ describe.each(testDatabases())('transfers across a kill -9 of the server on $nam
   it('applies every transfer exactly once on both sides: acked before the kill, or resent after the restart', async () => {
     const config = database.config;
     const databaseUrl = config.kind === 'sqlite' ? `file:${config.path}` : config.url;
-    running = await startProcess(databaseUrl);
+    running = await startServerProcess(databaseUrl, LIMITS_OFF);
     const login = await request(running.url, 'POST', '/api/login', { body: { code: 'dev-crash-owner' } });
     expect(login.status).toBe(200);
     const token: string = login.body.token;
@@ -130,7 +104,7 @@ describe.each(testDatabases())('transfers across a kill -9 of the server on $nam
     expect(unanswered.length).toBeGreaterThan(0);
 
     // The same database, a new process; the same user logs in again (same code name: same openid).
-    running = await startProcess(databaseUrl);
+    running = await startServerProcess(databaseUrl, LIMITS_OFF);
     const again = await request(running.url, 'POST', '/api/login', { body: { code: 'dev-crash-owner' } });
     expect(again.body.user.id).toBe(login.body.user.id);
     api = client(running.url, again.body.token);

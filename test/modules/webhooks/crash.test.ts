@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import type { DatabaseConfig } from '../../../src/config';
 import { startServer, type TestServer } from '../../helpers/app';
 import { eventually } from '../../helpers/client';
 import { testDatabases } from '../../helpers/db';
 import { client, request } from '../../helpers/http';
 import { createDirectory, queryDatabase, scan } from '../../helpers/inventory';
+import { startServerProcess, type ServerProcess } from '../../helpers/server-process';
 import { Receiver, validSignature } from './receiver';
 
 /**
@@ -16,44 +15,18 @@ import { Receiver, validSignature } from './receiver';
  * database takes the webhook over once the dead one's lease has run out. Every change is then delivered
  * at least once, the revisions never go back, and the delivery log says every change was delivered.
  */
-const root = join(__dirname, '..', '..', '..');
-const entry = join(root, 'dist', 'src', 'main.js');
 const SECRET = 'a-receiver-secret-0123456789';
 const WEBHOOK_ENV = { WEBHOOK_ALLOW_PRIVATE: '1', WEBHOOK_RETRY_BASE_MS: '20', HTTP_RATE_LIMIT: '0' };
 const CHANGES = 40;
 /** The change during whose delivery the server is killed: the ones before it were answered 200. */
 const KILL_AT = 25;
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<unknown>;
-}
-
-async function startProcess(databaseUrl: string): Promise<Running> {
-  const env = { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, ...WEBHOOK_ENV };
-  const child = spawn(process.execPath, [entry], { env, cwd: root });
-  let output = '';
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(() => reject(new Error(`the server ended before listening: ${output}`)));
-  });
-  return { child, url, exited };
-}
-
 const nonDecreasing = (revisions: number[]) => revisions.every((revision, k) => k === 0 || revision >= revisions[k - 1]);
 
 describe.each(testDatabases())('webhooks across a kill -9 of the server on $name', (db) => {
   let database: { config: DatabaseConfig; drop(): Promise<void> };
   let receiver: Receiver;
-  let running: Running | null = null;
+  let running: ServerProcess | null = null;
   let server: TestServer | null = null;
   beforeAll(async () => {
     database = await db.create();
@@ -71,7 +44,7 @@ describe.each(testDatabases())('webhooks across a kill -9 of the server on $name
 
   it('delivers every change at least once and in order when the server dies in the middle of a batch', async () => {
     const config = database.config;
-    running = await startProcess(config.kind === 'sqlite' ? `file:${config.path}` : config.url);
+    running = await startServerProcess(config.kind === 'sqlite' ? `file:${config.path}` : config.url, WEBHOOK_ENV);
     const login = await request(running.url, 'POST', '/api/login', { body: { code: 'dev-hook-crash' } });
     expect(login.status).toBe(200);
     const api = client(running.url, login.body.token);
