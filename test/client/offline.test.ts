@@ -68,8 +68,10 @@ describe.each(testDatabases())('the SDK offline, on $name', (db) => {
     await eventually(() => first.status === 'online', 'online');
     const token = storedToken(wx.storage);
 
-    // The network dies right after the scans leave: the server applies them, their acks are lost...
+    // The network dies right after the scans leave: the server applies them, their acks are lost (and
+    // HTTP is down, so that a phone tired of waiting cannot learn their outcome from /api/sync)...
     wx.network.socket = 'deaf';
+    wx.network.http = 'down';
     for (let i = 0; i < 4; i++) void first.scan({ directoryId, op: 'in', code: `R${i % 2}`, qty: 1 + i });
     await eventually(async () => (await serverDirectory(server, token, directoryId)).revision === 4, 'the server to apply the 4 scans');
     // ...then two more never leave the phone...
