@@ -34,7 +34,7 @@ export class Services {
     this.mutations = new MutationQueue({ raw, now, events: this.events, limits: config.storage });
     // The bus is one hook among others (metrics, later webhooks and alerts): the domain knows none of them.
     publishDomainEvents(this.events, bus, () => this.em(), log);
-    this.webhooks = new WebhookWorker(raw, () => this.em(), now, log, config.webhooks);
+    this.webhooks = new WebhookWorker(raw, now, log, config.webhooks);
     deliverWebhooks(this.events, this.webhooks);
   }
 

@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebhookConfig } from '../../config';
-import type { Em } from '../../db/orm';
 import type { RawDatabase, Statements } from '../../db/raw';
-import { logChanges } from '../inventory/history';
+import { changeFromLog, type LogRow } from '../inventory/context';
 import type { Change } from '../inventory/views';
 import { asDate } from './service';
 import { postDelivery, type Attempt } from './send';
@@ -18,7 +17,10 @@ const BATCH = 50;
  * transaction per this many deliveries or this long, whichever comes first, rather than one per change:
  * each commit is a log flush on MariaDB and a turn of the one writer on the embedded database, taken
  * from the scans. A crash loses at most that much progress, and those changes are sent again (at least
- * once; receivers dedupe by X-Scancode-Delivery).
+ * once; receivers dedupe by X-Scancode-Delivery). Under a stream of scans a loop that reached the head
+ * reads its next page this long after the last, in the transaction that writes the progress: a
+ * webhook costs the scans a transaction and a read per FLUSH_MS, not per change, and a change waits at
+ * most that long before it is sent.
  */
 const FLUSH_EVERY = 50;
 const FLUSH_MS = 200;
@@ -63,7 +65,15 @@ interface Page {
   cursor: number;
   upTo: number;
   earlier: Map<number, Earlier>;
+  /** The log's Changes in (cursor, upTo], in order. */
+  changes: Change[];
 }
+
+/** A page of the log as Changes, with who made each: read in the page's transaction, by plain statements (no query builder per page). */
+const PAGE_OF_LOG = `select l.revision, l.type, l.goods_id as goodsId, l.code, l.name, l.remarks, l.count_after as countAfter, l.delta,
+  l.dir_name as dirName, l.event_id as eventId, l.user_id as user, u.nickname, l.device_id as deviceId, l.at, l.directory_id as directory,
+  l.transfer_id as transferId, l.transfer_from as transferFrom, l.transfer_to as transferTo, l.undoes, l.count_id as countId, l.low_stock as lowStock
+  from logs l join users u on u.id = l.user_id where l.directory_id = ? and l.revision > ? and l.revision <= ? order by l.revision`;
 
 /** The gap before attempt `attempts + 1`: base, 2·base, 4·base… at most `maxDelayMs`. */
 export function retryDelay(attempts: number, options: Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs'>): number {
@@ -107,7 +117,6 @@ export class WebhookWorker {
 
   constructor(
     private readonly raw: RawDatabase,
-    private readonly em: () => Em,
     private readonly now: () => Date,
     private readonly log: FastifyBaseLogger,
     readonly options: WebhookOptions,
@@ -220,8 +229,11 @@ export class WebhookWorker {
    */
   private async renew(webhookId: number, lease: { renewedAt: number }, progress?: Progress): Promise<Page | null> {
     const now = this.now().getTime();
-    const stale = now - lease.renewedAt > this.options.leaseMs / 3;
+    // Deliveries not yet written go in the same transaction, which renews the lease with them.
+    const writing = progress !== undefined && progress.since !== null;
+    const stale = !writing && now - lease.renewedAt > this.options.leaseMs / 3;
     const page = await this.raw.transaction(async (sql): Promise<Page | null> => {
+      if (writing && !(await this.writeProgress(sql, webhookId, progress, new Date(now + this.options.leaseMs)))) return null;
       if (stale) {
         const renewed = await sql.run('update webhooks set lease_until = ? where id = ? and lease_owner = ?', [new Date(now + this.options.leaseMs), webhookId, this.instanceId]);
         if (renewed.affectedRows !== 1) return null;
@@ -233,13 +245,18 @@ export class WebhookWorker {
       if (!webhook || webhook.lease_owner !== this.instanceId) return null;
       const cursor = Math.max(webhook.delivered_revision, progress?.cursor ?? -1);
       const upTo = Math.min(webhook.head, cursor + BATCH);
-      const earlier =
-        progress && upTo > cursor
-          ? await sql.all<Earlier>('select revision, attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision > ? and revision <= ?', [webhookId, cursor, upTo])
-          : [];
-      return { webhook, cursor, upTo, earlier: new Map(earlier.map((row) => [row.revision, row])) };
+      if (!progress || upTo <= cursor) return { webhook, cursor, upTo, earlier: new Map(), changes: [] };
+      const earlier = await sql.all<Earlier>('select revision, attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision > ? and revision <= ?', [webhookId, cursor, upTo]);
+      const log = await sql.all<LogRow & { at: Date | string | number }>(PAGE_OF_LOG, [webhook.directory_id, cursor, upTo]);
+      return {
+        webhook,
+        cursor,
+        upTo,
+        earlier: new Map(earlier.map((row) => [row.revision, row])),
+        changes: log.map((row) => changeFromLog({ ...row, at: asDate(row.at) })),
+      };
     });
-    if (page && stale) lease.renewedAt = now;
+    if (page && (stale || writing)) lease.renewedAt = now;
     return page;
   }
 
@@ -257,6 +274,7 @@ export class WebhookWorker {
     let lost = false;
     try {
       while (!this.stopped) {
+        const pageAt = this.now().getTime();
         const page = await this.renew(webhookId, lease, progress);
         if (!page) return void (lost = true);
         const { webhook, cursor, upTo } = page;
@@ -271,13 +289,6 @@ export class WebhookWorker {
         }
         if (cursor >= webhook.head) {
           const now = this.now().getTime();
-          if (progress.since !== null) {
-            // Caught up with deliveries unwritten: more changes may come to be sent and written with them.
-            const left = progress.since + FLUSH_MS - now;
-            if (left > 0 && !this.stopped) await this.sleep(left);
-            else if (!(await this.flush(webhook, progress, lease))) return void (lost = true);
-            continue;
-          }
           // Kept a moment after the last change (holding the lease), so that a steady stream of scans is
           // read and written in batches rather than a claim, a read and a write per change.
           if (now - busyAt < FLUSH_MS && !this.stopped) {
@@ -287,21 +298,29 @@ export class WebhookWorker {
           return void (await this.release(webhookId));
         }
         busyAt = this.now().getTime();
-        const changes = await logChanges(this.em(), webhook.directory_id, cursor, upTo);
+        const changes = page.changes;
         if (changes.length === 0) {
           // Revisions with no Change in the log: nothing to send for them.
           progress.cursor = upTo;
           progress.since ??= this.now().getTime();
           continue;
         }
+        let sent = true;
         for (const change of changes) {
           const outcome = await this.attempt(webhook, change, page.earlier.get(change.revision), progress, lease);
           if (outcome === 'lost') return void (lost = true);
-          if (outcome !== 'done') break;
+          if (outcome !== 'done') {
+            sent = false;
+            break;
+          }
           // Scans waiting on the event loop go first between two deliveries.
           await new Promise((resolve) => setImmediate(resolve));
           if (this.stopped) break;
         }
+        // A page that reached the head: under a stream of scans the next changes are read, sent and
+        // written together a moment later, not a page (a transaction and a read) per change or two.
+        const left = pageAt + FLUSH_MS - this.now().getTime();
+        if (sent && upTo >= webhook.head && left > 0 && !this.stopped) await this.sleep(left);
       }
     } finally {
       // At stop, or leaving for any reason: what was delivered is written (the lease still guards it).

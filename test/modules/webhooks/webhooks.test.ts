@@ -60,6 +60,10 @@ describe.each(testDatabases())('webhooks on $name', (db) => {
         expect(received.delivery).toBe(`${directoryId}:${received.payload.revision}`);
         expect(received.payload).toMatchObject({ directoryId, change: { revision: received.payload.revision, code: 'HOOK-1' } });
       }
+      // Each body's change is the Change every client sees for that revision, to the field.
+      const changes = await owner.api.get(`/api/directories/${directoryId}/changes?since=${revisions[0] - 1}`);
+      const sent = new Map(receiver.received.map((r) => [r.payload.revision, r.payload.change]));
+      expect(changes.body.changes.map((change: { revision: number }) => sent.get(change.revision))).toEqual(changes.body.changes);
 
       // The worker writes its progress in batches (at most 200 ms after a delivery): the log catches up.
       const readLog = () => owner.api.get(`/api/directories/${directoryId}/webhooks/${webhookId}/deliveries`);
