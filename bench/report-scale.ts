@@ -6,7 +6,7 @@
 import type { Rate } from './baselines';
 import type { Database, Options } from './options';
 import { integer, ms, type Results } from './report';
-import type { OpenStep } from './sections';
+import type { Closed, OpenStep } from './sections';
 import { SOCKETIO_OPEN_RATE } from './socketio';
 import { errorText, type Latency, type Throughput } from './stats';
 
@@ -116,19 +116,23 @@ function bus(results: Results, o: Options): string | null {
 
 function webhooks(results: Results, o: Options): string | null {
   const rows: string[][] = [];
+  const runs = (list: Closed[]) => list.map((r) => `${integer(r.rate)}; ${ms(r.p99)} ms; ${r.cpuMsPerScan.toFixed(3)} ms CPU`).join(' / ');
+  const mean = (list: Closed[]) => list.reduce((sum, r) => sum + r.rate, 0) / Math.max(1, list.length);
   for (const db of ['mariadb', 'sqlite'] as const) {
     const w = results.runs[db]?.webhooks;
     if (!w) continue;
-    const with_ = (r: typeof w.ok) => (r ? `${cell(r)} (${integer(r.received)} requests to the receiver)` : '–');
-    rows.push([`${NAMES[db]}, 50 directories`, cell(w.none), with_(w.ok), with_(w.outage)]);
+    const share = w.none.length && w.outage.length ? `${Math.round((mean(w.outage) / mean(w.none)) * 100)}%` : '–';
+    const ok = w.ok ? `${cell(w.ok)}; ${w.ok.cpuMsPerScan.toFixed(3)} ms CPU (${integer(w.ok.received)} requests to the receiver)` : '–';
+    rows.push([`${NAMES[db]}, 50 directories`, runs(w.none), runs(w.outage), share, ok]);
   }
   if (rows.length === 0) return null;
   return table(
     [
-      `closed loop of 1b, ${o.webhookMs / 1000} s after ${o.warmupMs / 1000} s warm-up (acked scans/s; ack p99)`,
-      'no webhook',
-      'a webhook per directory, receiver answers 200',
-      'receiver answers 500 all along (outage)',
+      `closed loop of 1b, ${o.webhookMs / 1000} s after ${o.warmupMs / 1000} s warm-up (acked scans/s; ack p99; server CPU per scan)`,
+      'no webhook (two runs)',
+      'a webhook per directory, receiver answering 500 all along (an outage; two runs, each after one without)',
+      'outage ÷ none (mean scans/s)',
+      'receiver answering 200',
     ],
     rows,
   );
