@@ -56,7 +56,7 @@ export const USAGE = `npm run bench -- [--quick] [--sections=${SECTIONS.join(','
   [--step-seconds=5] [--drain-seconds=10] [--watchers=1000] [--fanout-scans=50] [--sockets=10000] [--baseline-seconds=5] [--no-build]
   [--curve-directories=1,10,100,1000,10000] [--curve-rate=2000] [--curve-seconds=5] [--curve-databases=mariadb]
   [--snapshot-goods=1,10000,100000] [--bus-instances=1,2,4] [--bus-directories=40] [--bus-rate=1000] [--bus-seconds=4]
-  [--redis-url=redis://127.0.0.1:6379] [--webhook-seconds=4] [--charts]
+  [--redis-url=redis://127.0.0.1:6379] [--webhook-seconds=6] [--charts]
 Every flag has a BENCH_* variable (--step-seconds: BENCH_STEP_SECONDS); BENCH_MYSQL_URL is the MariaDB server.`;
 
 function positives(name: string, text: string): number[] {
@@ -119,7 +119,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     busRate: number('bus-rate', 1000, 500),
     busMs: number('bus-seconds', 4, 1) * 1000,
     redisUrl: get('redis-url') ?? 'redis://127.0.0.1:6379',
-    webhookMs: number('webhook-seconds', 4, 1) * 1000,
+    webhookMs: number('webhook-seconds', 6, 1) * 1000,
     charts: get('charts') === 'true' || get('charts') === '1',
   };
 }
