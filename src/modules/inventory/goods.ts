@@ -21,7 +21,7 @@ function escapeLike(text: string): string {
 export async function directoryWithGoods(em: Em, userId: number, access: Access, q?: string): Promise<{ directory: DirectoryView; goods: GoodsView[] }> {
   const directory = await findDirectory(em, userId, access);
   const directoryId = access.directoryId;
-  const qb = em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where({ directory: directoryId }).orderBy({ id: 'asc' });
+  const qb = em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count', 'minCount']).where({ directory: directoryId }).orderBy({ id: 'asc' });
   if (q !== undefined && q !== '') {
     // lower() on both sides: MySQL's utf8mb4_bin and SQLite's LIKE would otherwise disagree on case.
     const pattern = `%${escapeLike(q.toLowerCase())}%`;
@@ -40,7 +40,7 @@ export async function directoryWithGoods(em: Em, userId: number, access: Access,
 export async function goodsAfter(em: Em, directoryId: number, afterId: number, limit: number, upToId?: number): Promise<GoodsView[]> {
   const rows = await em
     .createQueryBuilder(Goods)
-    .select(['id', 'code', 'name', 'remarks', 'count'])
+    .select(['id', 'code', 'name', 'remarks', 'count', 'minCount'])
     .where({ directory: directoryId, id: upToId === undefined ? { $gt: afterId } : { $gt: afterId, $lte: upToId } })
     .orderBy({ id: 'asc' })
     .limit(limit)
@@ -69,7 +69,7 @@ export async function goodsByDirectory(em: Em, ownerId: number): Promise<Map<num
 /** The goods with that code, or null (the caller has authorized the read). */
 export async function lookupGoods(em: Em, access: Access, scanned: string): Promise<GoodsView | null> {
   const where = { directory: access.directoryId, codeHash: codeHash(goodsCode(scanned)) };
-  const row = await em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count']).where(where).execute<GoodsView | undefined>('get');
+  const row = await em.createQueryBuilder(Goods).select(['id', 'code', 'name', 'remarks', 'count', 'minCount']).where(where).execute<GoodsView | undefined>('get');
   return row ? goodsView(row) : null;
 }
 

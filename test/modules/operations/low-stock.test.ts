@@ -152,6 +152,27 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     for (const socket of strangers) expect(alertsOf(socket)).toEqual([]);
   });
 
+  it('shows a set minCount wherever the goods is shown: the directory, the lookup and a subscribe snapshot', async () => {
+    const u = await signIn(first, 'shown-u');
+    const directoryId = await createDirectory(u.api, '门店');
+    await scanned(u.api, directoryId, 'in', 'watched', 4);
+    await scanned(u.api, directoryId, 'in', 'plain', 4);
+    await setMinCount(u.api, directoryId, 'watched', 3);
+
+    const listed = await u.api.get(`/api/directories/${directoryId}`);
+    expect(listed.body.goods.map((g: Frame) => [g.code, g.minCount])).toEqual([
+      ['watched', 3],
+      ['plain', undefined],
+    ]);
+    expect((await u.api.get(goodsPath(directoryId, 'watched'))).body.goods).toMatchObject({ code: 'watched', count: 4, minCount: 3 });
+    const socket = await open(second, u, directoryId);
+    const snapshot = await socket.next('snapshot');
+    expect(snapshot.goods.map((g: Frame) => [g.code, g.minCount])).toEqual([
+      ['watched', 3],
+      ['plain', undefined],
+    ]);
+  });
+
   it('lists the low goods of every directory the user is a member of in GET /api/alerts, and of no other', async () => {
     const u = await signIn(first, 'list-u');
     const v = await signIn(first, 'list-v');
