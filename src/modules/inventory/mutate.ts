@@ -8,7 +8,7 @@ import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
 import { checkUndoRole, compensate } from './undo';
 import { checkCountRole, countView, finishCount, openCount } from '../counts/finish';
 import type { CountReportLine, CountSession } from '../../contract';
-import { drop, flush, keep, openWorkings, record, UNLIMITED, type BatchLimits, type Working } from './working';
+import { drop, flush, keep, readGoodsOf, record, UNLIMITED, workingsOf, type BatchLimits, type Working } from './working';
 
 export { UNLIMITED, type BatchLimits } from './working';
 
@@ -107,20 +107,30 @@ export async function applyBatch(store: InventoryStore, directoryId: number, req
  */
 export async function applyGroup(store: InventoryStore, batches: readonly DirectoryBatch[], at: Date, limits: BatchLimits = UNLIMITED): Promise<BatchDone[]> {
   const requests = batches.flatMap((batch) => batch.requests);
-  const locked = await store.lockDirectories(
-    batches.map((batch) => batch.directoryId),
-    [...new Set(requests.map((r) => r.actor.userId))],
-  );
-  const replies = await EventReplies.read(store, requests);
-  const states = await openWorkings(
-    store,
-    batches.map((batch) => ({ directory: locked.get(batch.directoryId) ?? null, hashes: hashesOf(batch.requests) })),
+  const hashes = new Map<number, string[]>();
+  for (const batch of batches) {
+    const own = hashesOf(batch.requests);
+    if (own.length > 0) hashes.set(batch.directoryId, own);
+  }
+  // The lock first, then the reads, issued together (one connection runs them in that order, so the
+  // reads come after the lock; the embedded database's writer thread gets them as one message). The
+  // goods of a directory not found are read for nothing.
+  const [locked, replies, goods] = await Promise.all([
+    store.lockDirectories(
+      batches.map((batch) => batch.directoryId),
+      [...new Set(requests.map((r) => r.actor.userId))],
+    ),
+    EventReplies.read(store, requests),
+    readGoodsOf(store, hashes),
+  ]);
+  const states = workingsOf(
+    batches.map((batch) => locked.get(batch.directoryId) ?? null),
+    goods,
     limits,
   );
   const done: BatchDone[] = [];
   for (const [index, batch] of batches.entries()) done.push(await decideBatch(store, states[index], batch.requests, at, replies));
-  await flush(store, states, at);
-  await store.storeOutcomes(replies.fresh);
+  await Promise.all([flush(store, states, at), store.storeOutcomes(replies.fresh)]);
   return done;
 }
 

@@ -48,8 +48,21 @@ export async function openWorking(store: InventoryStore, directory: DirectoryRow
 export async function openWorkings(store: InventoryStore, wanted: readonly { directory: DirectoryRow | null; hashes: string[] }[], limits: BatchLimits): Promise<Working[]> {
   const hashes = new Map<number, string[]>();
   for (const { directory, hashes: own } of wanted) if (directory && own.length > 0) hashes.set(directory.id, own);
-  const goods = hashes.size > 0 ? await store.goodsOf(hashes) : new Map<number, Map<string, StoredGoods>>();
-  return wanted.map(({ directory }) => workingOf(directory, (directory && goods.get(directory.id)) || new Map(), limits));
+  return workingsOf(
+    wanted.map(({ directory }) => directory),
+    await readGoodsOf(store, hashes),
+    limits,
+  );
+}
+
+/** The goods of these codes (hashes) in these directories: one statement, none when there are none. */
+export function readGoodsOf(store: InventoryStore, hashes: Map<number, string[]>): Promise<Map<number, Map<string, StoredGoods>>> {
+  return hashes.size > 0 ? store.goodsOf(hashes) : Promise.resolve(new Map());
+}
+
+/** Working states over locked directories (null: not found) and their goods as read. */
+export function workingsOf(directories: readonly (DirectoryRow | null)[], goods: Map<number, Map<string, StoredGoods>>, limits: BatchLimits): Working[] {
+  return directories.map((directory) => workingOf(directory, (directory && goods.get(directory.id)) || new Map(), limits));
 }
 
 function workingOf(directory: DirectoryRow | null, goods: Map<string, StoredGoods>, limits: BatchLimits): Working {
@@ -157,22 +170,28 @@ export async function drop(store: InventoryStore, state: Working, hash: string, 
  * count, name. One statement per table for all of them (the undone marks of undos aside, which are rare).
  */
 export async function flush(store: InventoryStore, states: readonly Working[], at: Date): Promise<void> {
-  await store.updateGoods(
-    states.flatMap((state) => [...state.dirty]),
-    at,
-  );
-  await store.appendLog(states.flatMap((state) => state.log));
   const advances: DirectoryAdvance[] = [];
+  const undone: [number, number, number][] = [];
   for (const state of states) {
     const directory = state.directory;
     if (!directory) continue;
-    for (const { revision, by } of state.undone) await store.markUndone(directory.id, revision, by);
+    for (const { revision, by } of state.undone) undone.push([directory.id, revision, by]);
     if (state.log.length === 0) continue;
     const renamed = state.name !== directory.name ? { name: state.name } : {};
     const goodsDelta = state.goodsCount - directory.goodsCount;
     advances.push({ id: directory.id, revision: state.revision, freqDelta: state.freqDelta, goodsDelta, at, ...renamed, ...(state.deletedAt ? { deletedAt: state.deletedAt } : {}) });
   }
-  await store.advanceDirectories(advances);
+  // Issued together, in this order (one connection runs them in it): none needs another's answer, and
+  // on the embedded database they go to its writer thread as one message.
+  await Promise.all([
+    store.updateGoods(
+      states.flatMap((state) => [...state.dirty]),
+      at,
+    ),
+    store.appendLog(states.flatMap((state) => state.log)),
+    ...undone.map(([directoryId, revision, by]) => store.markUndone(directoryId, revision, by)),
+    store.advanceDirectories(advances),
+  ]);
 }
 
 /** A change as clients see it, from the log entry that records it (a snapshot of the goods after it). */
