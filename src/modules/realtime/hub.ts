@@ -7,6 +7,13 @@ import { CloseCode, encode, SharedFrame } from './protocol';
 import type { Subscription } from './subscription';
 import { ToldDirectories, type DirectoryEvent } from './told-directories';
 
+/** A subscription of this process, with its socket and the user it is for. */
+export interface Watch {
+  userId: number;
+  connection: Connection;
+  subscription: Subscription;
+}
+
 /**
  * This process's sockets, and the fan-out of what the bus announces to them. Every message is
  * serialized once, however many sockets receive it, and whichever transport made the change
@@ -125,7 +132,7 @@ export class Hub {
   }
 
   /** Every subscription of this process, with the user it is for (the periodic access check walks them). */
-  *subscriptions(): Generator<{ userId: number; connection: Connection; subscription: Subscription }> {
+  *subscriptions(): Generator<Watch> {
     for (const [userId, sockets] of this.byUser) {
       for (const connection of sockets) for (const subscription of connection.subscriptions.values()) yield { userId, connection, subscription };
     }
@@ -147,16 +154,17 @@ export class Hub {
   }
 
   /**
-   * What the database says of the watched directories (the periodic check): a subscription whose user
-   * is no longer a member, or whose directory was deleted, ends now; the others take the current role.
+   * What the database says of the watched directories (the periodic check), for the subscriptions its
+   * read was about (`asked`, taken before the read): one whose user is no longer a member, or whose
+   * directory was deleted, ends now; the others take the current role. A subscription started while
+   * the read ran (a phone that reconnected, a user who just joined) is not among them, and one that
+   * ended meanwhile is left alone, so neither can look removed.
    */
-  checkAccess(access: Map<number, { deleted: boolean; roles: Map<number, Role> }>, asked: { users: ReadonlySet<number>; subscriptions: ReadonlySet<Subscription> }): void {
-    for (const { userId, connection, subscription } of [...this.subscriptions()]) {
+  checkAccess(access: Map<number, { deleted: boolean; roles: Map<number, Role> }>, asked: Iterable<Watch>): void {
+    for (const { userId, connection, subscription } of asked) {
       const directory = access.get(subscription.directoryId);
       if (!directory) continue; // not in this batch of the check
-      // Only what the read was about: a subscription started while it ran (a phone that reconnected,
-      // a user who just joined) or a user of another batch is not in it, and must not look removed.
-      if (!asked.users.has(userId) || !asked.subscriptions.has(subscription)) continue;
+      if (connection.subscriptions.get(subscription.directoryId) !== subscription) continue;
       const role = directory.roles.get(userId);
       if (directory.deleted) this.revoke(connection, subscription.directoryId, 'deleted');
       else if (role === undefined) this.revoke(connection, subscription.directoryId, 'removed');
