@@ -2,8 +2,9 @@
  * The embedded database's writer, on a worker thread of its own: it owns one libsql connection to the
  * server's file and runs the statements the main thread sends it, in order, answering each with its rows
  * or its result. A message carries every statement the main thread issued in one go (a transaction's
- * independent reads, its writes): one message each way for them, not one per statement. libsql's API is synchronous, so on the main thread every statement held
- * the event loop; here it holds only this thread. See sqlite-thread.ts for the main thread's side.
+ * independent reads, its writes): one message each way for them, not one per statement. libsql's API
+ * is synchronous, so on the main thread every statement held the event loop; here it holds only this
+ * thread. See sqlite-thread.ts for the main thread's side.
  *
  * This function is the worker's whole program: the thread runs its source text (so that ts-jest and the
  * compiled server start it alike), with nothing of this module in scope, only `require`.

@@ -21,7 +21,7 @@ const BATCH = 500;
  * instance's watchers (their directories' revisions are read, and the subscriptions behind them read
  * the log); a member removed or a directory deleted loses its subscriptions; a logout closes its
  * sockets; a `directory` frame lost reaches the user's sockets. Two queries per 500 watched
- * directories (per 500 watching users), one per 500 sessions with an open socket and one per 500
+ * directories (per 500 users watching them), one per 500 sessions with an open socket and one per 500
  * connected users, and one more per 500 directories that differ from what their users were told.
  *
  * At most one check runs and one waits behind it: 20,000 `resync` messages (a flapping instance)
