@@ -1,6 +1,6 @@
 import type { RawDatabase, Statements } from '../../src/db/raw';
 import type { Role } from '../../src/contract/constants';
-import type { CountRow, DirectoryAdvance, DirectoryRow, InventoryStore, LoggedChange, LogInsert, OutcomeInsert, StoredGoods, StoredOutcome } from '../../src/modules/inventory/store';
+import type { CountRow, DirectoryAdvance, DirectoryRow, GoodsReservation, InventoryStore, LoggedChange, LogInsert, OutcomeInsert, StoredGoods, StoredOutcome } from '../../src/modules/inventory/store';
 import type { GoodsState } from '../../src/modules/inventory/rules';
 
 /**
@@ -183,6 +183,19 @@ export class MemoryInventory implements InventoryStore {
 
   async deleteGoods(id: number): Promise<void> {
     this.tables.goods.delete(id);
+  }
+
+  async reserveGoods(rows: readonly GoodsReservation[]): Promise<Map<number, Map<string, number>>> {
+    const found = new Map<number, Map<string, number>>();
+    for (const row of rows) {
+      const id = await this.insertGoods(row.directoryId, { id: null, code: row.code, name: '', remarks: '', count: 0 }, row.codeHash);
+      found.set(row.directoryId, (found.get(row.directoryId) ?? new Map()).set(row.codeHash, id));
+    }
+    return found;
+  }
+
+  async deleteGoodsRows(ids: readonly number[]): Promise<void> {
+    for (const id of ids) this.tables.goods.delete(id);
   }
 
   async appendLog(entries: LogInsert[]): Promise<void> {

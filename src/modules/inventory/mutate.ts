@@ -3,7 +3,7 @@ import { decide as decideAccess, directoryNotFound, type Role } from './access';
 import { codeHash } from './codes';
 import { goodsView } from './context';
 import { editRule, removeRule, scanRule, undoConflict, type Ruled } from './rules';
-import type { InventoryStore, OutcomeInsert, StoredGoods, StoredOutcome } from './store';
+import type { GoodsReservation, InventoryStore, OutcomeInsert, StoredGoods, StoredOutcome } from './store';
 import type { Actor, Change, GoodsView, ScanInput, ScanResult } from './views';
 import { checkUndoRole, compensate } from './undo';
 import { checkCountRole, countView, finishCount, openCount } from '../counts/finish';
@@ -128,10 +128,37 @@ export async function applyGroup(store: InventoryStore, batches: readonly Direct
     goods,
     limits,
   );
+  await reserveNewGoods(store, batches, states, at);
   const done: BatchDone[] = [];
   for (const [index, batch] of batches.entries()) done.push(await decideBatch(store, states[index], batch.requests, at, replies));
   await Promise.all([flush(store, states, at), store.storeOutcomes(replies.fresh)]);
   return done;
+}
+
+/**
+ * Reserves, in one round trip, a row for each goods a scan of the group may create (an `in` or a `set` of
+ * a code the directory does not have): a group over many directories, or a first stocktake, creates
+ * many, each an insert (a round trip) of its own when made as it is created.
+ */
+async function reserveNewGoods(store: InventoryStore, batches: readonly DirectoryBatch[], states: readonly Working[], at: Date): Promise<void> {
+  const rows: GoodsReservation[] = [];
+  batches.forEach((batch, index) => {
+    const state = states[index];
+    if (!state.directory || state.directory.deleted) return;
+    const seen = new Set<string>();
+    for (const { mutation } of batch.requests) {
+      if (mutation.kind !== 'scan' || mutation.scan.op === 'out') continue;
+      const hash = codeHash(mutation.scan.code);
+      if (state.goods.has(hash) || seen.has(hash)) continue;
+      seen.add(hash);
+      rows.push({ directoryId: batch.directoryId, code: mutation.scan.code, codeHash: hash });
+    }
+  });
+  if (rows.length === 0) return;
+  const reserved = await store.reserveGoods(rows, at);
+  batches.forEach((batch, index) => {
+    states[index].reserved = reserved.get(batch.directoryId) ?? new Map();
+  });
 }
 
 const hashesOf = (requests: readonly MutationRequest[]): string[] => [

@@ -99,6 +99,13 @@ export interface OutcomeInsert {
   at: Date;
 }
 
+/** A goods row to reserve: its directory, its code as it will be stored, and the code's hash. */
+export interface GoodsReservation {
+  directoryId: number;
+  code: string;
+  codeHash: string;
+}
+
 export interface InventoryStore {
   /**
    * The directory row with the memberships of these users, locked until commit on MySQL (SQLite's
@@ -116,9 +123,17 @@ export interface InventoryStore {
   /** The goods of these code hashes, by directory then code hash (one statement for every directory). */
   goodsOf(hashes: ReadonlyMap<number, readonly string[]>): Promise<Map<number, Map<string, StoredGoods>>>;
   insertGoods(directoryId: number, goods: GoodsState, codeHash: string, at: Date): Promise<number>;
+  /**
+   * Rows for goods a transaction may create (empty, count 0), by directory then code hash: one insert
+   * and one read for all of them, where inserting each as it is created is a statement (a round trip)
+   * per new goods. The transaction writes the ones it uses (updateGoods) and deletes the rest.
+   */
+  reserveGoods(rows: readonly GoodsReservation[], at: Date): Promise<Map<number, Map<string, number>>>;
   /** Writes the name, remarks, count and minCount of these goods (of any directories): one statement. */
   updateGoods(goods: readonly StoredGoods[], at: Date): Promise<void>;
   deleteGoods(id: number): Promise<void>;
+  /** Deletes these goods rows (reservations left unused): one statement. */
+  deleteGoodsRows(ids: readonly number[]): Promise<void>;
   appendLog(entries: LogInsert[]): Promise<void>;
   storeOutcomes(outcomes: OutcomeInsert[]): Promise<void>;
   /**
@@ -367,6 +382,36 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
 
     async deleteGoods(id) {
       await sql.run('delete from goods where id = ?', [id]);
+    },
+
+    async reserveGoods(rows, at) {
+      const found = new Map<number, Map<string, number>>();
+      if (rows.length === 0) return found;
+      const byDirectory = new Map<number, string[]>();
+      for (const row of rows) byDirectory.set(row.directoryId, [...(byDirectory.get(row.directoryId) ?? []), row.codeHash]);
+      // The insert and the reads of the ids it made, issued together: one connection runs them in order,
+      // and the embedded database's writer thread gets them as one message.
+      const inserted = sql.run(
+        `insert into goods (directory_id, code, code_hash, name, remarks, count, min_count, created_at, updated_at) values ${rows.map(() => "(?, ?, ?, '', '', 0, 0, ?, ?)").join(', ')}`,
+        rows.flatMap((row) => [row.directoryId, row.code, row.codeHash, at, at]),
+      );
+      const reads = chunks([...byDirectory], MAX_BRANCHES).map((part) =>
+        sql.all<{ id: number; directory_id: number; code_hash: string }>(
+          part.map(([, own]) => `select id, directory_id, code_hash from goods where directory_id = ? and code_hash in (${placeholders(own.length)})`).join(' union all '),
+          part.flatMap(([directoryId, own]) => [directoryId, ...own]),
+        ),
+      );
+      const [, ...read] = await Promise.all([inserted, ...reads]);
+      for (const row of read.flat()) {
+        let own = found.get(row.directory_id);
+        if (!own) found.set(row.directory_id, (own = new Map()));
+        own.set(row.code_hash, row.id);
+      }
+      return found;
+    },
+
+    async deleteGoodsRows(ids) {
+      if (ids.length > 0) await sql.run(`delete from goods where id in (${placeholders(ids.length)})`, ids);
     },
 
     async appendLog(entries) {

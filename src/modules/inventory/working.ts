@@ -28,6 +28,8 @@ export interface Working {
   alerts: GoodsView[];
   /** Log rows this transaction undid: marked with the revision of their undo. */
   undone: { revision: number; by: number }[];
+  /** Goods rows reserved for new goods (store.reserveGoods), by code hash, not used yet: deleted by flush. */
+  reserved: Map<string, number>;
 }
 
 /** The stored-size caps a batch enforces (config `storage`). */
@@ -81,6 +83,7 @@ function workingOf(directory: DirectoryRow | null, goods: Map<string, StoredGood
     directoryEvents: [],
     alerts: [],
     undone: [],
+    reserved: new Map(),
   };
 }
 
@@ -150,10 +153,13 @@ export async function keep(store: InventoryStore, state: Working, hash: string, 
   const limit = state.limits.maxGoodsPerDirectory;
   if (state.goodsCount >= limit) throw new AppError('quota_exceeded', `a directory holds at most ${limit} goods: remove some first`, { limit });
   state.goodsCount += 1;
-  const directoryId = (state.directory as DirectoryRow).id;
-  const id = await store.insertGoods(directoryId, next, hash, at);
+  const reserved = state.reserved.get(hash);
+  state.reserved.delete(hash);
+  const id = reserved ?? (await store.insertGoods((state.directory as DirectoryRow).id, next, hash, at));
   const inserted: StoredGoods = { ...next, id, codeHash: hash, minCount: next.minCount ?? 0 };
   state.goods.set(hash, inserted);
+  // A reserved row is empty until flush writes it with the rest.
+  if (reserved !== undefined) state.dirty.add(inserted);
   return inserted;
 }
 
@@ -191,6 +197,7 @@ export async function flush(store: InventoryStore, states: readonly Working[], a
     store.appendLog(states.flatMap((state) => state.log)),
     ...undone.map(([directoryId, revision, by]) => store.markUndone(directoryId, revision, by)),
     store.advanceDirectories(advances),
+    store.deleteGoodsRows(states.flatMap((state) => [...state.reserved.values()])),
   ]);
 }
 
