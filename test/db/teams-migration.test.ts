@@ -90,7 +90,7 @@ describe.each(testDatabases())('upgrading a database of the last release to team
       const added: Record<string, Record<string, unknown>> = {
         directories: { goods_count: 2 },
         goods: { min_count: 0 },
-        logs: { transfer_id: null, transfer_from: null, transfer_to: null, undoes: null, undone_by: null, count_id: null, low_stock: 0 },
+        logs: { transfer_id: null, transfer_from: null, transfer_to: null, undoes: null, undone_by: null, count_id: null, low_stock: 0, min_count: 0 },
       };
       for (const [table, rows] of Object.entries(before)) {
         const extra = added[table] ?? {};

@@ -51,6 +51,8 @@ export interface LogRow {
   undoes?: number | null;
   countId?: number | null;
   lowStock?: boolean | number | null;
+  /** The goods' minCount as of the change (0: none). */
+  minCount?: number | null;
 }
 
 /** One log row as the Change that clients see (HTTP `changes`, WebSocket `change` frames). */
@@ -58,7 +60,7 @@ export function changeFromLog(row: LogRow): Change {
   const change: Change = { revision: row.revision, type: row.type as Change['type'], userId: row.user, nickname: row.nickname ?? '', at: new Date(row.at).toISOString() };
   if (row.code !== null) change.code = row.code;
   if (row.goodsId !== null && row.code !== null) {
-    change.goods = { id: row.goodsId, code: row.code, name: row.name ?? '', remarks: row.remarks ?? '', count: row.countAfter ?? 0 };
+    change.goods = goodsView({ id: row.goodsId, code: row.code, name: row.name ?? '', remarks: row.remarks ?? '', count: row.countAfter ?? 0, minCount: row.minCount });
   }
   if (row.delta !== null) change.delta = row.delta;
   if (row.dirName !== null) change.directory = { id: row.directory, name: row.dirName };

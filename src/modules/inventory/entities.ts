@@ -71,6 +71,8 @@ export class LogEntry {
   countId: number | null = null;
   /** The change took the goods' count from at least its minCount to below it (kept for reads of the log). */
   lowStock: Opt<boolean> = false;
+  /** The goods' minCount as of the change (0: none). */
+  minCount: Opt<number> = 0;
 }
 
 /**
@@ -150,6 +152,7 @@ export const LogEntrySchema = new EntitySchema<LogEntry>({
     undoneBy: { type: 'integer', nullable: true },
     countId: { type: 'integer', nullable: true },
     lowStock: { type: 'boolean', default: false },
+    minCount: { type: 'integer', default: 0 },
   },
 });
 

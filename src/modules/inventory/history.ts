@@ -30,6 +30,7 @@ const LOG_FIELDS = [
   'undoes',
   'countId',
   'lowStock',
+  'minCount',
 ] as const;
 
 /**

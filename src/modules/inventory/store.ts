@@ -417,7 +417,7 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     async appendLog(entries) {
       if (entries.length === 0) return;
       const columns =
-        '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id, low_stock)';
+        '(directory_id, user_id, device_id, type, goods_id, code, name, remarks, delta, count_after, dir_name, revision, event_id, at, transfer_id, transfer_from, transfer_to, undoes, count_id, low_stock, min_count)';
       const values = entries.flatMap((e) => [
         e.directoryId,
         e.userId,
@@ -439,8 +439,9 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
         e.undoes ?? null,
         e.countId ?? null,
         e.lowStock ? 1 : 0,
+        e.goods?.minCount ?? 0,
       ]);
-      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(20)})`).join(', ')}`, values);
+      await sql.run(`insert into logs ${columns} values ${entries.map(() => `(${placeholders(21)})`).join(', ')}`, values);
     },
 
     async storeOutcomes(outcomes) {

@@ -112,7 +112,7 @@ export function record(state: Working, actor: Actor, eventId: string | undefined
   const directory = state.directory as DirectoryRow;
   state.revision += 1;
   // A copy: the working row changes again with the next mutation of the batch; the log keeps this one.
-  const snapshot = goods && { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count };
+  const snapshot = goods && { id: goods.id, code: goods.code, name: goods.name, remarks: goods.remarks, count: goods.count, minCount: goods.minCount ?? 0 };
   const lowStock = goods !== null && extra.before !== undefined && crossesLowStock(extra.before, goods.count, goods.minCount);
   const entry: LogInsert = {
     directoryId: directory.id,
@@ -225,5 +225,6 @@ function changeOf(entry: LogInsert, nickname: string): Change {
     undoes: entry.undoes ?? null,
     countId: entry.countId ?? null,
     lowStock: entry.lowStock ?? false,
+    minCount: entry.goods?.minCount ?? 0,
   });
 }

@@ -72,7 +72,8 @@ interface Page {
 /** A page of the log as Changes, with who made each: read in the page's transaction, by plain statements (no query builder per page). */
 const PAGE_OF_LOG = `select l.revision, l.type, l.goods_id as goodsId, l.code, l.name, l.remarks, l.count_after as countAfter, l.delta,
   l.dir_name as dirName, l.event_id as eventId, l.user_id as user, u.nickname, l.device_id as deviceId, l.at, l.directory_id as directory,
-  l.transfer_id as transferId, l.transfer_from as transferFrom, l.transfer_to as transferTo, l.undoes, l.count_id as countId, l.low_stock as lowStock
+  l.transfer_id as transferId, l.transfer_from as transferFrom, l.transfer_to as transferTo, l.undoes, l.count_id as countId, l.low_stock as lowStock,
+  l.min_count as minCount
   from logs l join users u on u.id = l.user_id where l.directory_id = ? and l.revision > ? and l.revision <= ? order by l.revision`;
 
 /** The gap before attempt `attempts + 1`: base, 2·base, 4·base… at most `maxDelayMs`. */

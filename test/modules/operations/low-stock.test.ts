@@ -152,7 +152,7 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     for (const socket of strangers) expect(alertsOf(socket)).toEqual([]);
   });
 
-  it('shows a set minCount wherever the goods is shown: the directory, the lookup and a subscribe snapshot', async () => {
+  it('shows a set minCount wherever the goods is shown: the directory, the lookup, a subscribe snapshot and the Changes', async () => {
     const u = await signIn(first, 'shown-u');
     const directoryId = await createDirectory(u.api, '门店');
     await scanned(u.api, directoryId, 'in', 'watched', 4);
@@ -170,6 +170,17 @@ describe.each(testDatabases())('low-stock alerts on two instances over Redis, on
     expect(snapshot.goods.map((g: Frame) => [g.code, g.minCount])).toEqual([
       ['watched', 3],
       ['plain', undefined],
+    ]);
+    // A change live on the socket and every change read from the log carry the goods' minCount as of it.
+    const after = await scanned(u.api, directoryId, 'out', 'watched', 1);
+    const live = (await socket.changesUpTo(directoryId, after.body.revision)).find((f) => f.revision === after.body.revision);
+    expect(live?.change.goods).toMatchObject({ code: 'watched', count: 3, minCount: 3 });
+    const logged = await u.api.get(`/api/directories/${directoryId}/changes?since=0`);
+    expect(logged.body.changes.map((c: Frame) => [c.type, c.goods.code, c.goods.minCount])).toEqual([
+      ['in', 'watched', undefined],
+      ['in', 'plain', undefined],
+      ['edit', 'watched', 3],
+      ['out', 'watched', 3],
     ]);
   });
 
