@@ -1,3 +1,4 @@
+import { groupBy } from '../../collections';
 import { randomUUID } from 'node:crypto';
 import { AppError, badRequest } from '../../errors';
 import { decide as decideAccess, directoryNotFound, type Role } from './access';
@@ -147,8 +148,7 @@ async function transfer(store: InventoryStore, states: Map<number, Working>, req
  * directories at once, so the n-th rows (by revision) of the two directories belong together.
  */
 function sidesOf<T extends { directoryId: number; revision: number }>(rows: T[], directoryId: number, revision: number): T[] {
-  const byDirectory = new Map<number, T[]>();
-  for (const row of rows) byDirectory.set(row.directoryId, [...(byDirectory.get(row.directoryId) ?? []), row]);
+  const byDirectory = groupBy(rows, (row) => row.directoryId);
   for (const own of byDirectory.values()) own.sort((x, y) => x.revision - y.revision);
   const step = (byDirectory.get(directoryId) ?? []).findIndex((row) => row.revision === revision);
   return step < 0 ? [] : [...byDirectory.values()].map((own) => own[step]).filter((row) => row !== undefined);

@@ -1,3 +1,4 @@
+import { groupBy } from '../../collections';
 import type { Statements } from '../../db/raw';
 import type { Role } from '../../contract/constants';
 import type { LogType } from './entities';
@@ -387,8 +388,11 @@ export function sqlStore(sql: Statements, dialect: 'mysql' | 'sqlite'): Inventor
     async reserveGoods(rows, at) {
       const found = new Map<number, Map<string, number>>();
       if (rows.length === 0) return found;
-      const byDirectory = new Map<number, string[]>();
-      for (const row of rows) byDirectory.set(row.directoryId, [...(byDirectory.get(row.directoryId) ?? []), row.codeHash]);
+      const byDirectory = groupBy(
+        rows,
+        (row) => row.directoryId,
+        (row) => row.codeHash,
+      );
       // The insert and the reads of the ids it made, issued together: one connection runs them in order,
       // and the embedded database's writer thread gets them as one message.
       const inserted = sql.run(

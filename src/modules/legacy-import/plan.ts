@@ -1,3 +1,4 @@
+import { groupBy } from '../../collections';
 import { Fixes, gender, MAX_PROFILE_TEXT } from './clean';
 import { planDirectory } from './directory-plan';
 import { parsePrint, serialize, userPrint, type UserPrint } from './fingerprint';
@@ -19,7 +20,7 @@ export function planImport(old: OldTables, target: Target): ImportPlan {
 
   const directoryIds = new Set(old.directories.map((d) => d.id));
   const goodsBelong = new Map(old.goods.map((g) => [g.id, g.belongId]));
-  const goodsOf = groupBy(
+  const goodsOf = groupInIdOrder(
     old.goods.filter((g) => directoryIds.has(g.belongId)),
     (g) => g.belongId,
   );
@@ -27,7 +28,7 @@ export function planImport(old: OldTables, target: Target): ImportPlan {
   ledger.skip('goods', 'mycode_goods', orphans, 'its directory is not in mycode_directory');
   // An entry without dir_id belongs where its goods is.
   const directoryOf = (log: OldLog) => log.dirId ?? (log.goodId === null ? null : (goodsBelong.get(log.goodId) ?? null));
-  const logsOf = groupBy(
+  const logsOf = groupInIdOrder(
     old.logs.filter((l) => directoryIds.has(directoryOf(l) ?? -1)),
     (l) => directoryOf(l) as number,
   );
@@ -162,12 +163,9 @@ function reportVanished(old: OldTables, target: Target, ledger: Ledger): void {
 }
 
 /** Rows by `key`, each list in id order (the order the old app wrote them). */
-function groupBy<T extends { id: number }>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
-  const groups = new Map<number, T[]>();
-  for (const row of [...rows].sort((a, b) => a.id - b.id)) {
-    const list = groups.get(key(row)) ?? [];
-    list.push(row);
-    groups.set(key(row), list);
-  }
-  return groups;
+function groupInIdOrder<T extends { id: number }>(rows: readonly T[], key: (row: T) => number): Map<number, T[]> {
+  return groupBy(
+    [...rows].sort((a, b) => a.id - b.id),
+    key,
+  );
 }

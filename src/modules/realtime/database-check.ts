@@ -1,8 +1,9 @@
+import { groupBy } from '../../collections';
 import type { Services } from '../../services';
 import { endedSessions } from '../auth/service';
 import { directoryRevisions, directoryStates, liveMemberships, watchedAccess } from '../inventory/directories';
 import type { Connection } from './connection';
-import type { Hub, Watch } from './hub';
+import type { Hub } from './hub';
 import type { Difference, DirectoryEvent, Membership } from './told-directories';
 
 /** A user's live memberships, read at `mark` for their first socket. */
@@ -97,25 +98,18 @@ export class DatabaseCheck {
   private async run(): Promise<void> {
     const hub = this.hub;
     const watched = hub.watchedDirectories();
-    const bySession = new Map<number, Connection[]>();
-    for (const connection of hub.sockets) {
-      const sessionId = connection.principal?.sessionId;
-      if (sessionId === undefined) continue;
-      const list = bySession.get(sessionId);
-      if (list) list.push(connection);
-      else bySession.set(sessionId, [connection]);
-    }
+    const signedIn = [...hub.sockets].flatMap((connection) => (connection.principal ? [{ connection, sessionId: connection.principal.sessionId }] : []));
+    const bySession = groupBy(
+      signedIn,
+      (socket) => socket.sessionId,
+      (socket) => socket.connection,
+    );
     const sessions = [...bySession.keys()];
     try {
       // The subscriptions as the check starts, by directory: each batch of directories is asked about
       // the users watching them only, so the check grows with the subscriptions, not with directories
       // times users (10,000 directories of one watcher each were 400 reads and 400 walks of all).
-      const byDirectory = new Map<number, Watch[]>();
-      for (const watch of hub.subscriptions()) {
-        const list = byDirectory.get(watch.subscription.directoryId);
-        if (list) list.push(watch);
-        else byDirectory.set(watch.subscription.directoryId, [watch]);
-      }
+      const byDirectory = groupBy(hub.subscriptions(), (watch) => watch.subscription.directoryId);
       for (let i = 0; i < watched.length; i += BATCH) {
         const directories = watched.slice(i, i + BATCH);
         hub.catchUpTo(await directoryRevisions(this.services.em(), directories));
