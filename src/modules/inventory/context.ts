@@ -43,7 +43,8 @@ export interface LogRow {
   /** The user's nickname (read with the log row; the live path knows it from its lock). */
   nickname: string | null;
   deviceId: string | null;
-  at: Date;
+  /** As the driver answers it: a Date, or milliseconds (SQLite). */
+  at: Date | number;
   directory: number;
   transferId?: string | null;
   transferFrom?: number | null;

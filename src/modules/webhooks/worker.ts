@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
+import { groupBy } from '../../collections';
 import type { WebhookConfig } from '../../config';
 import type { RawDatabase, Statements } from '../../db/raw';
 import { changeFromLog, type LogRow } from '../inventory/context';
+import { LOG_PAGE } from '../inventory/history';
 import type { Change } from '../inventory/views';
 import { asDate } from './service';
 import { postDelivery, type Attempt } from './send';
@@ -69,27 +71,10 @@ interface Page {
   changes: Change[];
 }
 
-/** A page of the log as Changes, with who made each: read in the page's transaction, by plain statements (no query builder per page). */
-const PAGE_OF_LOG = `select l.revision, l.type, l.goods_id as goodsId, l.code, l.name, l.remarks, l.count_after as countAfter, l.delta,
-  l.dir_name as dirName, l.event_id as eventId, l.user_id as user, u.nickname, l.device_id as deviceId, l.at, l.directory_id as directory,
-  l.transfer_id as transferId, l.transfer_from as transferFrom, l.transfer_to as transferTo, l.undoes, l.count_id as countId, l.low_stock as lowStock,
-  l.min_count as minCount
-  from logs l join users u on u.id = l.user_id where l.directory_id = ? and l.revision > ? and l.revision <= ? order by l.revision`;
-
 /** The gap before attempt `attempts + 1`: base, 2·base, 4·base… at most `maxDelayMs`. */
 export function retryDelay(attempts: number, options: Pick<WebhookOptions, 'retryBaseMs' | 'maxDelayMs'>): number {
   return Math.min(options.maxDelayMs, options.retryBaseMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
 }
-
-/**
- * Delivers every webhook's changes, in revision order, from the database alone: a webhook's cursor
- * (`delivered_revision`) says how far it got, and the changes after it are read from the directory's
- * log. The scan path writes nothing for webhooks (its hook only wakes this worker), and nothing is held
- * in memory that a restart could lose. One instance at a time delivers a webhook: it holds the
- * webhook's lease (a row claimed by an UPDATE that matches only when the lease is free or expired,
- * renewed before each attempt); every write of the worker is guarded by the lease, so an instance that
- * lost it (paused past its expiry) writes nothing.
- */
 
 /**
  * An AbortController whose signal takes a listener per delivery in flight, as many as there are webhooks
@@ -101,6 +86,15 @@ function abortForDeliveries(): AbortController {
   return controller;
 }
 
+/**
+ * Delivers every webhook's changes, in revision order, from the database alone: a webhook's cursor
+ * (`delivered_revision`) says how far it got, and the changes after it are read from the directory's
+ * log. The scan path writes nothing for webhooks (its hook only wakes this worker), and nothing is held
+ * in memory that a restart could lose. One instance at a time delivers a webhook: it holds the
+ * webhook's lease (a row claimed by an UPDATE that matches only when the lease is free or expired,
+ * renewed before each attempt); every write of the worker is guarded by the lease, so an instance that
+ * lost it (paused past its expiry) writes nothing.
+ */
 export class WebhookWorker {
   readonly instanceId = randomUUID();
   private readonly running = new Map<number, Promise<void>>();
@@ -190,9 +184,11 @@ export class WebhookWorker {
       ),
       webhooks: await sql.all<{ id: number; directory_id: number }>('select id, directory_id from webhooks'),
     }));
-    const watched = new Map<number, number[]>();
-    for (const { id, directory_id } of webhooks) watched.set(directory_id, [...(watched.get(directory_id) ?? []), id]);
-    this.watched = watched;
+    this.watched = groupBy(
+      webhooks,
+      (row) => row.directory_id,
+      (row) => row.id,
+    );
     for (const { id } of due) {
       if (this.stopped || this.running.has(id) || !(await this.claim(id))) continue;
       const run = this.deliver(id)
@@ -224,9 +220,10 @@ export class WebhookWorker {
   }
 
   /**
-   * Renews the lease when a third of it is spent (otherwise only reads), and reads the webhook, its
-   * directory's head and the delivery log's rows of the next page of changes (those tried before, for
-   * their attempt count): one transaction per page. Null when the lease was lost or the webhook deleted.
+   * One transaction per page: writes the deliveries not yet written (renewing the lease with them), or
+   * renews the lease alone when a third of it is spent; then reads the webhook, its directory's head,
+   * the delivery log's rows of the next page (those tried before, for their attempt count) and the page
+   * of the log itself. Null when the lease was lost or the webhook deleted.
    */
   private async renew(webhookId: number, lease: { renewedAt: number }, progress?: Progress): Promise<Page | null> {
     const now = this.now().getTime();
@@ -248,13 +245,13 @@ export class WebhookWorker {
       const upTo = Math.min(webhook.head, cursor + BATCH);
       if (!progress || upTo <= cursor) return { webhook, cursor, upTo, earlier: new Map(), changes: [] };
       const earlier = await sql.all<Earlier>('select revision, attempts, first_attempt_at from webhook_deliveries where webhook_id = ? and revision > ? and revision <= ?', [webhookId, cursor, upTo]);
-      const log = await sql.all<LogRow & { at: Date | string | number }>(PAGE_OF_LOG, [webhook.directory_id, cursor, upTo]);
+      const log = await sql.all<LogRow>(LOG_PAGE, [webhook.directory_id, cursor, upTo]);
       return {
         webhook,
         cursor,
         upTo,
         earlier: new Map(earlier.map((row) => [row.revision, row])),
-        changes: log.map((row) => changeFromLog({ ...row, at: asDate(row.at) })),
+        changes: log.map(changeFromLog),
       };
     });
     if (page && (stale || writing)) lease.renewedAt = now;
