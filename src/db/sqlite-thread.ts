@@ -7,8 +7,9 @@ import { serveStatements, type StatementAnswer, type StatementMessage, type Work
  * statements run there, on a libsql connection of its own to the same file. libsql is synchronous, so
  * on the main thread a transaction held the event loop for as long as its statements ran; sent to the
  * thread, the statements issued together are one message, and between its question and its answer the
- * event loop serves other sockets. WAL lets the main thread's connection (MikroORM's reads, logins) read beside it; the
- * caller (raw.ts) holds that connection while a transaction runs here, so the two never write at once.
+ * event loop serves other sockets. WAL lets the main thread's connection (MikroORM's reads, logins)
+ * read beside it; the caller (raw.ts) holds that connection while a transaction runs here, so the two
+ * never write at once.
  */
 export class SqliteThread {
   private readonly worker: Worker;
