@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,40 +6,23 @@ import mysql from 'mysql2/promise';
 import { mysqlOnly } from './helpers/db';
 import { request } from './helpers/http';
 import { freePort } from './helpers/ports';
+import { entry, root, spawnServer } from './helpers/server-process';
 
 /**
  * The entry point as `npm start` runs it: compiled, in its own process, with no configuration but a
  * database path, so the dev login (the fake WeChat on loopback) must work on its own.
  */
-const root = join(__dirname, '..');
-const entry = join(root, 'dist', 'src', 'main.js');
 
 /** The production settings besides the ones a test is about. */
 const production = { NODE_ENV: 'production', WECHAT_APPID: 'wxopsprobe0000000', WECHAT_SECRET: 'ops-secret' };
 const MYSQL_URL = process.env.TEST_MYSQL_URL || 'mysql://root@127.0.0.1:3306/scancode_test';
-
-function run(env: Record<string, string>, command: string[] = [entry]): { child: ChildProcess; output: () => string; listening: Promise<string>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env }, cwd: root });
-  let output = '';
-  const listening = new Promise<string>((resolve) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, listening, exited };
-}
 
 describe('the server process (npm start)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scancode-main-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts on the embedded default with a dev login, and stops cleanly on SIGTERM', async () => {
-    const server = run({ DATABASE_URL: `file:${join(dir, 'scancode.db')}` });
+    const server = spawnServer({ DATABASE_URL: `file:${join(dir, 'scancode.db')}` });
     const url = await server.listening;
     const login = await request(url, 'POST', '/api/login', { body: { code: 'dev-alice' } });
     expect(login.status).toBe(200);
@@ -52,21 +34,21 @@ describe('the server process (npm start)', () => {
   });
 
   it('refuses to start in production without WeChat credentials, naming the variable', async () => {
-    const server = run({ NODE_ENV: 'production', DATABASE_URL: `file:${join(dir, 'prod.db')}` });
+    const server = spawnServer({ NODE_ENV: 'production', DATABASE_URL: `file:${join(dir, 'prod.db')}` });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('WECHAT_APPID');
   });
 
   it('does not start when Redis cannot be reached, naming REDIS_URL and the address', async () => {
     const port = await freePort();
-    const server = run({ DATABASE_URL: `file:${join(dir, 'redis.db')}`, REDIS_URL: `redis://127.0.0.1:${port}` });
+    const server = spawnServer({ DATABASE_URL: `file:${join(dir, 'redis.db')}`, REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(`scancode: REDIS_URL: cannot reach redis at 127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
   it('does not start when MySQL cannot be reached, naming DATABASE_URL and the address but never the password', async () => {
     const port = await freePort();
-    const server = run({ ...production, DATABASE_URL: `mysql://scancode:pa55-word@127.0.0.1:${port}/scancode` });
+    const server = spawnServer({ ...production, DATABASE_URL: `mysql://scancode:pa55-word@127.0.0.1:${port}/scancode` });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(`scancode: DATABASE_URL: cannot reach mysql at 127.0.0.1:${port} (ECONNREFUSED)`);
     expect(server.output()).not.toContain('pa55-word');
@@ -75,7 +57,7 @@ describe('the server process (npm start)', () => {
   it('runs dist/ without compiling when it is newer than the sources (npm start)', async () => {
     // dist/ is current (test/global-setup.ts wrote it): a start fails at once on a bad setting, and must not build first.
     const builtAt = statSync(entry).mtimeMs;
-    const server = run({ LOG_FORMAT: 'xml' }, [join(root, 'scripts', 'start.js')]);
+    const server = spawnServer({ LOG_FORMAT: 'xml' }, [join(root, 'scripts', 'start.js')]);
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('LOG_FORMAT must be pretty or json');
     expect(server.output()).not.toContain('building');
@@ -88,7 +70,7 @@ describe.each(mysqlOnly())('the server process in production on $name', () => {
     const url = new URL(MYSQL_URL);
     const name = `${url.pathname.slice(1)}_missing_${randomBytes(4).toString('hex')}`;
     url.pathname = `/${name}`;
-    const server = run({ ...production, DATABASE_URL: url.toString() });
+    const server = spawnServer({ ...production, DATABASE_URL: url.toString() });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain(`scancode: DATABASE_URL: database "${name}" does not exist on mysql at ${url.hostname}:${url.port || 3306}`);
     url.pathname = '/';

@@ -1,25 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-/** A server started as `npm start` starts it: dist/src/main.js (test/global-setup.ts writes it) in a process of its own. */
-export interface ServerProcess {
+export const root = join(__dirname, '..', '..');
+/** The entry point as `npm start` runs it, compiled (test/global-setup.ts writes dist/). */
+export const entry = join(root, 'dist', 'src', 'main.js');
+
+/** A server process and what it printed so far; `listening` resolves with its URL once it listens. */
+export interface SpawnedServer {
   child: ChildProcess;
-  url: string;
-  exited: Promise<unknown>;
+  output(): string;
+  listening: Promise<string>;
+  exited: Promise<number | null>;
 }
 
-const root = join(__dirname, '..', '..');
-const entry = join(root, 'dist', 'src', 'main.js');
-
-/**
- * The server process on this database (dev login, 127.0.0.1, port 0, `env` added), once it listens;
- * rejects with what it printed when it ends before. The crash tests kill it with SIGKILL.
- */
-export async function startServerProcess(databaseUrl: string, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [entry], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', DATABASE_URL: databaseUrl, ...env }, cwd: root });
+/** Runs `command` (the compiled server by default) with only PATH, HOST=127.0.0.1, PORT=0 and `env`. */
+export function spawnServer(env: Record<string, string>, command: string[] = [entry]): SpawnedServer {
+  const child = spawn(process.execPath, command, { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env }, cwd: root });
   let output = '';
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -27,7 +25,25 @@ export async function startServerProcess(databaseUrl: string, env: Record<string
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then(() => reject(new Error(`the server ended before listening: ${output}`)));
   });
-  return { child, url, exited };
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, listening, exited };
+}
+
+/** A server started as `npm start` starts it, in a process of its own, listening. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<unknown>;
+}
+
+/**
+ * The server process on this database (dev login, `env` added), once it listens; rejects with what it
+ * printed when it ends before. The crash tests kill it with SIGKILL.
+ */
+export async function startServerProcess(databaseUrl: string, env: Record<string, string>): Promise<ServerProcess> {
+  const server = spawnServer({ DATABASE_URL: databaseUrl, ...env });
+  const ended = server.exited.then(() => Promise.reject(new Error(`the server ended before listening: ${server.output()}`)));
+  const url = await Promise.race([server.listening, ended]);
+  return { child: server.child, url, exited: server.exited };
 }
