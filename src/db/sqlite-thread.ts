@@ -6,17 +6,14 @@ import { serveStatements, type StatementAnswer, type StatementMessage, type Work
  * The main thread's side of the embedded database's writer thread (sqlite-worker.ts): transactions whose
  * statements run there, on a libsql connection of its own to the same file. libsql is synchronous, so
  * on the main thread a transaction held the event loop for as long as its statements ran; sent to the
- * thread, the statements issued together are one message, and between its question and its answer the
- * event loop serves other sockets. WAL lets the main thread's connection (MikroORM's reads, logins)
- * read beside it; the caller (raw.ts) holds that connection while a transaction runs here, so the two
- * never write at once.
+ * thread, each statement is a message, and between its question and its answer the event loop serves
+ * other sockets. WAL lets the main thread's connection (MikroORM's reads, logins) read beside it; the
+ * caller (raw.ts) holds that connection while a transaction runs here, so the two never write at once.
  */
 export class SqliteThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(result: unknown): void; reject(error: Error): void }>();
   private nextId = 0;
-  /** Statements issued in this turn, sent together at its end (send). */
-  private outbox: StatementMessage[] = [];
   /** Set when the thread died or was closed: every later call fails with it. */
   private failure: Error | null = null;
   /** The transactions under way (one at a time: raw.ts holds the pool's connection for each). */
@@ -28,7 +25,7 @@ export class SqliteThread {
   constructor(setup: Omit<WorkerSetup, 'libsql'>) {
     const workerData: WorkerSetup = { ...setup, libsql: require.resolve('libsql') };
     this.worker = new Worker(`(${serveStatements.toString()})()`, { eval: true, workerData });
-    this.worker.on('message', (answers: StatementAnswer[]) => answers.forEach((answer) => this.answer(answer)));
+    this.worker.on('message', (answer: StatementAnswer) => this.answer(answer));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`the embedded database's writer thread exited (${code})`)));
     // Idle, the thread keeps no process alive (a CLI that forgot to close its database still exits);
@@ -93,26 +90,14 @@ export class SqliteThread {
     await this.worker.terminate();
   }
 
-  /**
-   * Sends a statement: with the others issued before this turn's microtasks end, in one message (a
-   * transaction's reads or writes issued together, `Promise.all`, cost one round trip between threads).
-   */
   private call(op: StatementMessage['op'], sql: string, params: unknown[], begin: boolean): Promise<unknown> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.pending.size === 0) this.worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.outbox.push({ id, op, sql, params, begin });
-      if (this.outbox.length === 1) queueMicrotask(() => this.send());
+      this.worker.postMessage({ id, op, sql, params, begin } satisfies StatementMessage);
     });
-  }
-
-  private send(): void {
-    const messages = this.outbox;
-    this.outbox = [];
-    // Also after close set `failure` (its own message is among these); a dead thread gets nothing.
-    this.worker.postMessage(messages);
   }
 
   private answer(answer: StatementAnswer): void {

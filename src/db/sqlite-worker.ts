@@ -1,10 +1,8 @@
 /**
  * The embedded database's writer, on a worker thread of its own: it owns one libsql connection to the
- * server's file and runs the statements the main thread sends it, in order, answering each with its rows
- * or its result. A message carries every statement the main thread issued in one go (a transaction's
- * independent reads, its writes): one message each way for them, not one per statement. libsql's API
- * is synchronous, so on the main thread every statement held the event loop; here it holds only this
- * thread. See sqlite-thread.ts for the main thread's side.
+ * server's file and runs the statements the main thread sends it, one message each, answering each
+ * with its rows or its result. libsql's API is synchronous, so on the main thread every statement held
+ * the event loop; here it holds only this thread. See sqlite-thread.ts for the main thread's side.
  *
  * This function is the worker's whole program: the thread runs its source text (so that ts-jest and the
  * compiled server start it alike), with nothing of this module in scope, only `require`.
@@ -55,38 +53,28 @@ export function serveStatements(): void {
     return found;
   };
   const port = parentPort as NonNullable<typeof parentPort>;
-  port.on('message', (messages: StatementMessage[]) => {
-    const answers: StatementAnswer[] = [];
-    // After a failure the rest of the message is not run: it belongs to the same transaction, which
-    // its caller rolls back.
-    let failed: StatementAnswer['id'] | null = null;
-    for (const message of messages) {
-      if (message.op === 'close') {
-        db.close();
-        answers.push({ id: message.id, result: null });
-        port.postMessage(answers);
-        port.close();
-        return;
-      }
-      if (failed !== null) {
-        answers.push({ id: message.id, error: { message: `not run: statement ${failed} before it failed`, name: 'Error' } });
-        continue;
-      }
-      try {
-        if (message.begin) db.exec('begin immediate');
-        let result: unknown = null;
-        if (message.op === 'all') result = statement(message.sql).all(message.params);
-        else if (message.op === 'run') {
-          const info = statement(message.sql).run(message.params);
-          result = { affectedRows: info.changes, insertId: Number(info.lastInsertRowid) };
-        } else db.exec(message.sql);
-        answers.push({ id: message.id, result });
-      } catch (caught) {
-        const error = caught as { message?: string; name?: string; code?: unknown; rawCode?: unknown };
-        failed = message.id;
-        answers.push({ id: message.id, error: { message: String(error.message ?? caught), name: String(error.name ?? 'Error'), code: error.code, rawCode: error.rawCode } });
-      }
+  port.on('message', (message: StatementMessage) => {
+    if (message.op === 'close') {
+      db.close();
+      port.postMessage({ id: message.id, result: null } satisfies StatementAnswer);
+      port.close();
+      return;
     }
-    port.postMessage(answers);
+    try {
+      if (message.begin) db.exec('begin immediate');
+      let result: unknown = null;
+      if (message.op === 'all') result = statement(message.sql).all(message.params);
+      else if (message.op === 'run') {
+        const info = statement(message.sql).run(message.params);
+        result = { affectedRows: info.changes, insertId: Number(info.lastInsertRowid) };
+      } else db.exec(message.sql);
+      port.postMessage({ id: message.id, result } satisfies StatementAnswer);
+    } catch (caught) {
+      const error = caught as { message?: string; name?: string; code?: unknown; rawCode?: unknown };
+      port.postMessage({
+        id: message.id,
+        error: { message: String(error.message ?? caught), name: String(error.name ?? 'Error'), code: error.code, rawCode: error.rawCode },
+      } satisfies StatementAnswer);
+    }
   });
 }

@@ -55,29 +55,6 @@ describe.each(testDatabases().filter((db) => db.name === 'sqlite'))('the embedde
     expect((await readUsers()).map((user) => user.openid)).toEqual(['bob', 'dave']);
   });
 
-  it('runs the statements issued together in order as one message, and none after one that fails', async () => {
-    const worker = (writerThread(orm) as unknown as { worker: import('node:worker_threads').Worker }).worker;
-    let answers = 0;
-    const count = () => answers++;
-    worker.on('message', count);
-    try {
-      const insert = (sql: Parameters<Parameters<RawDatabase['transaction']>[0]>[0], openid: string) =>
-        sql.run('insert into users (openid, created_at, updated_at) values (?, ?, ?)', [openid, at, at]);
-      const [, , seen] = await raw.transaction((sql) => Promise.all([insert(sql, 'ann'), insert(sql, 'ben'), sql.all<{ n: number }>('select count(*) as n from users')]));
-      // The reads see the writes issued before them; one message for the three, one for the commit.
-      expect(seen).toEqual([{ n: 2 }]);
-      expect(answers).toBe(2);
-
-      const outcomes = await raw
-        .transaction((sql) => Promise.allSettled([insert(sql, 'cat'), insert(sql, 'ann'), insert(sql, 'dan')]).then((settled) => Promise.reject(settled)))
-        .catch((settled: PromiseSettledResult<unknown>[]) => settled.map((s) => (s.status === 'fulfilled' ? 'ok' : isDuplicateKey(s.reason) ? 'duplicate' : String((s.reason as Error).message))));
-      expect(outcomes).toEqual(['ok', 'duplicate', expect.stringMatching(/^not run: statement \d+ before it failed$/)]);
-      expect((await readUsers()).map((user) => user.openid)).toEqual(['ann', 'ben']);
-    } finally {
-      worker.off('message', count);
-    }
-  });
-
   it('rolls back when the work itself throws after writing', async () => {
     const failed = await raw
       .transaction(async (sql) => {
